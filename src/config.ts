@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a port number' })
+    .int('expected a whole port number')
+    .min(1, 'expected a port from 1 to 65535')
+    .max(65535, 'expected a port from 1 to 65535')
+    .default(fallback);
+
+/** Every setting Fireline reads, from the environment. Only entry points call loadConfig. */
+export const ConfigSchema = z.object({
+  FIRELINE_PORT: port(3000),
+  FIRELINE_HOST: z.string().min(1).default('127.0.0.1'),
+  FIRELINE_DATA_DIR: z.string().min(1).default('./data'),
+  FIRELINE_CONFIG_DIR: z.string().min(1).default('./config'),
+  FIRELINE_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
+  FIRELINE_PUBLIC_URL: z.url({ error: 'expected an http(s) URL such as http://localhost:3000' }).optional(),
+  FIRELINE_ADMIN_TOKEN: optionalText.pipe(
+    z.string().min(24, 'expected at least 24 characters; make one with `openssl rand -hex 24`').optional(),
+  ),
+  FIRELINE_TASK_QUEUE: z.string().min(1).default('fireline'),
+  FIRELINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TEMPORAL_ADDRESS: optionalText.pipe(
+    z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. localhost:7233').optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI_PATH: optionalText,
+  /** Port of the embedded dev server (its UI listens on this + 1000). */
+  TEMPORAL_DEV_PORT: port(7233),
+  DATABASE_URL: optionalText.pipe(
+    z.string().regex(/^(postgres|postgresql):\/\//, 'expected postgres://user:pass@host:port/db').optional(),
+  ),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & {
+  publicUrl: string;
+  dataDir: string;
+  runbooksDir: string;
+  configDir: string;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; a bad value throws ConfigError naming the variable and what is expected. */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment');
+        // Never echo the value: it may be a secret.
+        return `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    publicUrl: (c.FIRELINE_PUBLIC_URL ?? `http://localhost:${c.FIRELINE_PORT}`).replace(/\/$/, ''),
+    dataDir: path.resolve(cwd, c.FIRELINE_DATA_DIR),
+    runbooksDir: path.resolve(cwd, c.FIRELINE_RUNBOOKS_DIR),
+    configDir: path.resolve(cwd, c.FIRELINE_CONFIG_DIR),
+  };
+}

@@ -1,0 +1,91 @@
+import type { IncidentPatch, IncidentRecord, IncidentStatus } from '../domain/incident';
+import type { Role } from '../domain/roles';
+import type { Severity } from '../domain/severity';
+import type { TimelineEvent } from '../domain/timeline';
+
+/**
+ * The read model. Workflows write it through activities (idempotently, by deterministic ids); the API and
+ * the web page read it, so pages never query Temporal. SQLite is the default; PostgreSQL implements the same
+ * interface for the scaled shape.
+ */
+export interface Store {
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Next number of the `INC-<n>` sequence; atomic across processes. */
+  allocateIncidentNumber(): Promise<number>;
+  insertIncident(incident: IncidentRecord): Promise<void>;
+  /** Applies a patch; a patch older than the stored row's `updatedAt` is ignored (retries arrive late). */
+  updateIncident(id: string, patch: IncidentPatch, at: string): Promise<void>;
+  getIncident(id: string): Promise<IncidentRecord | undefined>;
+  listIncidents(filter: IncidentFilter): Promise<Page<IncidentRecord>>;
+
+  /** Inserts events whose id is not stored yet; returns how many were new. */
+  appendTimeline(events: TimelineEvent[]): Promise<number>;
+  listTimeline(incidentId: string, page: { afterSeq?: number; limit: number }): Promise<TimelineEvent[]>;
+
+  /** Inserts a message unless one with the same id exists; returns whether it was new. */
+  enqueueOutbox(message: OutboxMessage): Promise<boolean>;
+  listOutbox(filter: { incidentId?: string; limit: number }): Promise<OutboxMessage[]>;
+
+  insertToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  countTokens(): Promise<number>;
+
+  recordAudit(entry: AuditEntry): Promise<void>;
+  listAudit(filter: { incidentId?: string; limit: number }): Promise<AuditEntry[]>;
+}
+
+export interface IncidentFilter {
+  status?: IncidentStatus;
+  severity?: Severity;
+  service?: string;
+  runbook?: string;
+  /** Declared at or after (ISO). */
+  from?: string;
+  /** Declared before (ISO). */
+  to?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface OutboxMessage {
+  /** Deterministic: `<incidentId>:<stepId>:<attempt-group>`; a retried send finds it already there. */
+  id: string;
+  incidentId: string;
+  channel: 'outbox' | 'slack' | 'email' | 'webhook';
+  to: string | null;
+  subject: string;
+  body: string;
+  drill: boolean;
+  createdAt: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  /** sha256 of the token, hex; the token itself is never stored. */
+  hash: string;
+  createdAt: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { id: string; name: string; role: Role };
+  action: string;
+  method: string;
+  path: string;
+  requestId: string;
+  incidentId: string | null;
+  details: Record<string, unknown>;
+  outcome: 'ok' | 'rejected';
+}
