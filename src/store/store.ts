@@ -19,6 +19,8 @@ export interface Store {
   /** Applies a patch; a patch older than the stored row's `updatedAt` is ignored (retries arrive late). */
   updateIncident(id: string, patch: IncidentPatch, at: string): Promise<void>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
+  /** Only to take back a row whose workflow could not be started. */
+  deleteIncident(id: string): Promise<void>;
   listIncidents(filter: IncidentFilter): Promise<Page<IncidentRecord>>;
 
   /** Inserts events whose id is not stored yet; returns how many were new. */

@@ -1,0 +1,24 @@
+import type { IncidentPatch } from '../src/domain/incident';
+import type { TimelineEvent } from '../src/domain/timeline';
+import type { Store } from '../src/store/store';
+
+export interface RecordBatch {
+  incidentId: string;
+  events: TimelineEvent[];
+  patch: IncidentPatch | null;
+  /** Workflow time of the batch; the store ignores a patch older than what it holds. */
+  at: string;
+}
+
+/** Writes the workflow's timeline and incident state to the read model; safe to repeat. */
+export function createRecordActivities(deps: { store: Store }) {
+  return {
+    async recordTimeline(batch: RecordBatch): Promise<number> {
+      const inserted = batch.events.length ? await deps.store.appendTimeline(batch.events) : 0;
+      if (batch.patch && Object.keys(batch.patch).length) {
+        await deps.store.updateIncident(batch.incidentId, batch.patch, batch.at);
+      }
+      return inserted;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import type { Express, RequestHandler } from 'express';
+import type { Logger } from '../logger';
+import type { IncidentService } from '../services/incidents';
+import type { TokenService } from '../services/tokens';
+import type { Store } from '../store/store';
+import { requireRole } from './auth';
+import { errorHandler, notFoundHandler } from './errors';
+import { incidentRoutes } from './routes/incidents';
+import { outboxRoutes } from './routes/outbox';
+import { runbookRoutes } from './routes/runbooks';
+import type { RunbookListing } from './routes/runbooks';
+
+export interface AppDeps {
+  logger: Logger;
+  store: Store;
+  incidents: IncidentService;
+  tokens: TokenService;
+  runbooks: RunbookListing;
+  /** Resolves when Temporal answers; rejects otherwise. */
+  checkTemporal: () => Promise<void>;
+}
+
+/** JSON bodies are small by design; bigger ones are refused before they are read whole. */
+export const JSON_LIMIT = '512kb';
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+const requestContext = (logger: Logger): RequestHandler => (req, res, next) => {
+  const given = req.get('x-request-id');
+  req.id = given && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', req.id);
+  req.log = logger.child({ requestId: req.id });
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    req.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+  });
+  next();
+};
+
+async function probe(check: () => Promise<void>): Promise<'ok' | 'unreachable'> {
+  try {
+    await check();
+    return 'ok';
+  } catch {
+    return 'unreachable';
+  }
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(deps.logger));
+
+  app.get('/healthz', async (_req, res) => {
+    const [temporal, store] = await Promise.all([probe(deps.checkTemporal), probe(() => deps.store.ping())]);
+    const ok = temporal === 'ok' && store === 'ok';
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', temporal, store });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: JSON_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use('/incidents', incidentRoutes(deps));
+  api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks }));
+  api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));
+  app.use('/api/v1', api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,80 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { ServiceError } from '../services/errors';
+import { InvalidCursorError } from '../store/store-errors';
+import { HttpError } from './http-error';
+
+interface ErrorBody {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+const SERVICE_STATUS: Record<ServiceError['code'], number> = {
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  invalid: 400,
+  unavailable: 503,
+};
+
+/** Names every bad field: `title: Too small…; severity: Invalid option…`. */
+export function describeZodError(err: ZodError): { message: string; issues: { path: string; message: string }[] } {
+  const issues = err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+  return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
+}
+
+/** Body-parser errors carry `type` and `status`; they are the client's fault, never a 500. */
+function fromBodyParser(err: { type?: string; status?: number; message?: string }): ErrorBody | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return { status: 413, code: 'payload_too_large', message: 'the request body is larger than the limit' };
+    case 'entity.parse.failed':
+      return { status: 400, code: 'invalid_json', message: 'the request body is not valid JSON' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, code: 'unsupported_encoding', message: err.message ?? 'unsupported encoding' };
+    case 'request.aborted':
+      return { status: 400, code: 'request_aborted', message: 'the request was aborted' };
+    default:
+      if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+        return { status: err.status, code: 'bad_request', message: err.message ?? 'bad request' };
+      }
+      return undefined;
+  }
+}
+
+function classify(err: unknown): ErrorBody | undefined {
+  if (err instanceof HttpError) {
+    return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
+  }
+  if (err instanceof ZodError) {
+    const { message, issues } = describeZodError(err);
+    return { status: 400, code: 'invalid_request', message, details: { issues } };
+  }
+  if (err instanceof ServiceError) {
+    const headers: Record<string, string> = err.code === 'unavailable' ? { 'Retry-After': '5' } : {};
+    return { status: SERVICE_STATUS[err.code], code: err.code, message: err.message, details: err.details, headers };
+  }
+  if (err instanceof InvalidCursorError) return { status: 400, code: 'invalid_request', message: 'cursor: not a cursor this API gave out' };
+  if (err && typeof err === 'object') return fromBodyParser(err as { type?: string; status?: number; message?: string });
+  return undefined;
+}
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const known = classify(err);
+  if (!known) {
+    req.log.error({ err }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal', message: 'internal error', details: { requestId: req.id } } });
+    return;
+  }
+  if (known.status >= 500) req.log.warn({ code: known.code }, known.message);
+  for (const [k, v] of Object.entries(known.headers ?? {})) res.setHeader(k, v);
+  res.status(known.status).json({ error: { code: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) } });
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`));
+};

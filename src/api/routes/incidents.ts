@@ -1,0 +1,137 @@
+import { Router } from 'express';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { DeclareIncidentSchema, IncidentStatusSchema } from '../../domain/incident';
+import { SeveritySchema } from '../../domain/severity';
+import type { IncidentService, ActionContext } from '../../services/incidents';
+import type { TokenService } from '../../services/tokens';
+import { actorOf, requireRole } from '../auth';
+import { HttpError } from '../http-error';
+import { timelineToCsv, timelineToMarkdown } from '../timeline-format';
+
+const IncidentIdSchema = z.string().regex(/^INC-\d{1,12}$/);
+const StepIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a step id');
+const IdempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'use 1–128 letters, digits or . _ : -');
+
+const ListQuerySchema = z
+  .object({
+    status: IncidentStatusSchema.optional(),
+    severity: SeveritySchema.optional(),
+    service: z.string().min(1).max(100).optional(),
+    runbook: z.string().min(1).max(63).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    cursor: z.string().min(1).max(500).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+const TimelineQuerySchema = z
+  .object({
+    format: z.enum(['json', 'md', 'csv']).default('json'),
+    after: z.coerce.number().int().min(0).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();
+
+const EmptyBodySchema = z.object({}).strict();
+const EscalateSchema = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+const ResolveSchema = z.object({ summary: z.string().trim().min(1).max(4000).optional() }).strict();
+const NoteSchema = z.object({ text: z.string().trim().min(1).max(4000) }).strict();
+const SeverityBodySchema = z.object({ severity: SeveritySchema, reason: z.string().trim().min(1).max(500).optional() }).strict();
+const DecisionSchema = z.object({ option: z.string().min(1).max(63) }).strict();
+
+/** A body is optional on the steering routes; when one is sent it must be JSON. */
+function bodyOf(req: Request): unknown {
+  if (req.body === undefined) {
+    if (req.headers['content-length'] && req.headers['content-length'] !== '0' && !req.is('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
+    }
+    return {};
+  }
+  return req.body;
+}
+
+function incidentIdOf(req: Request): string {
+  const parsed = IncidentIdSchema.safeParse(req.params.id);
+  if (!parsed.success) throw new HttpError(404, 'not_found', `no incident ${String(req.params.id).slice(0, 40)}`);
+  return parsed.data;
+}
+
+function contextOf(req: Request): ActionContext {
+  const key = req.get('idempotency-key');
+  const idempotencyKey = key === undefined ? undefined : IdempotencyKeySchema.parse(key);
+  return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.path, idempotencyKey };
+}
+
+export function incidentRoutes(deps: { incidents: IncidentService; tokens: TokenService }): Router {
+  const r = Router();
+  const viewer = requireRole(deps.tokens, 'viewer');
+  const responder = requireRole(deps.tokens, 'responder');
+  const commander = requireRole(deps.tokens, 'commander');
+
+  r.post('/', commander, async (req, res) => {
+    const input = DeclareIncidentSchema.parse(bodyOf(req));
+    const incident = await deps.incidents.declare(input, contextOf(req));
+    req.log.info({ incidentId: incident.id }, 'declared');
+    res.status(201).location(`/api/v1/incidents/${incident.id}`).json({ incident });
+  });
+
+  r.get('/', viewer, async (req, res) => {
+    const q = ListQuerySchema.parse(req.query);
+    res.json(await deps.incidents.list(q));
+  });
+
+  r.get('/:id', viewer, async (req, res) => {
+    res.json(await deps.incidents.get(incidentIdOf(req)));
+  });
+
+  r.get('/:id/timeline', viewer, async (req, res) => {
+    const id = incidentIdOf(req);
+    const q = TimelineQuerySchema.parse(req.query);
+    const events = await deps.incidents.timeline(id, { afterSeq: q.after, limit: q.limit });
+    if (q.format === 'csv') {
+      res.type('text/csv').attachment(`${id}-timeline.csv`).send(timelineToCsv(events));
+    } else if (q.format === 'md') {
+      const { incident } = await deps.incidents.get(id);
+      res.type('text/markdown').send(timelineToMarkdown(incident, events));
+    } else {
+      res.json({ events, next: events.length === q.limit ? events[events.length - 1]!.seq : null });
+    }
+  });
+
+  r.post('/:id/acknowledge', responder, async (req, res) => {
+    EmptyBodySchema.parse(bodyOf(req));
+    res.json(await deps.incidents.acknowledge(incidentIdOf(req), contextOf(req)));
+  });
+
+  r.post('/:id/escalate', responder, async (req, res) => {
+    const body = EscalateSchema.parse(bodyOf(req));
+    res.json(await deps.incidents.escalate(incidentIdOf(req), body.reason, contextOf(req)));
+  });
+
+  r.post('/:id/resolve', commander, async (req, res) => {
+    const body = ResolveSchema.parse(bodyOf(req));
+    res.json(await deps.incidents.resolve(incidentIdOf(req), body.summary, contextOf(req)));
+  });
+
+  r.post('/:id/notes', responder, async (req, res) => {
+    const body = NoteSchema.parse(bodyOf(req));
+    res.status(201).json(await deps.incidents.addNote(incidentIdOf(req), body.text, contextOf(req)));
+  });
+
+  r.post('/:id/severity', commander, async (req, res) => {
+    const body = SeverityBodySchema.parse(bodyOf(req));
+    res.json(await deps.incidents.changeSeverity(incidentIdOf(req), body.severity, body.reason, contextOf(req)));
+  });
+
+  r.post('/:id/decisions/:stepId', commander, async (req, res) => {
+    const id = incidentIdOf(req);
+    const stepId = StepIdSchema.safeParse(req.params.stepId);
+    if (!stepId.success) throw new HttpError(404, 'not_found', `no open decision "${String(req.params.stepId).slice(0, 63)}"`);
+    const body = DecisionSchema.parse(bodyOf(req));
+    res.json(await deps.incidents.decide(id, stepId.data, body.option, contextOf(req)));
+  });
+
+  return r;
+}

@@ -1,0 +1,172 @@
+// The `fireline` command. The only place (with bench and test entry points) that reads process.env.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config';
+import type { Config } from './config';
+import { RoleSchema } from './domain/roles';
+import { startApi } from './launch/api';
+import { startEmbedded } from './launch/embedded';
+import { openStore } from './launch/store';
+import { startWorker } from './launch/worker';
+import { createLogger } from './logger';
+import type { Logger } from './logger';
+import { printValidation, validateRunbookFiles } from './runbooks/validate-command';
+import { createTokenService } from './services/tokens';
+import { TemporalCliNotFoundError } from './temporal/cli-binary';
+
+const USAGE = `Usage: fireline <command>
+
+  start                      everything on this machine: Temporal dev server, worker, HTTP server
+  worker                     a worker against TEMPORAL_ADDRESS
+  api                        the HTTP server against TEMPORAL_ADDRESS
+  token create --role R --name N
+                             make a bearer token (roles: viewer, responder, commander, admin)
+  runbooks validate [paths]  check runbook files (default: the runbooks directory)
+  help                       this text
+
+Settings come from the environment; see README.md.`;
+
+function out(text: string) {
+  process.stdout.write(text + '\n');
+}
+
+/** Stops the given parts on SIGINT/SIGTERM; a second signal exits at once. */
+function onShutdown(logger: Logger, stop: () => Promise<void>) {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+function requireTemporalAddress(config: Config, command: string): string {
+  if (!config.TEMPORAL_ADDRESS) {
+    throw new ConfigError([`TEMPORAL_ADDRESS: required for \`fireline ${command}\` (host:port of Temporal); \`fireline start\` runs an embedded server instead`]);
+  }
+  return config.TEMPORAL_ADDRESS;
+}
+
+async function commandStart(config: Config, logger: Logger) {
+  const running = await startEmbedded({ config, logger, env: { cliPath: config.TEMPORAL_CLI_PATH, path: process.env.PATH } });
+  onShutdown(logger, running.stop);
+  out('');
+  out(`Fireline is running.`);
+  out(`  API and web page:  ${config.publicUrl}  (listening on ${running.api.url})`);
+  out(`  Temporal:          ${running.temporalAddress}${running.temporalUiUrl ? `  (UI ${running.temporalUiUrl})` : ''}`);
+  out(`  Data:              ${config.dataDir}`);
+  if (running.api.adminTokenShownOnce) {
+    out('');
+    out(`  Admin token (shown once, only its hash is stored):`);
+    out(`    ${running.api.adminTokenShownOnce}`);
+  }
+  out('');
+  out('Press Ctrl+C to stop.');
+  running.workerDone.catch((err: unknown) => {
+    logger.fatal({ err }, 'worker stopped');
+    void running.stop().finally(() => process.exit(1));
+  });
+}
+
+async function commandWorker(config: Config, logger: Logger) {
+  const address = requireTemporalAddress(config, 'worker');
+  const store = await openStore(config);
+  const worker = await startWorker({ config, logger, store, temporalAddress: address });
+  onShutdown(logger, async () => {
+    await worker.stop();
+    await store.close();
+  });
+  logger.info({ address, taskQueue: config.FIRELINE_TASK_QUEUE }, 'worker running');
+  await worker.done;
+}
+
+async function commandApi(config: Config, logger: Logger) {
+  const address = requireTemporalAddress(config, 'api');
+  const store = await openStore(config);
+  const api = await startApi({ config, logger, store, temporalAddress: address });
+  onShutdown(logger, async () => {
+    await api.stop();
+    await store.close();
+  });
+  out(`Fireline API listening on ${api.url}`);
+  if (api.adminTokenShownOnce) out(`Admin token (shown once): ${api.adminTokenShownOnce}`);
+}
+
+async function commandToken(config: Config, args: string[]) {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { role: { type: 'string' }, name: { type: 'string' } } });
+  if (positionals[0] !== 'create') throw new UsageError('fireline token create --role <role> --name <name>');
+  const role = RoleSchema.safeParse(values.role);
+  if (!role.success) throw new UsageError('--role: expected one of viewer, responder, commander, admin');
+  if (!values.name?.trim()) throw new UsageError('--name: give the token a name (who or what uses it)');
+  const store = await openStore(config);
+  try {
+    const { token, record } = await createTokenService({ store }).create(values.name.trim(), role.data);
+    out(`Created ${record.role} token "${record.name}" (id ${record.id}). It is shown only now:`);
+    out(token);
+  } finally {
+    await store.close();
+  }
+}
+
+async function commandRunbooks(config: Config, args: string[]): Promise<number> {
+  const [sub, ...paths] = args;
+  if (sub !== 'validate') throw new UsageError('fireline runbooks validate [paths]');
+  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir]);
+  printValidation(result, (s) => process.stdout.write(s));
+  return result.problems.length ? 1 : 0;
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.FIRELINE_LOG_LEVEL });
+  switch (command) {
+    case 'start':
+      await commandStart(config, logger);
+      return -1;
+    case 'worker':
+      await commandWorker(config, logger);
+      return 0;
+    case 'api':
+      await commandApi(config, logger);
+      return -1;
+    case 'token':
+      await commandToken(config, rest);
+      return 0;
+    case 'runbooks':
+      return commandRunbooks(config, rest);
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('fireline.cjs')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      // -1: a server keeps running until a signal stops it.
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError || err instanceof UsageError || err instanceof TemporalCliNotFoundError) {
+        process.stderr.write(`fireline: ${err.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`fireline: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

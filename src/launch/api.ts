@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { RunbookCatalog } from '../runbooks/catalog';
+import { createIncidentService } from '../services/incidents';
+import { createTokenService } from '../services/tokens';
+import type { Store } from '../store/store';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  adminTokenShownOnce: string | undefined;
+  stop(): Promise<void>;
+}
+
+const HEALTH_DEADLINE_MS = 2000;
+
+/** The HTTP server (API, later Slack and the web page) on one port. */
+export async function startApi(opts: { config: Config; logger: Logger; store: Store; temporalAddress: string }): Promise<RunningApi> {
+  const { config, logger, store } = opts;
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const tokens = createTokenService({ store });
+  const adminTokenShownOnce = await tokens.ensureAdmin(config.FIRELINE_ADMIN_TOKEN);
+  const runbooks = new RunbookCatalog(config.runbooksDir);
+  const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
+  const app = createApp({
+    logger,
+    store,
+    incidents,
+    tokens,
+    runbooks,
+    checkTemporal: async () => {
+      await connection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
+    },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.FIRELINE_PORT, config.FIRELINE_HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.FIRELINE_PORT;
+  return {
+    url: `http://${config.FIRELINE_HOST}:${port}`,
+    port,
+    adminTokenShownOnce,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { DeclareIncidentInput, IncidentInfo, IncidentRecord } from '../domain/incident';
+import type { Actor } from '../domain/roles';
+import type { RunbookSnapshot } from '../domain/runbook';
+import { severityFromRisk } from '../domain/severity';
+import type { Severity } from '../domain/severity';
+import type { TimelineEvent } from '../domain/timeline';
+import type { Logger } from '../logger';
+import type { IncidentFilter, Page, Store } from '../store/store';
+import { formatIncidentId, incidentWorkflowId } from '../temporal/ids';
+import type { incidentWorkflow } from '../../workflows/incident';
+import {
+  acknowledgeUpdate,
+  addNoteUpdate,
+  changeSeverityUpdate,
+  decideUpdate,
+  escalateUpdate,
+  resolveUpdate,
+  statusQuery,
+} from '../../workflows/messages';
+import type { IncidentView } from '../../workflows/messages';
+import { invalid, notFound } from './errors';
+import { translateTemporalError } from './temporal-errors';
+
+/** Who asks, and through what; every human action is audited with it. */
+export interface ActionContext {
+  actor: Actor;
+  requestId: string;
+  source: 'api' | 'slack' | 'cli';
+  method?: string;
+  path?: string;
+  /** Dedupes a repeated request (Idempotency-Key header, Slack action id): Temporal runs the update once. */
+  idempotencyKey?: string;
+}
+
+export interface RunbookSource {
+  get(id: string): Promise<RunbookSnapshot | undefined>;
+}
+
+export interface IncidentServiceDeps {
+  client: Client;
+  store: Store;
+  runbooks: RunbookSource;
+  taskQueue: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface IncidentDetail {
+  incident: IncidentRecord;
+  /** Live state from the workflow; null once closed or while Temporal is unreachable. */
+  live: IncidentView | null;
+}
+
+const DEFAULT_SEVERITY: Severity = 'SEV3';
+
+/** The incident use cases shared by the API, Slack and the CLI. Only this layer starts or steers workflows. */
+export function createIncidentService(deps: IncidentServiceDeps) {
+  const now = deps.now ?? (() => new Date());
+  const handleOf = (id: string): WorkflowHandle<typeof incidentWorkflow> =>
+    deps.client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(id));
+
+  async function audit(ctx: ActionContext, action: string, incidentId: string | null, details: Record<string, unknown>, outcome: 'ok' | 'rejected') {
+    await deps.store.recordAudit({
+      id: randomUUID(),
+      at: now().toISOString(),
+      actor: ctx.actor,
+      action,
+      method: ctx.method ?? ctx.source,
+      path: ctx.path ?? '',
+      requestId: ctx.requestId,
+      incidentId,
+      details,
+      outcome,
+    });
+  }
+
+  function chooseSeverity(input: DeclareIncidentInput, snapshot: RunbookSnapshot): Severity {
+    if (input.severity) return input.severity;
+    if (input.likelihood && input.impact) return severityFromRisk({ likelihood: input.likelihood, impact: input.impact });
+    const rb = snapshot.runbook;
+    if (rb.severity) return rb.severity;
+    if (rb.risk) return severityFromRisk(rb.risk);
+    return DEFAULT_SEVERITY;
+  }
+
+  async function requireIncident(id: string): Promise<IncidentRecord> {
+    const incident = await deps.store.getIncident(id);
+    if (!incident) throw notFound(`no incident ${id}`);
+    return incident;
+  }
+
+  /** Runs one validated update; rejections are audited too, so refused attempts are visible. */
+  async function steer(
+    id: string,
+    ctx: ActionContext,
+    action: string,
+    details: Record<string, unknown>,
+    run: (handle: WorkflowHandle<typeof incidentWorkflow>, updateId: string | undefined) => Promise<IncidentView>,
+  ): Promise<IncidentView> {
+    await requireIncident(id);
+    const updateId = ctx.idempotencyKey ? `${action}:${ctx.idempotencyKey}` : undefined;
+    try {
+      const view = await run(handleOf(id), updateId);
+      await audit(ctx, action, id, details, 'ok');
+      return view;
+    } catch (err) {
+      try {
+        translateTemporalError(err, id);
+      } catch (translated) {
+        await audit(ctx, action, id, { ...details, error: (translated as Error).message }, 'rejected');
+        throw translated;
+      }
+    }
+  }
+
+  return {
+    async declare(input: DeclareIncidentInput, ctx: ActionContext): Promise<IncidentRecord> {
+      const snapshot = await deps.runbooks.get(input.runbook);
+      if (!snapshot) throw invalid(`runbook: unknown runbook "${input.runbook}"`, { field: 'runbook' });
+      const number = await deps.store.allocateIncidentNumber();
+      const id = formatIncidentId(number);
+      const declaredAt = now().toISOString();
+      const incident: IncidentInfo = {
+        id,
+        title: input.title,
+        service: input.service ?? snapshot.runbook.service ?? null,
+        severity: chooseSeverity(input, snapshot),
+        summary: input.summary ?? null,
+        drill: input.drill ?? false,
+        trigger: { kind: 'manual', by: ctx.actor },
+        declaredAt,
+      };
+      const workflowId = incidentWorkflowId(id);
+      const record: IncidentRecord = {
+        ...incident,
+        runbookId: snapshot.runbook.id,
+        runbookVersion: snapshot.version,
+        workflowId,
+        status: 'open',
+        phase: 'detect',
+        acknowledgedAt: null,
+        resolvedAt: null,
+        closedAt: null,
+        updatedAt: declaredAt,
+      };
+      await deps.store.insertIncident(record);
+      try {
+        await deps.client.workflow.start('incidentWorkflow', {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [{ incident, snapshot }],
+          workflowIdConflictPolicy: 'FAIL',
+        });
+      } catch (err) {
+        // Without its workflow the row would be an incident nobody runs: take it back.
+        await deps.store.deleteIncident(id);
+        translateTemporalError(err, id);
+      }
+      deps.logger.info({ incidentId: id, runbook: snapshot.runbook.id, requestId: ctx.requestId }, 'incident declared');
+      await audit(ctx, 'incident.declare', id, { runbook: snapshot.runbook.id, version: snapshot.version, severity: record.severity, drill: record.drill }, 'ok');
+      return record;
+    },
+
+    list(filter: IncidentFilter): Promise<Page<IncidentRecord>> {
+      return deps.store.listIncidents(filter);
+    },
+
+    async get(id: string): Promise<IncidentDetail> {
+      const incident = await requireIncident(id);
+      if (incident.status === 'closed') return { incident, live: null };
+      try {
+        return { incident, live: await handleOf(id).query(statusQuery) };
+      } catch (err) {
+        deps.logger.warn({ incidentId: id, err: (err as Error).message }, 'live status unavailable');
+        return { incident, live: null };
+      }
+    },
+
+    async timeline(id: string, page: { afterSeq?: number; limit: number }): Promise<TimelineEvent[]> {
+      await requireIncident(id);
+      return deps.store.listTimeline(id, page);
+    },
+
+    acknowledge: (id: string, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.acknowledge', {}, (h, updateId) =>
+        h.executeUpdate(acknowledgeUpdate, { args: [{ actor: ctx.actor }], updateId })),
+
+    decide: (id: string, stepId: string, option: string, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.decide', { stepId, option }, (h, updateId) =>
+        h.executeUpdate(decideUpdate, { args: [{ actor: ctx.actor, stepId, option }], updateId })),
+
+    escalate: (id: string, reason: string | undefined, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.escalate', { reason: reason ?? null }, (h, updateId) =>
+        h.executeUpdate(escalateUpdate, { args: [{ actor: ctx.actor, reason }], updateId })),
+
+    resolve: (id: string, summary: string | undefined, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.resolve', { summary: summary ?? null }, (h, updateId) =>
+        h.executeUpdate(resolveUpdate, { args: [{ actor: ctx.actor, summary }], updateId })),
+
+    addNote: (id: string, text: string, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.note', { length: text.length }, (h, updateId) =>
+        h.executeUpdate(addNoteUpdate, { args: [{ actor: ctx.actor, text }], updateId })),
+
+    changeSeverity: (id: string, severity: Severity, reason: string | undefined, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.severity', { severity, reason: reason ?? null }, (h, updateId) =>
+        h.executeUpdate(changeSeverityUpdate, { args: [{ actor: ctx.actor, severity, reason }], updateId })),
+  };
+}
+
+export type IncidentService = ReturnType<typeof createIncidentService>;

@@ -1,0 +1,51 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Role } from '../domain/roles';
+import type { Store, TokenRecord } from '../store/store';
+
+const TOKEN_PREFIX = 'flt_';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Bearer tokens: only their sha256 is stored, so a leaked database does not leak credentials. */
+export function createTokenService(deps: { store: Store; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+
+  async function insert(token: string, name: string, role: Role): Promise<TokenRecord> {
+    const record: TokenRecord = { id: randomUUID(), name, role, hash: hashToken(token), createdAt: now().toISOString() };
+    await deps.store.insertToken(record);
+    return record;
+  }
+
+  /** Returns the token in clear exactly once; it cannot be read back later. */
+  async function create(name: string, role: Role): Promise<{ token: string; record: TokenRecord }> {
+    const token = TOKEN_PREFIX + randomBytes(24).toString('base64url');
+    return { token, record: await insert(token, name, role) };
+  }
+
+  return {
+    create,
+
+    async authenticate(token: string): Promise<TokenRecord | undefined> {
+      if (!token || token.length > 512) return undefined;
+      return deps.store.findTokenByHash(hashToken(token));
+    },
+
+    /**
+     * FIRELINE_ADMIN_TOKEN seeds an admin token; without it the first start makes one and returns it so the
+     * caller can print it once. Returns undefined when nothing new was made to show.
+     */
+    async ensureAdmin(seed: string | undefined): Promise<string | undefined> {
+      if (seed) {
+        if (!(await deps.store.findTokenByHash(hashToken(seed)))) await insert(seed, 'admin (FIRELINE_ADMIN_TOKEN)', 'admin');
+        return undefined;
+      }
+      if ((await deps.store.countTokens()) > 0) return undefined;
+      const { token } = await create('admin (first start)', 'admin');
+      return token;
+    },
+  };
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;

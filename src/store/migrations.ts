@@ -1,0 +1,109 @@
+/**
+ * Schema of the SQLite read model, as ordered, append-only migrations: never edit one that has shipped,
+ * add a new one. Timestamps are ISO-8601 UTC text (`Date#toISOString`), so text order is time order.
+ * Booleans are 0/1 and JSON columns are text. The PostgreSQL store keeps its own list with native types.
+ */
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Created before any migration runs so that `migrate()` can tell which ones are applied. */
+export const SCHEMA_MIGRATIONS_SQL = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+);`;
+
+/*
+ * No foreign keys to incidents: rows are written by independent, retried activities, and a timeline or
+ * outbox write must not fail because the incident row has not landed yet.
+ * Each incidents filter index ends in (declared_at, id), the list order, so a filtered page is one index
+ * range scan without a sort.
+ */
+const INITIAL = `
+CREATE TABLE sequences (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO sequences (name, value) VALUES ('incident', 0);
+
+CREATE TABLE incidents (
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  service TEXT,
+  severity TEXT NOT NULL,
+  summary TEXT,
+  drill INTEGER NOT NULL CHECK (drill IN (0, 1)),
+  trigger_kind TEXT NOT NULL,
+  trigger_actor TEXT NOT NULL,
+  declared_at TEXT NOT NULL,
+  runbook_id TEXT NOT NULL,
+  runbook_version TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  acknowledged_at TEXT,
+  resolved_at TEXT,
+  closed_at TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX incidents_declared_at ON incidents (declared_at, id);
+CREATE INDEX incidents_status ON incidents (status, declared_at, id);
+CREATE INDEX incidents_severity ON incidents (severity, declared_at, id);
+CREATE INDEX incidents_service ON incidents (service, declared_at, id);
+CREATE INDEX incidents_runbook ON incidents (runbook_id, declared_at, id);
+
+CREATE TABLE timeline_events (
+  id TEXT PRIMARY KEY,
+  incident_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  type TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  data TEXT NOT NULL,
+  UNIQUE (incident_id, seq)
+);
+
+CREATE TABLE outbox (
+  id TEXT PRIMARY KEY,
+  incident_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  recipient TEXT,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  drill INTEGER NOT NULL CHECK (drill IN (0, 1)),
+  created_at TEXT NOT NULL
+);
+CREATE INDEX outbox_created_at ON outbox (created_at, id);
+CREATE INDEX outbox_incident ON outbox (incident_id, created_at, id);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE audit_log (
+  id TEXT PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  incident_id TEXT,
+  details TEXT NOT NULL,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at, id);
+CREATE INDEX audit_log_incident ON audit_log (incident_id, at, id);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ id: 1, name: 'initial', sql: INITIAL }];

@@ -1,0 +1,579 @@
+/* eslint-disable @typescript-eslint/require-await --
+   better-sqlite3 is synchronous; `async` keeps the Store contract and turns its throws into rejections. */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import type { IncidentPatch, IncidentPhase, IncidentRecord, IncidentStatus } from '../domain/incident';
+import type { Actor, Role } from '../domain/roles';
+import type { Severity } from '../domain/severity';
+import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
+import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
+import type { Migration } from './migrations';
+import type { AuditEntry, IncidentFilter, OutboxMessage, Page, Store, TokenRecord } from './store';
+import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
+
+/** SQLite has no boolean type; better-sqlite3 refuses to bind JS booleans. */
+type Bit = 0 | 1;
+
+interface IncidentRow {
+  id: string;
+  title: string;
+  service: string | null;
+  severity: Severity;
+  summary: string | null;
+  drill: Bit;
+  trigger_kind: IncidentRecord['trigger']['kind'];
+  trigger_actor: string;
+  declared_at: string;
+  runbook_id: string;
+  runbook_version: string;
+  workflow_id: string;
+  status: IncidentStatus;
+  phase: IncidentPhase;
+  acknowledged_at: string | null;
+  resolved_at: string | null;
+  closed_at: string | null;
+  updated_at: string;
+}
+
+interface TimelineRow {
+  id: string;
+  incident_id: string;
+  seq: number;
+  at: string;
+  type: TimelineEventType;
+  phase: IncidentPhase;
+  actor: string;
+  summary: string;
+  data: string;
+}
+
+interface OutboxRow {
+  id: string;
+  incident_id: string;
+  channel: OutboxMessage['channel'];
+  recipient: string | null;
+  subject: string;
+  body: string;
+  drill: Bit;
+  created_at: string;
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  hash: string;
+  created_at: string;
+}
+
+interface AuditRow {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  method: string;
+  path: string;
+  request_id: string;
+  incident_id: string | null;
+  details: string;
+  outcome: AuditEntry['outcome'];
+}
+
+type SqlValue = string | number | null;
+type NamedParams = Record<string, SqlValue>;
+
+interface Cursor {
+  declaredAt: string;
+  id: string;
+}
+
+const CursorSchema = z.object({ declaredAt: z.string().min(1), id: z.string().min(1) });
+
+/** Patchable fields and their columns; `satisfies` keeps it in step with `IncidentPatch`. */
+const PATCH_COLUMNS = {
+  status: 'status',
+  phase: 'phase',
+  severity: 'severity',
+  acknowledgedAt: 'acknowledged_at',
+  resolvedAt: 'resolved_at',
+  closedAt: 'closed_at',
+} as const satisfies Record<keyof IncidentPatch, string>;
+const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as (keyof IncidentPatch)[];
+
+/** Optional list filters and their conditions; each present one narrows the query. */
+const LIST_CONDITIONS = {
+  status: 'status = @status',
+  severity: 'severity = @severity',
+  service: 'service = @service',
+  runbook: 'runbook_id = @runbook',
+  from: 'declared_at >= @from',
+  to: 'declared_at < @to',
+} as const satisfies Partial<Record<keyof IncidentFilter, string>>;
+const LIST_KEYS = Object.keys(LIST_CONDITIONS) as (keyof typeof LIST_CONDITIONS)[];
+
+const INCIDENT_COLUMNS = [
+  'id',
+  'title',
+  'service',
+  'severity',
+  'summary',
+  'drill',
+  'trigger_kind',
+  'trigger_actor',
+  'declared_at',
+  'runbook_id',
+  'runbook_version',
+  'workflow_id',
+  'status',
+  'phase',
+  'acknowledged_at',
+  'resolved_at',
+  'closed_at',
+  'updated_at',
+] as const satisfies readonly (keyof IncidentRow)[];
+
+function insertSql(table: string, columns: readonly string[], onConflict: string): string {
+  const names = columns.join(', ');
+  const values = columns.map((c) => `@${c}`).join(', ');
+  return `INSERT INTO ${table} (${names}) VALUES (${values}) ${onConflict}`;
+}
+
+/**
+ * One statement for every patch shape: `@set_<field>` says whether the field is present, so an explicit
+ * null clears a column while an absent field keeps it. The `updated_at` guard (ISO text, so text order is
+ * time order) drops late retries in the same atomic statement.
+ */
+function updateIncidentSql(): string {
+  const sets = PATCH_KEYS.map((key) => {
+    const column = PATCH_COLUMNS[key];
+    return `${column} = CASE WHEN @set_${key} = 1 THEN @${key} ELSE ${column} END`;
+  });
+  return `UPDATE incidents SET ${sets.join(', ')}, updated_at = @at WHERE id = @id AND updated_at <= @at`;
+}
+
+function prepareStatements(db: Database.Database) {
+  // ON CONFLICT DO NOTHING rather than OR IGNORE: only duplicates are skipped, NOT NULL violations still fail.
+  const insertTimeline = db.prepare<TimelineRow>(
+    insertSql(
+      'timeline_events',
+      ['id', 'incident_id', 'seq', 'at', 'type', 'phase', 'actor', 'summary', 'data'],
+      'ON CONFLICT DO NOTHING',
+    ),
+  );
+  return {
+    nextIncidentNumber: db.prepare<[], { value: number }>(
+      "UPDATE sequences SET value = value + 1 WHERE name = 'incident' RETURNING value",
+    ),
+    // Idempotent: the record activity may be retried after its insert committed.
+    insertIncident: db.prepare<IncidentRow>(insertSql('incidents', INCIDENT_COLUMNS, 'ON CONFLICT (id) DO NOTHING')),
+    updateIncident: db.prepare<NamedParams>(updateIncidentSql()),
+    getIncident: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
+    deleteIncident: db.prepare<[string]>('DELETE FROM incidents WHERE id = ?'),
+    incidentExists: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM incidents WHERE id = ?'),
+    appendTimeline: db.transaction((rows: TimelineRow[]) =>
+      rows.reduce((inserted, row) => inserted + insertTimeline.run(row).changes, 0),
+    ),
+    listTimeline: db.prepare<{ incidentId: string; afterSeq: number | null; limit: number }, TimelineRow>(
+      `SELECT * FROM timeline_events
+       WHERE incident_id = @incidentId AND (@afterSeq IS NULL OR seq > @afterSeq)
+       ORDER BY seq LIMIT @limit`,
+    ),
+    insertOutbox: db.prepare<OutboxRow>(
+      insertSql(
+        'outbox',
+        ['id', 'incident_id', 'channel', 'recipient', 'subject', 'body', 'drill', 'created_at'],
+        'ON CONFLICT (id) DO NOTHING',
+      ),
+    ),
+    listOutbox: db.prepare<[number], OutboxRow>('SELECT * FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?'),
+    listOutboxByIncident: db.prepare<[string, number], OutboxRow>(
+      'SELECT * FROM outbox WHERE incident_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+    ),
+    insertToken: db.prepare<TokenRow>(insertSql('tokens', ['id', 'name', 'role', 'hash', 'created_at'], '')),
+    findTokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?'),
+    countTokens: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM tokens'),
+    insertAudit: db.prepare<AuditRow>(
+      insertSql(
+        'audit_log',
+        ['id', 'at', 'actor', 'action', 'method', 'path', 'request_id', 'incident_id', 'details', 'outcome'],
+        '',
+      ),
+    ),
+    listAudit: db.prepare<[number], AuditRow>('SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT ?'),
+    listAuditByIncident: db.prepare<[string, number], AuditRow>(
+      'SELECT * FROM audit_log WHERE incident_id = ? ORDER BY at DESC, id DESC LIMIT ?',
+    ),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;
+
+export class SqliteStore implements Store {
+  /** Prepared on first use, because the tables exist only after `migrate()`. */
+  private prepared: Statements | undefined;
+  /** Incident list statements keyed by SQL; one per combination of filters, so at most 2^7. */
+  private readonly listStatements = new Map<string, Database.Statement<[NamedParams], IncidentRow>>();
+
+  /** Prepared up front: it touches no table, so health checks work before `migrate()`. */
+  private readonly pingStatement: Database.Statement<[], unknown>;
+
+  private constructor(private readonly db: Database.Database) {
+    this.pingStatement = db.prepare<[], unknown>('SELECT 1');
+  }
+
+  static open(file: string): SqliteStore {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const db = new Database(file);
+    // Set first, so that switching to WAL below waits for another process instead of failing.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    // Safe with WAL: a power loss may drop the last commits but never corrupts the file.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    return new SqliteStore(db);
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec(SCHEMA_MIGRATIONS_SQL);
+    for (const migration of MIGRATIONS) this.applyMigration(migration);
+  }
+
+  async ping(): Promise<void> {
+    this.pingStatement.get();
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    try {
+      // Lets SQLite refresh the planner statistics this long-lived connection found worth updating.
+      this.db.pragma('optimize');
+    } finally {
+      this.db.close();
+    }
+  }
+
+  async allocateIncidentNumber(): Promise<number> {
+    const row = this.statements.nextIncidentNumber.get();
+    if (!row) throw new Error('incident sequence missing: run migrate() first');
+    return row.value;
+  }
+
+  async insertIncident(incident: IncidentRecord): Promise<void> {
+    this.statements.insertIncident.run(incidentToRow(incident));
+  }
+
+  async updateIncident(id: string, patch: IncidentPatch, at: string): Promise<void> {
+    const { changes } = this.statements.updateIncident.run({ ...patchParams(patch), id, at });
+    if (changes === 0 && !this.statements.incidentExists.get(id)) throw new IncidentNotFoundError(id);
+  }
+
+  async getIncident(id: string): Promise<IncidentRecord | undefined> {
+    const row = this.statements.getIncident.get(id);
+    return row && incidentFromRow(row);
+  }
+
+  /** Leaves the number allocated: a gap in INC-<n> is harmless, reusing a number is not. */
+  async deleteIncident(id: string): Promise<void> {
+    this.statements.deleteIncident.run(id);
+  }
+
+  async listIncidents(filter: IncidentFilter): Promise<Page<IncidentRecord>> {
+    const limit = checkLimit(filter.limit);
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+    const { sql, params } = listIncidentsQuery(filter, after, limit + 1);
+    const rows = this.listStatement(sql).all(params);
+    const items = rows.slice(0, limit).map(incidentFromRow);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async appendTimeline(events: TimelineEvent[]): Promise<number> {
+    return this.statements.appendTimeline(events.map(timelineToRow));
+  }
+
+  async listTimeline(incidentId: string, page: { afterSeq?: number; limit: number }): Promise<TimelineEvent[]> {
+    const limit = checkLimit(page.limit);
+    const rows = this.statements.listTimeline.all({ incidentId, afterSeq: page.afterSeq ?? null, limit });
+    return rows.map(timelineFromRow);
+  }
+
+  async enqueueOutbox(message: OutboxMessage): Promise<boolean> {
+    return this.statements.insertOutbox.run(outboxToRow(message)).changes === 1;
+  }
+
+  async listOutbox(filter: { incidentId?: string; limit: number }): Promise<OutboxMessage[]> {
+    const limit = checkLimit(filter.limit);
+    const rows =
+      filter.incidentId === undefined
+        ? this.statements.listOutbox.all(limit)
+        : this.statements.listOutboxByIncident.all(filter.incidentId, limit);
+    return rows.map(outboxFromRow);
+  }
+
+  async insertToken(token: TokenRecord): Promise<void> {
+    this.statements.insertToken.run({
+      id: token.id,
+      name: token.name,
+      role: token.role,
+      hash: token.hash,
+      created_at: token.createdAt,
+    });
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.statements.findTokenByHash.get(hash);
+    return row && { id: row.id, name: row.name, role: row.role, hash: row.hash, createdAt: row.created_at };
+  }
+
+  async countTokens(): Promise<number> {
+    return this.statements.countTokens.get()?.n ?? 0;
+  }
+
+  async recordAudit(entry: AuditEntry): Promise<void> {
+    this.statements.insertAudit.run(auditToRow(entry));
+  }
+
+  async listAudit(filter: { incidentId?: string; limit: number }): Promise<AuditEntry[]> {
+    const limit = checkLimit(filter.limit);
+    const rows =
+      filter.incidentId === undefined
+        ? this.statements.listAudit.all(limit)
+        : this.statements.listAuditByIncident.all(filter.incidentId, limit);
+    return rows.map(auditFromRow);
+  }
+
+  private get statements(): Statements {
+    return (this.prepared ??= prepareStatements(this.db));
+  }
+
+  private listStatement(sql: string): Database.Statement<[NamedParams], IncidentRow> {
+    let statement = this.listStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<NamedParams, IncidentRow>(sql);
+      this.listStatements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Checks without a lock first so that up-to-date processes never take the write lock, then re-checks under
+   * BEGIN IMMEDIATE, because another process may have applied the migration in between.
+   */
+  private applyMigration(migration: Migration): void {
+    if (this.isApplied(migration.id)) return;
+    const apply = this.db.transaction(() => {
+      if (this.isApplied(migration.id)) return;
+      this.db.exec(migration.sql);
+      this.db
+        .prepare<[number, string, string]>('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)')
+        .run(migration.id, migration.name, new Date().toISOString());
+    });
+    apply.immediate();
+  }
+
+  private isApplied(id: number): boolean {
+    return this.db.prepare<[number], { id: number }>('SELECT id FROM schema_migrations WHERE id = ?').get(id) !== undefined;
+  }
+}
+
+function checkLimit(limit: number): number {
+  // SQLite reads a negative LIMIT as "no limit"; refuse rather than return everything.
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  return limit;
+}
+
+/**
+ * Keyset paging: the cursor is the last row's (declared_at, id), and the next page starts strictly after it
+ * in the same order, so the cost is one index range scan however deep the page is.
+ */
+function listIncidentsQuery(
+  filter: IncidentFilter,
+  after: Cursor | undefined,
+  limit: number,
+): { sql: string; params: NamedParams } {
+  const conditions: string[] = [];
+  const params: NamedParams = { limit };
+  for (const key of LIST_KEYS) {
+    const value = filter[key];
+    if (value === undefined) continue;
+    conditions.push(LIST_CONDITIONS[key]);
+    params[key] = value;
+  }
+  if (after) {
+    conditions.push('(declared_at, id) < (@afterDeclaredAt, @afterId)');
+    params.afterDeclaredAt = after.declaredAt;
+    params.afterId = after.id;
+  }
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  return { sql: `SELECT * FROM incidents ${where} ORDER BY declared_at DESC, id DESC LIMIT @limit`, params };
+}
+
+function encodeCursor(incident: IncidentRecord): string {
+  const cursor: Cursor = { declaredAt: incident.declaredAt, id: incident.id };
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  // Buffer skips characters outside the alphabet, so check it to reject damaged cursors.
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
+  const parsed = CursorSchema.safeParse(tryParseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
+  if (!parsed.success) throw new InvalidCursorError();
+  return parsed.data;
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** For columns only this store writes, from values that were typed on the way in. */
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+function toBit(value: boolean): Bit {
+  return value ? 1 : 0;
+}
+
+function patchParams(patch: IncidentPatch): NamedParams {
+  const params: NamedParams = {};
+  for (const key of PATCH_KEYS) {
+    const value = patch[key];
+    params[`set_${key}`] = value === undefined ? 0 : 1;
+    params[key] = value ?? null;
+  }
+  return params;
+}
+
+function incidentToRow(incident: IncidentRecord): IncidentRow {
+  return {
+    id: incident.id,
+    title: incident.title,
+    service: incident.service,
+    severity: incident.severity,
+    summary: incident.summary,
+    drill: toBit(incident.drill),
+    trigger_kind: incident.trigger.kind,
+    trigger_actor: JSON.stringify(incident.trigger.by),
+    declared_at: incident.declaredAt,
+    runbook_id: incident.runbookId,
+    runbook_version: incident.runbookVersion,
+    workflow_id: incident.workflowId,
+    status: incident.status,
+    phase: incident.phase,
+    acknowledged_at: incident.acknowledgedAt,
+    resolved_at: incident.resolvedAt,
+    closed_at: incident.closedAt,
+    updated_at: incident.updatedAt,
+  };
+}
+
+function incidentFromRow(row: IncidentRow): IncidentRecord {
+  return {
+    id: row.id,
+    title: row.title,
+    service: row.service,
+    severity: row.severity,
+    summary: row.summary,
+    drill: row.drill === 1,
+    trigger: { kind: row.trigger_kind, by: parseJson<Actor>(row.trigger_actor) },
+    declaredAt: row.declared_at,
+    runbookId: row.runbook_id,
+    runbookVersion: row.runbook_version,
+    workflowId: row.workflow_id,
+    status: row.status,
+    phase: row.phase,
+    acknowledgedAt: row.acknowledged_at,
+    resolvedAt: row.resolved_at,
+    closedAt: row.closed_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function timelineToRow(event: TimelineEvent): TimelineRow {
+  return {
+    id: event.id,
+    incident_id: event.incidentId,
+    seq: event.seq,
+    at: event.at,
+    type: event.type,
+    phase: event.phase,
+    actor: JSON.stringify(event.actor),
+    summary: event.summary,
+    data: JSON.stringify(event.data),
+  };
+}
+
+function timelineFromRow(row: TimelineRow): TimelineEvent {
+  return {
+    id: row.id,
+    incidentId: row.incident_id,
+    seq: row.seq,
+    at: row.at,
+    type: row.type,
+    phase: row.phase,
+    actor: parseJson<Actor>(row.actor),
+    summary: row.summary,
+    data: parseJson<Record<string, unknown>>(row.data),
+  };
+}
+
+function outboxToRow(message: OutboxMessage): OutboxRow {
+  return {
+    id: message.id,
+    incident_id: message.incidentId,
+    channel: message.channel,
+    recipient: message.to,
+    subject: message.subject,
+    body: message.body,
+    drill: toBit(message.drill),
+    created_at: message.createdAt,
+  };
+}
+
+function outboxFromRow(row: OutboxRow): OutboxMessage {
+  return {
+    id: row.id,
+    incidentId: row.incident_id,
+    channel: row.channel,
+    to: row.recipient,
+    subject: row.subject,
+    body: row.body,
+    drill: row.drill === 1,
+    createdAt: row.created_at,
+  };
+}
+
+function auditToRow(entry: AuditEntry): AuditRow {
+  return {
+    id: entry.id,
+    at: entry.at,
+    actor: JSON.stringify(entry.actor),
+    action: entry.action,
+    method: entry.method,
+    path: entry.path,
+    request_id: entry.requestId,
+    incident_id: entry.incidentId,
+    details: JSON.stringify(entry.details),
+    outcome: entry.outcome,
+  };
+}
+
+function auditFromRow(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: parseJson<AuditEntry['actor']>(row.actor),
+    action: row.action,
+    method: row.method,
+    path: row.path,
+    requestId: row.request_id,
+    incidentId: row.incident_id,
+    details: parseJson<Record<string, unknown>>(row.details),
+    outcome: row.outcome,
+  };
+}

@@ -1,0 +1,373 @@
+// The incident workflow: walks the runbook's six phases and takes human input through validated updates.
+// Deterministic: no I/O, no Node built-ins; every side effect is an activity. Behaviour changes to this
+// interpreter after a release go behind patched() and are guarded by the replay tests.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FirelineActivities } from '../activities';
+import type { IncidentInfo, IncidentPatch, IncidentPhase, IncidentStatus } from '../src/domain/incident';
+import type { Actor, Role } from '../src/domain/roles';
+import type { Phase, RunbookSnapshot, Step } from '../src/domain/runbook';
+import type { Severity } from '../src/domain/severity';
+import type { TimelineEvent, TimelineEventType } from '../src/domain/timeline';
+import {
+  REJECTION,
+  acknowledgeUpdate,
+  addNoteUpdate,
+  changeSeverityUpdate,
+  decideUpdate,
+  escalateUpdate,
+  resolveUpdate,
+  statusQuery,
+} from './messages';
+import type {
+  AcknowledgeArgs,
+  DecisionRecord,
+  EscalateArgs,
+  IncidentView,
+  OpenDecision,
+  RejectionType,
+  ResolveArgs,
+} from './messages';
+import { RUNBOOK_ACTOR, runStep } from './steps';
+import type { StepContext, StepOutput } from './steps';
+
+// Copies of domain constants: the bundle may import types only (src/domain pulls in zod).
+const PHASE_ORDER: readonly Phase[] = ['detect', 'report', 'decide', 'execute', 'recover', 'retrospective'];
+const ROLE_ORDER: readonly Role[] = ['viewer', 'responder', 'commander', 'admin'];
+const SEVERITY_ORDER: readonly Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
+const MAX_NOTE_LENGTH = 4000;
+
+/** Everything the workflow must carry across continue-as-new; plain JSON only. */
+export interface IncidentState {
+  seq: number;
+  status: IncidentStatus;
+  phase: IncidentPhase;
+  severity: Severity;
+  phaseIndex: number;
+  stepIndex: number;
+  aborted: boolean;
+  decisions: Record<string, DecisionRecord>;
+  stepOutputs: Record<string, StepOutput>;
+  acknowledged: { by: Actor; at: string } | null;
+  resolved: { by: Actor; at: string; summary: string | null } | null;
+  escalationLevel: number;
+}
+
+export interface IncidentWorkflowInput {
+  incident: IncidentInfo;
+  snapshot: RunbookSnapshot;
+  /** Present only when continuing as new. */
+  carried?: IncidentState;
+}
+
+const { recordTimeline } = proxyLocalActivities<FirelineActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', maximumInterval: '5s' },
+});
+
+function reject(type: RejectionType, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentView> {
+  const { snapshot } = input;
+  const runbook = snapshot.runbook;
+  const state: IncidentState = input.carried ?? {
+    seq: 0,
+    status: 'open',
+    phase: 'detect',
+    severity: input.incident.severity,
+    phaseIndex: 0,
+    stepIndex: 0,
+    aborted: false,
+    decisions: {},
+    stepOutputs: {},
+    acknowledged: null,
+    resolved: null,
+    escalationLevel: 0,
+  };
+  const incidentId = input.incident.id;
+  const openDecisions: Record<string, OpenDecision> = {};
+  let currentStep: { id: string; kind: string } | null = null;
+  let stepScope: CancellationScope | undefined;
+
+  // Timeline writes are batched and chained so the read model sees them in workflow order.
+  let pendingEvents: TimelineEvent[] = [];
+  let pendingPatch: IncidentPatch = {};
+  let recording: Promise<void> = Promise.resolve();
+
+  const incident = (): IncidentInfo => ({ ...input.incident, severity: state.severity });
+
+  function emit(type: TimelineEventType, summary: string, data: Record<string, unknown> = {}, actor: Actor = RUNBOOK_ACTOR) {
+    state.seq += 1;
+    pendingEvents.push({
+      id: `${incidentId}:${state.seq}`,
+      incidentId,
+      seq: state.seq,
+      at: nowIso(),
+      type,
+      phase: state.phase,
+      actor,
+      summary,
+      data,
+    });
+  }
+
+  function patch(p: IncidentPatch) {
+    Object.assign(pendingPatch, p);
+  }
+
+  function flush(): Promise<void> {
+    recording = recording.then(async () => {
+      if (!pendingEvents.length && !Object.keys(pendingPatch).length) return;
+      const events = pendingEvents;
+      const p = pendingPatch;
+      pendingEvents = [];
+      pendingPatch = {};
+      // Never cancelled with a step: a lost timeline write is worse than a late one.
+      await CancellationScope.nonCancellable(() =>
+        recordTimeline({ incidentId, events, patch: Object.keys(p).length ? p : null, at: nowIso() }),
+      );
+    });
+    return recording;
+  }
+
+  const view = (): IncidentView => ({
+    id: incidentId,
+    status: state.status,
+    phase: state.phase,
+    severity: state.severity,
+    currentStep,
+    openDecisions: Object.values(openDecisions),
+    decisions: state.decisions,
+    acknowledged: state.acknowledged,
+    resolved: state.resolved,
+    escalationLevel: state.escalationLevel,
+    runbook: { id: runbook.id, version: snapshot.version },
+  });
+
+  function rejectIfClosed() {
+    if (state.status === 'closed') reject(REJECTION.conflict, 'the incident is closed');
+  }
+
+  function rejectIfResolved() {
+    rejectIfClosed();
+    if (state.resolved) reject(REJECTION.conflict, `the incident was resolved by ${state.resolved.by.name}`);
+  }
+
+  function resolveNow(by: Actor, summary: string | null) {
+    const at = nowIso();
+    state.resolved = { by, at, summary };
+    state.status = 'resolved';
+    patch({ status: 'resolved', resolvedAt: at });
+    emit('incident.resolved', summary ? `Resolved: ${summary}` : 'Resolved', { summary }, by);
+    // The current step is moot once resolved; the retrospective still runs in full.
+    if (state.phase !== 'retrospective') stepScope?.cancel();
+  }
+
+  setHandler(statusQuery, view);
+
+  setHandler(
+    acknowledgeUpdate,
+    async ({ actor }) => {
+      state.acknowledged = { by: actor, at: nowIso() };
+      state.status = 'acknowledged';
+      patch({ status: 'acknowledged', acknowledgedAt: state.acknowledged.at });
+      emit('incident.acknowledged', `Acknowledged by ${actor.name}`, {}, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: (_args: AcknowledgeArgs) => {
+        rejectIfResolved();
+        if (state.acknowledged) reject(REJECTION.conflict, `already acknowledged by ${state.acknowledged.by.name}`);
+      },
+    },
+  );
+
+  setHandler(
+    decideUpdate,
+    async ({ actor, stepId, option }) => {
+      state.decisions[stepId] = { option, by: actor, at: nowIso(), timedOut: false };
+      delete openDecisions[stepId];
+      emit('decision.taken', `${actor.name} chose "${option}"`, { stepId, option }, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: ({ actor, stepId, option }) => {
+        rejectIfClosed();
+        const taken = state.decisions[stepId];
+        if (taken) reject(REJECTION.conflict, `decision "${stepId}" was already taken: "${taken.option}" by ${taken.by.name}`);
+        const open = openDecisions[stepId];
+        if (!open) reject(REJECTION.notFound, `no open decision "${stepId}"`);
+        if (!open.options.includes(option)) {
+          reject(REJECTION.invalid, `"${option}" is not an option of "${stepId}" (expected one of ${open.options.join(', ')})`);
+        }
+        if (ROLE_ORDER.indexOf(actor.role) < ROLE_ORDER.indexOf(open.approver)) {
+          reject(REJECTION.forbidden, `deciding "${stepId}" needs the ${open.approver} role`);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    escalateUpdate,
+    async ({ actor, reason }) => {
+      state.escalationLevel += 1;
+      emit('incident.escalated', `Escalated to level ${state.escalationLevel}${reason ? `: ${reason}` : ''}`, {
+        level: state.escalationLevel,
+        reason: reason ?? null,
+      }, actor);
+      await flush();
+      return view();
+    },
+    { validator: (_args: EscalateArgs) => rejectIfResolved() },
+  );
+
+  setHandler(
+    resolveUpdate,
+    async ({ actor, summary }) => {
+      resolveNow(actor, summary ?? null);
+      await flush();
+      return view();
+    },
+    { validator: (_args: ResolveArgs) => rejectIfResolved() },
+  );
+
+  setHandler(
+    addNoteUpdate,
+    async ({ actor, text }) => {
+      emit('note.added', text.trim(), {}, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: ({ text }) => {
+        rejectIfClosed();
+        if (!text.trim()) reject(REJECTION.invalid, 'the note is empty');
+        if (text.length > MAX_NOTE_LENGTH) reject(REJECTION.invalid, `the note is longer than ${MAX_NOTE_LENGTH} characters`);
+      },
+    },
+  );
+
+  setHandler(
+    changeSeverityUpdate,
+    async ({ actor, severity, reason }) => {
+      const from = state.severity;
+      state.severity = severity;
+      patch({ severity });
+      emit('severity.changed', `Severity ${from} → ${severity}${reason ? `: ${reason}` : ''}`, { from, to: severity, reason: reason ?? null }, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: ({ severity }) => {
+        rejectIfClosed();
+        if (!SEVERITY_ORDER.includes(severity)) reject(REJECTION.invalid, `unknown severity "${severity}"`);
+        if (severity === state.severity) reject(REJECTION.conflict, `the severity is already ${severity}`);
+      },
+    },
+  );
+
+  const ctx: StepContext = { incident, decisions: state.decisions, openDecisions, emit, flush };
+
+  async function executeStep(step: Step) {
+    currentStep = { id: step.id, kind: step.kind };
+    emit('step.started', step.title ?? `${step.kind} ${step.id}`, { stepId: step.id, kind: step.kind });
+    // Not awaited: the write travels alongside the step's first activity instead of before it.
+    void flush();
+    try {
+      const output = await CancellationScope.cancellable(async () => {
+        stepScope = CancellationScope.current();
+        return runStep(ctx, step);
+      });
+      state.stepOutputs[step.id] = output;
+      emit('step.succeeded', `${step.kind} ${step.id} done`, { stepId: step.id, output });
+    } catch (err) {
+      if (isCancellation(err) && state.resolved) {
+        emit('step.skipped', `${step.kind} ${step.id} skipped: the incident was resolved`, { stepId: step.id });
+      } else {
+        const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        const onFailure = step.onFailure ?? 'abort';
+        emit('step.failed', `${step.kind} ${step.id} failed: ${message}`, { stepId: step.id, error: message, onFailure });
+        if (onFailure === 'abort') state.aborted = true;
+      }
+    } finally {
+      stepScope = undefined;
+      currentStep = null;
+    }
+    await flush();
+  }
+
+  /** The retrospective needs a resolved incident: resolve on the runbook's behalf, or wait for a human. */
+  async function awaitResolution() {
+    if (state.resolved) return;
+    if (runbook.autoResolve && !state.aborted) {
+      resolveNow(RUNBOOK_ACTOR, 'recovery complete');
+      return;
+    }
+    await flush();
+    await condition(() => state.resolved !== null);
+  }
+
+  async function continueAsNewIfSuggested() {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await flush();
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof incidentWorkflow>({ incident: input.incident, snapshot, carried: state });
+  }
+
+  if (state.seq === 0) {
+    const trigger = input.incident.trigger;
+    emit(
+      'incident.declared',
+      `Declared "${input.incident.title}" (${state.severity}) with runbook ${runbook.id}`,
+      { runbook: runbook.id, version: snapshot.version, drill: input.incident.drill, trigger: trigger.kind },
+      trigger.by,
+    );
+  }
+
+  for (; state.phaseIndex < PHASE_ORDER.length; state.phaseIndex++, state.stepIndex = 0) {
+    const phase = PHASE_ORDER[state.phaseIndex]!;
+    const skipToRetrospective = (state.resolved !== null || state.aborted) && phase !== 'retrospective';
+    if (skipToRetrospective) continue;
+    if (phase === 'retrospective') await awaitResolution();
+    if (state.stepIndex === 0) {
+      state.phase = phase;
+      patch({ phase });
+      emit('phase.entered', `Entered ${phase}`, { phase });
+    }
+    const steps = runbook.phases[phase];
+    while (state.stepIndex < steps.length) {
+      if ((state.resolved || state.aborted) && phase !== 'retrospective') break;
+      await executeStep(steps[state.stepIndex]!);
+      state.stepIndex += 1;
+      await continueAsNewIfSuggested();
+    }
+    const interrupted = state.stepIndex < steps.length;
+    emit('phase.completed', interrupted ? `Left ${phase} early` : `Completed ${phase}`, { phase, interrupted });
+  }
+
+  state.status = 'closed';
+  state.phase = 'closed';
+  const closedAt = nowIso();
+  patch({ status: 'closed', phase: 'closed', closedAt });
+  emit('incident.closed', 'Closed after the retrospective', {});
+  await flush();
+  await condition(allHandlersFinished);
+  return view();
+}

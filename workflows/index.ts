@@ -1,0 +1,2 @@
+// Bundle entry: every workflow function the worker registers.
+export { incidentWorkflow } from './incident';

@@ -1,0 +1,64 @@
+// Message definitions shared by the workflow and its callers (API, Slack, CLI). No workflow logic here.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor } from '../src/domain/roles';
+import type { IncidentPhase, IncidentStatus } from '../src/domain/incident';
+import type { Severity } from '../src/domain/severity';
+
+export interface OpenDecision {
+  stepId: string;
+  prompt: string;
+  options: string[];
+  default: string;
+  approver: Actor['role'];
+  /** When the default is taken (ISO). */
+  deadline: string;
+}
+
+export interface DecisionRecord {
+  option: string;
+  by: Actor;
+  at: string;
+  timedOut: boolean;
+}
+
+/** What the status query and every update answer with. */
+export interface IncidentView {
+  id: string;
+  status: IncidentStatus;
+  phase: IncidentPhase;
+  severity: Severity;
+  currentStep: { id: string; kind: string } | null;
+  openDecisions: OpenDecision[];
+  decisions: Record<string, DecisionRecord>;
+  acknowledged: { by: Actor; at: string } | null;
+  resolved: { by: Actor; at: string; summary: string | null } | null;
+  escalationLevel: number;
+  runbook: { id: string; version: string };
+}
+
+export interface AcknowledgeArgs { actor: Actor }
+export interface DecideArgs { actor: Actor; stepId: string; option: string }
+export interface EscalateArgs { actor: Actor; reason?: string }
+export interface ResolveArgs { actor: Actor; summary?: string }
+export interface AddNoteArgs { actor: Actor; text: string }
+export interface ChangeSeverityArgs { actor: Actor; severity: Severity; reason?: string }
+
+export const acknowledgeUpdate = defineUpdate<IncidentView, [AcknowledgeArgs]>('acknowledge');
+export const decideUpdate = defineUpdate<IncidentView, [DecideArgs]>('decide');
+export const escalateUpdate = defineUpdate<IncidentView, [EscalateArgs]>('escalate');
+export const resolveUpdate = defineUpdate<IncidentView, [ResolveArgs]>('resolve');
+export const addNoteUpdate = defineUpdate<IncidentView, [AddNoteArgs]>('addNote');
+export const changeSeverityUpdate = defineUpdate<IncidentView, [ChangeSeverityArgs]>('changeSeverity');
+export const statusQuery = defineQuery<IncidentView>('status');
+
+/**
+ * Failure types a validator rejects with; src/services maps them to HTTP codes. Kept as strings so the
+ * workflow bundle needs no shared error classes.
+ */
+export const REJECTION = {
+  notFound: 'NotFound',
+  conflict: 'Conflict',
+  forbidden: 'Forbidden',
+  invalid: 'InvalidArgument',
+} as const;
+export type RejectionType = (typeof REJECTION)[keyof typeof REJECTION];
