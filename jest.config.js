@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   globalSetup: '<rootDir>/tests/support/globalSetup.ts',
   globalTeardown: '<rootDir>/tests/support/globalTeardown.ts',
+  setupFiles: ['<rootDir>/tests/support/quietTemporal.ts'],
   testTimeout: 120000,
   maxWorkers: 2,
 };

@@ -76,7 +76,12 @@ export const idMatchesFileName: RunbookRule = (runbook, { fileId }) =>
 export const retrospectiveRequired: RunbookRule = (runbook) =>
   runbook.phases.retrospective.length > 0
     ? []
-    : [{ path: ['phases', 'retrospective'], message: 'a retrospective phase with at least one step is required, so every incident ends with a review' }];
+    : [
+        {
+          path: ['phases', 'retrospective'],
+          message: 'a retrospective phase with at least one step is required, so every incident ends with a review',
+        },
+      ];
 
 export const uniqueStepIds: RunbookRule = (runbook) => {
   const firstUse = new Map<string, RunbookPath>();

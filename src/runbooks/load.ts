@@ -3,7 +3,16 @@ import { basename, extname } from 'node:path';
 import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type Runbook, RunbookSchema } from '../domain/runbook';
-import { checkRunbook, formatPath, type Locate, type PathSegment, type Position, type RunbookPath, type RunbookProblem, type RunbookRule } from './check';
+import {
+  checkRunbook,
+  formatPath,
+  type Locate,
+  type PathSegment,
+  type Position,
+  type RunbookPath,
+  type RunbookProblem,
+  type RunbookRule,
+} from './check';
 
 export type { RunbookProblem } from './check';
 
@@ -50,8 +59,13 @@ export function parseRunbook(source: string | Uint8Array, file: string, options:
 
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const syntax = [...doc.errors, ...doc.warnings].map(({ pos, message }) => ({ file, ...lines.linePos(pos[0]), path: '', message }));
-  if (syntax.length > 0) return fail(syntax);
+  // Warnings (unknown tags, bad directives) count too: a runbook should mean exactly what it says. Only the
+  // first is reported, and schema checks are skipped: after a syntax error yaml's recovery yields follow-on
+  // errors and values that point at lines which are fine.
+  const syntax = sortProblems(
+    [...doc.errors, ...doc.warnings].map(({ pos, message }) => ({ file, ...lines.linePos(pos[0]), path: '', message })),
+  );
+  if (syntax[0]) return fail([syntax[0]]);
 
   const data = toData(doc);
   if (!data.ok) return fail([{ file, ...START, path: '', message: data.message }]);

@@ -151,10 +151,13 @@ async function waitUntilReady(address: string, namespace: string, exited: Promis
   let lastError = 'no answer yet';
   while (Date.now() < deadline) {
     if (state.exit) throw new Error(describeExit(state.exit));
-    const error = await Promise.race([
-      probe(address, namespace, Math.min(2_000, Math.max(deadline - Date.now(), 1))),
-      exited.then(() => 'exited'),
-    ]);
+    const connectTimeout = Math.min(2_000, Math.max(deadline - Date.now(), 1));
+    // No retry interceptor: this loop is the retry, and a retry timer firing after close() would throw.
+    const connection = Connection.lazy({ address, connectTimeout, interceptors: [] });
+    // Closing also abandons a probe still connecting when the process exits, so no socket outlives start-up.
+    const error = await Promise.race([probe(connection, namespace, connectTimeout), exited.then(() => 'exited')]).finally(
+      () => connection.close(),
+    );
     if (state.exit) throw new Error(describeExit(state.exit));
     if (error === null) return;
     lastError = error;
@@ -165,17 +168,14 @@ async function waitUntilReady(address: string, namespace: string, exited: Promis
 }
 
 /** One connection attempt; returns null when ready, else the error text. */
-async function probe(address: string, namespace: string, timeoutMs: number): Promise<string | null> {
-  const connection = Connection.lazy({ address, connectTimeout: timeoutMs });
+async function probe(connection: Connection, namespace: string, timeoutMs: number): Promise<string | null> {
   try {
-    await connection.ensureConnected();
+    // Plain calls rather than Connection.connect(): its waitForReady timer outlives close() and holds the process.
     await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
     await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.describeNamespace({ namespace }));
     return null;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
-  } finally {
-    await connection.close();
   }
 }
 

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { FirelineActivities } from '../../activities';
+import { SqliteStore } from '../../src/store/sqlite';
+
+/** The dev server and bundle that globalSetup prepared. */
+export function testTemporal(): { address: string; bundlePath: string; cliPath: string } {
+  const address = process.env.FIRELINE_TEST_TEMPORAL_ADDRESS;
+  const bundlePath = process.env.FIRELINE_TEST_BUNDLE;
+  if (!address || !bundlePath) throw new Error('the jest globalSetup did not start Temporal');
+  return { address, bundlePath, cliPath: process.env.FIRELINE_TEST_TEMPORAL_CLI ?? '' };
+}
+
+export function uniqueTaskQueue(name: string): string {
+  return `test-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+export function tempDir(prefix = 'fireline-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function openTestStore(dir = tempDir()): Promise<SqliteStore> {
+  const store = SqliteStore.open(path.join(dir, 'fireline.db'));
+  await store.migrate();
+  return store;
+}
+
+export async function connectClient(): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: testTemporal().address });
+  return { client: new Client({ connection }), connection };
+}
+
+export interface TestWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A worker on its own task queue running the real activities (optionally wrapped) against `store`. */
+export async function startTestWorker(opts: {
+  taskQueue: string;
+  store: SqliteStore;
+  wrap?: (activities: FirelineActivities) => FirelineActivities;
+  extra?: Partial<WorkerOptions>;
+}): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: testTemporal().address });
+  const activities = createActivities({ store: opts.store });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: opts.taskQueue,
+    workflowBundle: { codePath: testTemporal().bundlePath },
+    activities: opts.wrap ? opts.wrap(activities) : activities,
+    ...opts.extra,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined; for state written by another process or task. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
