@@ -1,5 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await --
-   better-sqlite3 is synchronous; `async` keeps the Store contract and turns its throws into rejections. */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
