@@ -1,0 +1,71 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Actor } from '../../src/domain/roles';
+import type { RunbookSnapshot } from '../../src/domain/runbook';
+import type { Store } from '../../src/store/store';
+import { incidentWorkflowId } from '../../src/temporal/ids';
+import type { incidentWorkflow } from '../../workflows/incident';
+import { acknowledgeUpdate, addNoteUpdate, changeSeverityUpdate, decideUpdate, escalateUpdate, resolveUpdate, statusQuery } from '../../workflows/messages';
+import { incidentInfo, recordOf, sixPhaseRunbook } from '../support/runbooks';
+
+const commander: Actor = { id: 'u-commander', name: 'Grace', role: 'commander' };
+const responder: Actor = { id: 'u-responder', name: 'Linus', role: 'responder' };
+
+type Handle = WorkflowHandle<typeof incidentWorkflow>;
+
+/** Incidents that exercise every message and step kind; their histories are the replay corpus. */
+export const SCENARIOS: { name: string; snapshot: () => RunbookSnapshot; drive: (h: Handle) => Promise<void> }[] = [
+  {
+    name: 'six-phases-decided-with-every-update',
+    snapshot: () => sixPhaseRunbook({ autoResolve: false }),
+    drive: async (h) => {
+      await until(h, (v) => v.openDecisions.length > 0);
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
+      await h.executeUpdate(addNoteUpdate, { args: [{ actor: responder, text: 'replica healthy' }] });
+      await h.executeUpdate(escalateUpdate, { args: [{ actor: responder, reason: 'need DBA' }] });
+      await h.executeUpdate(changeSeverityUpdate, { args: [{ actor: commander, severity: 'SEV1' }] });
+      await h.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'strategy', option: 'restore' }] });
+      await until(h, (v) => v.phase === 'recover' && v.currentStep === null);
+      await h.executeUpdate(resolveUpdate, { args: [{ actor: commander, summary: 'restored' }] });
+    },
+  },
+  {
+    name: 'decision-timed-out',
+    snapshot: () => sixPhaseRunbook({ decideTimeout: '1s' }),
+    drive: async () => undefined,
+  },
+  {
+    name: 'resolved-during-decision',
+    snapshot: () => sixPhaseRunbook(),
+    drive: async (h) => {
+      await until(h, (v) => v.openDecisions.length > 0);
+      await h.executeUpdate(resolveUpdate, { args: [{ actor: commander, summary: 'false alarm' }] });
+    },
+  },
+];
+
+async function until(h: Handle, ok: (v: Awaited<ReturnType<Handle['query']>>) => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (ok(await h.query(statusQuery))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('scenario state not reached');
+}
+
+export async function runScenario(
+  client: Client,
+  store: Store,
+  taskQueue: string,
+  scenario: (typeof SCENARIOS)[number],
+): Promise<Handle> {
+  const snapshot = scenario.snapshot();
+  const incident = incidentInfo();
+  await store.insertIncident(recordOf(incident, snapshot));
+  const handle = await client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
+    workflowId: incidentWorkflowId(incident.id),
+    taskQueue,
+    args: [{ incident, snapshot }],
+  });
+  await scenario.drive(handle);
+  await handle.result();
+  return handle;
+}
