@@ -4,6 +4,7 @@ import type { RunbookSnapshot } from '../../src/domain/runbook';
 import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
+import type { IncidentView } from '../../workflows/messages';
 import { acknowledgeUpdate, addNoteUpdate, changeSeverityUpdate, decideUpdate, escalateUpdate, resolveUpdate, statusQuery } from '../../workflows/messages';
 import { incidentInfo, recordOf, sixPhaseRunbook } from '../support/runbooks';
 
@@ -43,7 +44,7 @@ export const SCENARIOS: { name: string; snapshot: () => RunbookSnapshot; drive: 
   },
 ];
 
-async function until(h: Handle, ok: (v: Awaited<ReturnType<Handle['query']>>) => boolean): Promise<void> {
+async function until(h: Handle, ok: (v: IncidentView) => boolean): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (ok(await h.query(statusQuery))) return;
     await new Promise((r) => setTimeout(r, 50));

@@ -1,0 +1,32 @@
+// `npm run bench`: Fireline against a bare Temporal baseline, measured on one dev server in one run.
+// Figures are ratios because absolute latency says more about the machine than about Fireline.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { resolveTemporalCli } from '../src/temporal/cli-binary';
+import { findFreePort, startDevServer } from '../src/temporal/dev-server';
+import { benchDeclareLatency } from './declare-latency';
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const runs = Number(process.env.BENCH_RUNS ?? 60);
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fireline-bench-'));
+  const cli = await resolveTemporalCli({ env: { cliPath: process.env.TEMPORAL_CLI_PATH, path: process.env.PATH }, log });
+  // Same shape as `npm start`: a dev server persisting to SQLite.
+  const server = await startDevServer({ cli, port: await findFreePort(), uiPort: false, dbFile: path.join(dataDir, 'temporal.db'), log });
+  try {
+    const out = (title: string, lines: string[]) => process.stdout.write(`\n${title}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    const declare = await benchDeclareLatency({ address: server.address, dataDir, runs, warmup: 5 });
+    out('Declare latency', declare.lines);
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(1);
+});
