@@ -1,18 +1,37 @@
+import path from 'node:path';
+import { EMPTY_TARGETS } from '../src/domain/targets';
+import type { Targets } from '../src/domain/targets';
 import type { Store } from '../src/store/store';
+import { createActionActivities } from './actions';
+import { createBackupActivities } from './backups';
+import { createCheckActivities } from './checks';
 import { createNotifyActivities } from './notify';
 import type { NotificationChannel } from './notify';
+import { createPostmortemActivities } from './postmortem';
 import { createRecordActivities } from './records';
 
 export interface ActivityDeps {
   store: Store;
   channels?: Parameters<typeof createNotifyActivities>[0]['channels'];
+  /** Databases, backup targets, commands and secrets from config/targets.yaml. */
+  targets?: Targets;
+  /** Where `${ENV_VAR}` references in targets are looked up. */
+  env?: Record<string, string | undefined>;
+  /** Where file backups are written (embedded mode: `<data dir>/backups`). */
+  backupDir?: string;
 }
 
 /** Every activity the incident workflow calls, wired to its dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const targets = deps.targets ?? EMPTY_TARGETS;
+  const env = deps.env ?? {};
   return {
     ...createRecordActivities(deps),
     ...createNotifyActivities(deps),
+    ...createCheckActivities({ targets, env }),
+    ...createActionActivities({ targets, env }),
+    ...createBackupActivities({ targets, env, backupDir: deps.backupDir ?? path.resolve('data', 'backups') }),
+    ...createPostmortemActivities(deps),
   };
 }
 

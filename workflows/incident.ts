@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -23,20 +24,28 @@ import {
   acknowledgeUpdate,
   addNoteUpdate,
   changeSeverityUpdate,
+  completeTaskUpdate,
   decideUpdate,
   escalateUpdate,
+  postEventUpdate,
   resolveUpdate,
   statusQuery,
 } from './messages';
 import type {
   AcknowledgeArgs,
+  CompleteTaskArgs,
   DecisionRecord,
   EscalateArgs,
   IncidentView,
   OpenDecision,
+  OpenTask,
+  PostEventArgs,
   RejectionType,
+  ReceivedEvent,
   ResolveArgs,
+  TaskRecord,
 } from './messages';
+import { evaluateCondition } from './conditions';
 import { RUNBOOK_ACTOR, runStep } from './steps';
 import type { StepContext, StepOutput } from './steps';
 
@@ -45,6 +54,7 @@ const PHASE_ORDER: readonly Phase[] = ['detect', 'report', 'decide', 'execute', 
 const ROLE_ORDER: readonly Role[] = ['viewer', 'responder', 'commander', 'admin'];
 const SEVERITY_ORDER: readonly Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
 const MAX_NOTE_LENGTH = 4000;
+const MAX_EVENT_BYTES = 32 * 1024;
 
 /** Everything the workflow must carry across continue-as-new; plain JSON only. */
 export interface IncidentState {
@@ -60,6 +70,12 @@ export interface IncidentState {
   acknowledged: { by: Actor; at: string } | null;
   resolved: { by: Actor; at: string; summary: string | null } | null;
   escalationLevel: number;
+  // Added with the full runbook language; optional so state carried by older runs still loads.
+  tasks?: Record<string, TaskRecord>;
+  events?: Record<string, ReceivedEvent>;
+  /** Compensations of completed steps, in completion order; run in reverse on a compensating failure. */
+  compensations?: { stepId: string; name: string; done: boolean }[];
+  openAlertCount?: number;
 }
 
 export interface IncidentWorkflowInput {
@@ -76,6 +92,12 @@ const { recordTimeline } = proxyLocalActivities<FirelineActivities>({
 
 function reject(type: RejectionType, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** The innermost message: activity failures wrap the cause that says what went wrong. */
+function failureMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? failureMessage(err.cause) : err.message;
 }
 
 function nowIso(): string {
@@ -99,8 +121,16 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     resolved: null,
     escalationLevel: 0,
   };
+  state.tasks ??= {};
+  state.events ??= {};
+  state.compensations ??= [];
+  state.openAlertCount ??= 0;
+  const tasks = state.tasks;
+  const events = state.events;
+  const compensations = state.compensations;
   const incidentId = input.incident.id;
   const openDecisions: Record<string, OpenDecision> = {};
+  const openTasks: Record<string, OpenTask> = {};
   let currentStep: { id: string; kind: string } | null = null;
   let stepScope: CancellationScope | undefined;
 
@@ -153,6 +183,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     currentStep,
     openDecisions: Object.values(openDecisions),
     decisions: state.decisions,
+    openTasks: Object.values(openTasks),
+    drill: input.incident.drill,
     acknowledged: state.acknowledged,
     resolved: state.resolved,
     escalationLevel: state.escalationLevel,
@@ -283,9 +315,96 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     },
   );
 
-  const ctx: StepContext = { incident, decisions: state.decisions, openDecisions, emit, flush };
+  setHandler(
+    completeTaskUpdate,
+    async ({ actor, stepId, note }) => {
+      tasks[stepId] = { by: actor, at: nowIso(), note: note ?? null };
+      delete openTasks[stepId];
+      emit('task.completed', `${actor.name} completed "${stepId}"${note ? `: ${note}` : ''}`, { stepId, note: note ?? null }, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: ({ stepId, note }: CompleteTaskArgs) => {
+        rejectIfClosed();
+        if (tasks[stepId]) reject(REJECTION.conflict, `task "${stepId}" was already completed by ${tasks[stepId].by.name}`);
+        if (!openTasks[stepId]) reject(REJECTION.notFound, `no open task "${stepId}"`);
+        if (note !== undefined && note.length > MAX_NOTE_LENGTH) reject(REJECTION.invalid, `the note is longer than ${MAX_NOTE_LENGTH} characters`);
+      },
+    },
+  );
+
+  setHandler(
+    postEventUpdate,
+    async ({ actor, name, data }) => {
+      events[name] = { by: actor, at: nowIso(), data };
+      emit('event.received', `Event "${name}" from ${actor.name}`, { name, data }, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: ({ name, data }: PostEventArgs) => {
+        rejectIfClosed();
+        if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) reject(REJECTION.invalid, 'the event name must be lowercase letters, digits and dashes');
+        if (events[name]) reject(REJECTION.conflict, `event "${name}" was already received`);
+        if (JSON.stringify(data).length > MAX_EVENT_BYTES) reject(REJECTION.invalid, `event data is larger than ${MAX_EVENT_BYTES} bytes`);
+      },
+    },
+  );
+
+  const ctx: StepContext = {
+    incident,
+    decisions: state.decisions,
+    openDecisions,
+    tasks,
+    openTasks,
+    events,
+    openAlertCount: () => state.openAlertCount ?? 0,
+    resolvedAt: () => state.resolved?.at ?? null,
+    emit,
+    flush,
+  };
+
+  /** Runs the compensations of completed steps in reverse, each once, even if the incident is resolved meanwhile. */
+  async function compensate(failedStepId: string) {
+    const { runAction } = proxyActivities<FirelineActivities>({
+      startToCloseTimeout: '2m',
+      retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+    });
+    for (const entry of [...compensations].reverse()) {
+      if (entry.done) continue;
+      const spec = runbook.compensations[entry.name]!;
+      const data = { stepId: entry.stepId, compensation: entry.name, after: failedStepId };
+      if (input.incident.drill && (spec.drill ?? 'simulate') === 'simulate') {
+        emit('step.compensated', `Drill: simulated compensation ${entry.name} of ${entry.stepId}`, { ...data, simulated: true });
+      } else {
+        try {
+          await CancellationScope.nonCancellable(() =>
+            runAction({
+              idempotencyKey: `${incidentId}:${entry.stepId}:compensate`,
+              incidentId,
+              stepId: entry.stepId,
+              action: spec.http ? { http: spec.http } : { command: spec.command! },
+              context: { incident: incident(), decisions: Object.fromEntries(Object.entries(state.decisions).map(([k, d]) => [k, d.option])), params: input.incident.params ?? {} },
+              drill: input.incident.drill,
+            }),
+          );
+          emit('step.compensated', `Compensated ${entry.stepId} with ${entry.name}`, data);
+        } catch (err) {
+          emit('step.failed', `Compensation ${entry.name} of ${entry.stepId} failed: ${failureMessage(err)}`, { ...data, error: failureMessage(err) });
+        }
+      }
+      entry.done = true;
+      await flush();
+    }
+  }
 
   async function executeStep(step: Step) {
+    if (step.when && !evaluateCondition(step.when, { incident: incident(), outputs: state.stepOutputs })) {
+      state.stepOutputs[step.id] = { result: 'skipped' };
+      emit('step.skipped', `${step.kind} ${step.id} skipped: its condition is not met`, { stepId: step.id, reason: 'condition' });
+      return;
+    }
     currentStep = { id: step.id, kind: step.kind };
     emit('step.started', step.title ?? `${step.kind} ${step.id}`, { stepId: step.id, kind: step.kind });
     // Not awaited: the write travels alongside the step's first activity instead of before it.
@@ -296,15 +415,22 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
         return runStep(ctx, step);
       });
       state.stepOutputs[step.id] = output;
+      if (step.compensate) compensations.push({ stepId: step.id, name: step.compensate, done: false });
       emit('step.succeeded', `${step.kind} ${step.id} done`, { stepId: step.id, output });
     } catch (err) {
       if (isCancellation(err) && state.resolved) {
         emit('step.skipped', `${step.kind} ${step.id} skipped: the incident was resolved`, { stepId: step.id });
       } else {
-        const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        const message = failureMessage(err);
         const onFailure = step.onFailure ?? 'abort';
+        state.stepOutputs[step.id] = { result: 'failed', error: message };
         emit('step.failed', `${step.kind} ${step.id} failed: ${message}`, { stepId: step.id, error: message, onFailure });
-        if (onFailure === 'abort') state.aborted = true;
+        if (onFailure === 'compensate') {
+          stepScope = undefined;
+          await flush();
+          await compensate(step.id);
+        }
+        if (onFailure !== 'continue') state.aborted = true;
       }
     } finally {
       stepScope = undefined;

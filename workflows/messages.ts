@@ -21,6 +21,26 @@ export interface DecisionRecord {
   timedOut: boolean;
 }
 
+export interface OpenTask {
+  stepId: string;
+  /** Incident role that owns it (from the runbook's `roles`). */
+  assignee: string;
+  description: string;
+  deadline: string | null;
+}
+
+export interface TaskRecord {
+  by: Actor;
+  at: string;
+  note: string | null;
+}
+
+export interface ReceivedEvent {
+  by: Actor;
+  at: string;
+  data: Record<string, unknown>;
+}
+
 /** What the status query and every update answer with. */
 export interface IncidentView {
   id: string;
@@ -30,6 +50,8 @@ export interface IncidentView {
   currentStep: { id: string; kind: string } | null;
   openDecisions: OpenDecision[];
   decisions: Record<string, DecisionRecord>;
+  openTasks: OpenTask[];
+  drill: boolean;
   acknowledged: { by: Actor; at: string } | null;
   resolved: { by: Actor; at: string; summary: string | null } | null;
   escalationLevel: number;
@@ -42,6 +64,8 @@ export interface EscalateArgs { actor: Actor; reason?: string }
 export interface ResolveArgs { actor: Actor; summary?: string }
 export interface AddNoteArgs { actor: Actor; text: string }
 export interface ChangeSeverityArgs { actor: Actor; severity: Severity; reason?: string }
+export interface CompleteTaskArgs { actor: Actor; stepId: string; note?: string }
+export interface PostEventArgs { actor: Actor; name: string; data: Record<string, unknown> }
 
 export const acknowledgeUpdate = defineUpdate<IncidentView, [AcknowledgeArgs]>('acknowledge');
 export const decideUpdate = defineUpdate<IncidentView, [DecideArgs]>('decide');
@@ -49,6 +73,8 @@ export const escalateUpdate = defineUpdate<IncidentView, [EscalateArgs]>('escala
 export const resolveUpdate = defineUpdate<IncidentView, [ResolveArgs]>('resolve');
 export const addNoteUpdate = defineUpdate<IncidentView, [AddNoteArgs]>('addNote');
 export const changeSeverityUpdate = defineUpdate<IncidentView, [ChangeSeverityArgs]>('changeSeverity');
+export const completeTaskUpdate = defineUpdate<IncidentView, [CompleteTaskArgs]>('completeTask');
+export const postEventUpdate = defineUpdate<IncidentView, [PostEventArgs]>('postEvent');
 export const statusQuery = defineQuery<IncidentView>('status');
 
 /**

@@ -1,11 +1,22 @@
 // One handler per step kind. Deterministic: runs inside the workflow sandbox.
-import { condition, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyActivities, sleep } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
 import type { FirelineActivities } from '../activities';
 import type { IncidentInfo } from '../src/domain/incident';
 import type { Actor } from '../src/domain/roles';
-import type { DecideStep, NotifyStep, Step, WaitStep } from '../src/domain/runbook';
+import type {
+  ActionStep,
+  BackupStep,
+  DecideStep,
+  NotifyStep,
+  PostmortemStep,
+  Step,
+  TaskStep,
+  VerifyStep,
+  WaitStep,
+} from '../src/domain/runbook';
 import type { TimelineEventType } from '../src/domain/timeline';
-import type { DecisionRecord, OpenDecision } from './messages';
+import type { DecisionRecord, OpenDecision, OpenTask, ReceivedEvent, TaskRecord } from './messages';
 
 export const RUNBOOK_ACTOR: Actor = { id: 'runbook', name: 'Runbook', role: 'admin' };
 
@@ -14,22 +25,73 @@ export interface StepContext {
   incident: () => IncidentInfo;
   decisions: Record<string, DecisionRecord>;
   openDecisions: Record<string, OpenDecision>;
+  tasks: Record<string, TaskRecord>;
+  openTasks: Record<string, OpenTask>;
+  events: Record<string, ReceivedEvent>;
+  openAlertCount: () => number;
+  resolvedAt: () => string | null;
   emit(type: TimelineEventType, summary: string, data?: Record<string, unknown>, actor?: Actor): void;
   flush(): Promise<void>;
 }
 
+/** Every output has `result`, which `when: { step, is }` compares unless it names another field. */
 export type StepOutput = Record<string, string | number | boolean | null>;
 
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
+const DEFAULT_RETRIES = 2;
+
+/** Activity options from a step's timeout and retries; attempts are Temporal's, never the client library's. */
+function activityOptions(step: Step, fallbackTimeoutMs = DEFAULT_STEP_TIMEOUT_MS, extra: Partial<ActivityOptions> = {}): ActivityOptions {
+  return {
+    startToCloseTimeout: step.timeout ?? fallbackTimeoutMs,
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: (step.retries ?? DEFAULT_RETRIES) + 1 },
+    ...extra,
+  };
+}
+
+function templateContext(ctx: StepContext) {
+  const incident = ctx.incident();
+  return {
+    incident,
+    decisions: Object.fromEntries(Object.entries(ctx.decisions).map(([id, d]) => [id, d.option])),
+    params: incident.params ?? {},
+  };
+}
+
+/** What a simulated step reports in a drill: the result a healthy run would have had. */
+const SIMULATED_RESULT: Record<Step['kind'], string> = {
+  notify: 'sent',
+  decide: 'simulated',
+  verify: 'healthy',
+  action: 'ok',
+  backup: 'ok',
+  wait: 'done',
+  task: 'done',
+  postmortem: 'drafted',
+};
 
 export async function runStep(ctx: StepContext, step: Step): Promise<StepOutput> {
+  if (ctx.incident().drill && step.drill === 'simulate') {
+    ctx.emit('step.simulated', `Drill: simulated ${step.kind} ${step.id}`, { stepId: step.id, kind: step.kind });
+    return { result: SIMULATED_RESULT[step.kind], simulated: true };
+  }
   switch (step.kind) {
     case 'notify':
       return runNotify(ctx, step);
     case 'decide':
       return runDecide(ctx, step);
+    case 'verify':
+      return runVerify(ctx, step);
+    case 'action':
+      return runAction(ctx, step);
+    case 'backup':
+      return runBackup(ctx, step);
     case 'wait':
-      return runWait(step);
+      return runWait(ctx, step);
+    case 'task':
+      return runTask(ctx, step);
+    case 'postmortem':
+      return runPostmortem(ctx, step);
     default: {
       const unknownStep: never = step;
       throw new Error(`unknown step kind ${(unknownStep as { kind: string }).kind}`);
@@ -47,7 +109,7 @@ async function runNotify(ctx: StepContext, step: NotifyStep): Promise<StepOutput
     },
   });
   const incident = ctx.incident();
-  const decisions = Object.fromEntries(Object.entries(ctx.decisions).map(([id, d]) => [id, d.option]));
+  const { decisions } = templateContext(ctx);
   const result = await sendNotification({
     id: `${incident.id}:${step.id}`,
     incident,
@@ -64,7 +126,7 @@ async function runNotify(ctx: StepContext, step: NotifyStep): Promise<StepOutput
     to: step.to ?? null,
     messageId: result.messageId,
   });
-  return { deliveredVia: result.deliveredVia, messageId: result.messageId };
+  return { result: 'sent', deliveredVia: result.deliveredVia, messageId: result.messageId };
 }
 
 async function runDecide(ctx: StepContext, step: DecideStep): Promise<StepOutput> {
@@ -92,10 +154,88 @@ async function runDecide(ctx: StepContext, step: DecideStep): Promise<StepOutput
     delete ctx.openDecisions[step.id];
   }
   const decision = ctx.decisions[step.id]!;
-  return { option: decision.option, timedOut: decision.timedOut, by: decision.by.id };
+  return { result: decision.option, option: decision.option, timedOut: decision.timedOut, by: decision.by.id };
 }
 
-async function runWait(step: WaitStep): Promise<StepOutput> {
-  await sleep(step.duration);
-  return { waitedMs: step.duration };
+async function runVerify(ctx: StepContext, step: VerifyStep): Promise<StepOutput> {
+  const { runCheck } = proxyActivities<FirelineActivities>(activityOptions(step, 30_000));
+  const incident = ctx.incident();
+  const deadline = step.until === undefined ? null : Date.now() + step.until;
+  for (let attempt = 1; ; attempt++) {
+    const check = await runCheck({ incidentId: incident.id, stepId: step.id, check: step.check, context: templateContext(ctx), drill: incident.drill });
+    if (check.healthy) return { result: 'healthy', checks: attempt, detail: check.detail };
+    if (deadline === null || Date.now() + step.interval > deadline) {
+      throw ApplicationFailure.nonRetryable(`still unhealthy after ${attempt} check${attempt === 1 ? '' : 's'}: ${check.detail}`, 'Unhealthy');
+    }
+    // One line per failed check would flood the timeline on a long `until`; the first one says enough.
+    if (attempt === 1) ctx.emit('check.unhealthy', `Not healthy yet: ${check.detail}`, { stepId: step.id, detail: check.detail });
+    await sleep(step.interval);
+  }
+}
+
+async function runAction(ctx: StepContext, step: ActionStep): Promise<StepOutput> {
+  const { runAction: act } = proxyActivities<FirelineActivities>(activityOptions(step));
+  const incident = ctx.incident();
+  const action = step.http ? { http: step.http } : { command: step.command! };
+  const result = await act({ idempotencyKey: `${incident.id}:${step.id}`, incidentId: incident.id, stepId: step.id, action, context: templateContext(ctx), drill: incident.drill });
+  return { result: 'ok', code: result.code, detail: result.detail, durationMs: result.durationMs };
+}
+
+async function runBackup(ctx: StepContext, step: BackupStep): Promise<StepOutput> {
+  const { takeBackup } = proxyActivities<FirelineActivities>(activityOptions(step, 3_600_000, { heartbeatTimeout: '30s' }));
+  const incident = ctx.incident();
+  const backup = await takeBackup({ idempotencyKey: `${incident.id}:${step.id}`, incidentId: incident.id, stepId: step.id, target: step.target, restoreCheck: step.restoreCheck, drill: incident.drill });
+  const restore = backup.restoreCheck ? `, restore check ${backup.restoreCheck.ok ? 'passed' : 'FAILED'}` : '';
+  ctx.emit('backup.taken', `Backup of ${step.target}: ${backup.sizeBytes} bytes in ${backup.durationMs} ms${restore}`, { stepId: step.id, target: step.target, ...backup });
+  if (backup.restoreCheck && !backup.restoreCheck.ok) {
+    throw ApplicationFailure.nonRetryable(`restore check of ${step.target} failed: ${backup.restoreCheck.detail}`, 'RestoreCheckFailed');
+  }
+  return { result: 'ok', location: backup.location, sizeBytes: backup.sizeBytes, sha256: backup.sha256 };
+}
+
+async function runWait(ctx: StepContext, step: WaitStep): Promise<StepOutput> {
+  if (step.duration !== undefined) {
+    await sleep(step.duration);
+    return { result: 'done', waitedMs: step.duration };
+  }
+  const timeout = step.timeout;
+  if (step.for === 'alerts-resolved') {
+    const ok = await waitUntil(() => ctx.openAlertCount() === 0, timeout);
+    if (!ok) throw ApplicationFailure.nonRetryable('alerts still firing when the wait timed out', 'WaitTimedOut');
+    return { result: 'alerts-resolved' };
+  }
+  const name = step.for!.event;
+  const ok = await waitUntil(() => ctx.events[name] !== undefined, timeout);
+  if (!ok) throw ApplicationFailure.nonRetryable(`event "${name}" did not arrive in time`, 'WaitTimedOut');
+  return { result: 'received', event: name, by: ctx.events[name]!.by.id };
+}
+
+function waitUntil(fn: () => boolean, timeoutMs: number | undefined): Promise<boolean> {
+  return timeoutMs === undefined ? condition(fn).then(() => true) : condition(fn, timeoutMs);
+}
+
+async function runTask(ctx: StepContext, step: TaskStep): Promise<StepOutput> {
+  const deadline = step.timeout === undefined ? null : new Date(Date.now() + step.timeout).toISOString();
+  ctx.openTasks[step.id] = { stepId: step.id, assignee: step.assignee, description: step.description, deadline };
+  ctx.emit('task.created', `Task for ${step.assignee}: ${step.description}`, { stepId: step.id, assignee: step.assignee, deadline });
+  try {
+    await ctx.flush();
+    const done = await waitUntil(() => ctx.tasks[step.id] !== undefined, step.timeout);
+    if (!done) throw ApplicationFailure.nonRetryable(`task "${step.id}" was not completed by its deadline ${deadline}`, 'TaskOverdue');
+  } finally {
+    delete ctx.openTasks[step.id];
+  }
+  const task = ctx.tasks[step.id]!;
+  return { result: 'done', by: task.by.id, at: task.at };
+}
+
+async function runPostmortem(ctx: StepContext, step: PostmortemStep): Promise<StepOutput> {
+  const { draftPostmortem } = proxyActivities<FirelineActivities>(activityOptions(step));
+  // Flushed first so the draft is built from the complete timeline.
+  await ctx.flush();
+  const resolvedAt = ctx.resolvedAt() ?? new Date().toISOString();
+  const dueAt = new Date(Date.parse(resolvedAt) + step.due).toISOString();
+  const draft = await draftPostmortem({ incident: ctx.incident(), template: step.template, dueAt });
+  ctx.emit('postmortem.drafted', `Post-mortem drafted (template ${step.template}), review due ${dueAt}`, { stepId: step.id, template: step.template, dueAt, sections: draft.sections });
+  return { result: 'drafted', dueAt };
 }

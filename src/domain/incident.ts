@@ -22,6 +22,8 @@ export interface IncidentInfo {
   drill: boolean;
   trigger: { kind: 'manual' | 'alert'; by: Actor };
   declaredAt: string;
+  /** Runbook parameters set at declaration (defaults filled in); absent on incidents declared before parameters existed. */
+  params?: Record<string, string>;
 }
 
 /** The read-model row, kept current by the workflow's record activity. */
@@ -52,6 +54,7 @@ export const DeclareIncidentSchema = z
     impact: ImpactSchema.optional(),
     summary: z.string().trim().max(4000).optional(),
     drill: z.boolean().optional(),
+    parameters: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a parameter name'), z.string().max(500)).optional(),
   })
   .strict()
   .superRefine((body, ctx) => {

@@ -4,6 +4,7 @@ import { type Runbook, RunbookSchema, type RunbookSnapshot } from '../domain/run
 import { type Severity, severityFromRisk } from '../domain/severity';
 import type { RunbookProblem } from './check';
 import { parseRunbook, runbookIdFromFile } from './load';
+import type { ParseOptions } from './load';
 
 export interface RunbookSummary {
   /** The runbook's id; for a broken file, the id its file name promises. */
@@ -67,7 +68,11 @@ export function severityOf(runbook: Runbook): Severity | null {
 export class RunbookCatalog {
   private readonly cache = new Map<string, { stamp: string; file: LoadedFile }>();
 
-  constructor(private readonly dir: string) {}
+  /** `context` (targets, escalation policies) lets the checks verify names the runbooks use. */
+  constructor(
+    private readonly dir: string,
+    private readonly context: ParseOptions = {},
+  ) {}
 
   async list(): Promise<RunbookSummary[]> {
     const names = await listRunbookFiles(this.dir);
@@ -105,7 +110,7 @@ export class RunbookCatalog {
       const stamp = `${info.mtimeMs}:${info.size}:${info.ino}`;
       const cached = this.cache.get(name);
       if (cached?.stamp === stamp) return cached.file;
-      const file = parseFile(name, path, await readFile(path));
+      const file = parseFile(name, path, await readFile(path), this.context);
       this.cache.set(name, { stamp, file });
       return file;
     } catch (error) {
@@ -117,8 +122,8 @@ export class RunbookCatalog {
   }
 }
 
-function parseFile(source: string, file: string, bytes: Buffer): LoadedFile {
-  const result = parseRunbook(bytes, file);
+function parseFile(source: string, file: string, bytes: Buffer, context: ParseOptions): LoadedFile {
+  const result = parseRunbook(bytes, file, context);
   return result.ok
     ? { source, file, version: result.version, runbook: result.runbook, problems: [] }
     : { source, file, version: result.version, problems: result.problems };

@@ -1,4 +1,5 @@
-import { PHASES, type Phase, type Runbook, type Step } from '../domain/runbook';
+import { PHASES, type Condition, type Phase, type Runbook, type Step } from '../domain/runbook';
+import type { Targets } from '../domain/targets';
 
 /** A key or list index on the way from the document root to a value. */
 export type PathSegment = string | number;
@@ -32,6 +33,10 @@ export interface Finding {
 export interface RuleContext {
   /** The file's base name without extension; the runbook id must equal it so `get(id)` finds the file. */
   fileId?: string;
+  /** config/targets.yaml; when given, backup targets, commands, databases and secrets must exist there. */
+  targets?: Targets;
+  /** Escalation policies from config/oncall.yaml; when given, `escalation` must name one. */
+  escalationPolicies?: readonly string[];
 }
 
 export type RunbookRule = (runbook: Runbook, context: RuleContext) => Finding[];
@@ -111,8 +116,88 @@ export const positiveDurations: RunbookRule = (runbook) =>
     return findings;
   });
 
+/** Step ids a condition refers to, with the path of each reference inside the condition. */
+function conditionRefs(condition: Condition, path: RunbookPath): { step: string; path: RunbookPath }[] {
+  if ('all' in condition) return condition.all.flatMap((c, i) => conditionRefs(c, [...path, 'all', i]));
+  if ('any' in condition) return condition.any.flatMap((c, i) => conditionRefs(c, [...path, 'any', i]));
+  if ('not' in condition) return conditionRefs(condition.not, [...path, 'not']);
+  return 'step' in condition ? [{ step: condition.step, path: [...path, 'step'] }] : [];
+}
+
+/** `when` may only look at steps that ran before: a forward reference would always see "no output". */
+export const backwardWhenReferences: RunbookRule = (runbook) => {
+  const seen = new Set<string>();
+  const all = new Set(stepsOf(runbook).map(({ step }) => step.id));
+  const findings: Finding[] = [];
+  for (const { step, path } of stepsOf(runbook)) {
+    for (const ref of step.when ? conditionRefs(step.when, [...path, 'when']) : []) {
+      if (ref.step === step.id) findings.push({ path: ref.path, message: `step "${step.id}" cannot depend on itself` });
+      else if (!all.has(ref.step)) findings.push({ path: ref.path, message: `no step "${ref.step}" in this runbook` });
+      else if (!seen.has(ref.step)) findings.push({ path: ref.path, message: `"${ref.step}" runs after "${step.id}"; conditions may only refer to earlier steps` });
+    }
+    seen.add(step.id);
+  }
+  return findings;
+};
+
+/** Compensations are named once and referenced by steps; both ends must match. */
+export const compensationsExist: RunbookRule = (runbook) =>
+  stepsOf(runbook).flatMap(({ step, path }) => {
+    const findings: Finding[] = [];
+    if (step.compensate && !(step.compensate in runbook.compensations)) {
+      const known = Object.keys(runbook.compensations);
+      findings.push({ path: [...path, 'compensate'], message: `no compensation "${step.compensate}"${known.length ? ` (known: ${known.join(', ')})` : ' (add it under compensations)'}` });
+    }
+    if (step.onFailure === 'compensate' && !stepsOf(runbook).some((s) => s.step.compensate)) {
+      findings.push({ path: [...path, 'onFailure'], message: 'onFailure: compensate, but no step has a compensate to run' });
+    }
+    return findings;
+  });
+
+/** A task belongs to a role the runbook declares, so the incident page can show who owns it. */
+export const taskAssigneesDeclared: RunbookRule = (runbook) =>
+  stepsOf(runbook).flatMap(({ step, path }) =>
+    step.kind === 'task' && step.assignee !== 'commander' && !runbook.roles.includes(step.assignee)
+      ? [{ path: [...path, 'assignee'], message: `role "${step.assignee}" is not in the runbook's roles (${runbook.roles.join(', ') || 'none declared'})` }]
+      : [],
+  );
+
+/** Backup targets, commands, databases and secrets are named in config/targets.yaml, never spelled out in a runbook. */
+export const targetsKnown: RunbookRule = (runbook, { targets }) => {
+  if (!targets) return [];
+  const missing = (kind: string, name: string, known: Record<string, unknown>) =>
+    `no ${kind} "${name}" in config/targets.yaml${Object.keys(known).length ? ` (known: ${Object.keys(known).join(', ')})` : ''}`;
+  const findings: Finding[] = [];
+  for (const { step, path } of stepsOf(runbook)) {
+    if (step.kind === 'backup' && !(step.target in targets.backups)) findings.push({ path: [...path, 'target'], message: missing('backup target', step.target, targets.backups) });
+    if (step.kind === 'action' && step.command && !(step.command in targets.commands)) findings.push({ path: [...path, 'command'], message: missing('command', step.command, targets.commands) });
+    if (step.kind === 'action' && step.http?.secret && !(step.http.secret in targets.secrets)) findings.push({ path: [...path, 'http', 'secret'], message: missing('secret', step.http.secret, targets.secrets) });
+    if (step.kind === 'verify' && 'sql' in step.check && !(step.check.sql.database in targets.databases)) findings.push({ path: [...path, 'check', 'sql', 'database'], message: missing('database', step.check.sql.database, targets.databases) });
+  }
+  for (const [name, c] of Object.entries(runbook.compensations)) {
+    if (c.command && !(c.command in targets.commands)) findings.push({ path: ['compensations', name, 'command'], message: missing('command', c.command, targets.commands) });
+    if (c.http?.secret && !(c.http.secret in targets.secrets)) findings.push({ path: ['compensations', name, 'http', 'secret'], message: missing('secret', c.http.secret, targets.secrets) });
+  }
+  return findings;
+};
+
+export const escalationPolicyKnown: RunbookRule = (runbook, { escalationPolicies }) =>
+  escalationPolicies && runbook.escalation && !escalationPolicies.includes(runbook.escalation)
+    ? [{ path: ['escalation'], message: `no escalation policy "${runbook.escalation}" in config/oncall.yaml` }]
+    : [];
+
 /** Every rule `checkRunbook` runs by default; add new rules here. */
-export const RUNBOOK_RULES: readonly RunbookRule[] = [idMatchesFileName, uniqueStepIds, positiveDurations, retrospectiveRequired];
+export const RUNBOOK_RULES: readonly RunbookRule[] = [
+  idMatchesFileName,
+  uniqueStepIds,
+  positiveDurations,
+  retrospectiveRequired,
+  backwardWhenReferences,
+  compensationsExist,
+  taskAssigneesDeclared,
+  targetsKnown,
+  escalationPolicyKnown,
+];
 
 const NOWHERE: Locate = () => ({ line: 1, col: 1 });
 

@@ -13,6 +13,7 @@ import {
   type RunbookProblem,
   type RunbookRule,
 } from './check';
+import type { RuleContext } from './check';
 
 export type { RunbookProblem } from './check';
 
@@ -21,8 +22,8 @@ export type ParseResult =
   /** `version` is there too so lists can show which bytes were rejected. */
   | { ok: false; problems: RunbookProblem[]; version: string };
 
-export interface ParseOptions {
-  /** Replaces the default semantic rules (tests, or callers that know more, e.g. escalation policies). */
+export interface ParseOptions extends Omit<RuleContext, 'fileId'> {
+  /** Replaces the default semantic rules (tests). */
   rules?: readonly RunbookRule[];
 }
 
@@ -77,7 +78,7 @@ export function parseRunbook(source: string | Uint8Array, file: string, options:
     return fail(parsed.error.issues.flatMap((issue) => issueProblems(issue, data.value, file, locate, locateKey)));
   }
 
-  const problems = checkRunbook(parsed.data, { file, locate, fileId: runbookIdFromFile(file), rules: options.rules });
+  const problems = checkRunbook(parsed.data, { ...options, file, locate, fileId: runbookIdFromFile(file) });
   return problems.length > 0 ? fail(problems) : { ok: true, runbook: parsed.data, version };
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { listRunbookFiles, RunbookCatalog } from './catalog';
 import type { RunbookProblem } from './check';
 import { formatProblem, parseRunbook } from './load';
+import type { ParseOptions } from './load';
 
 export interface ValidationResult {
   problems: RunbookProblem[];
@@ -19,7 +20,7 @@ function problemWithPath(file: string, message: string): RunbookProblem {
  * directory (its runbook files, checked as the catalog reads them). Each file is checked once even when
  * named twice or also inside a named directory.
  */
-export async function validateRunbookFiles(paths: string[]): Promise<ValidationResult> {
+export async function validateRunbookFiles(paths: string[], context: ParseOptions = {}): Promise<ValidationResult> {
   const seen = new Set<string>();
   const problems: RunbookProblem[] = [];
   for (const path of paths) {
@@ -27,26 +28,26 @@ export async function validateRunbookFiles(paths: string[]): Promise<ValidationR
     if (!info) {
       problems.push(problemWithPath(path, 'no such file or directory'));
     } else if (info.isDirectory()) {
-      problems.push(...(await validateDirectory(path, seen)));
+      problems.push(...(await validateDirectory(path, seen, context)));
     } else if (!seen.has(resolve(path))) {
       seen.add(resolve(path));
-      problems.push(...(await validateFile(path)));
+      problems.push(...(await validateFile(path, context)));
     }
   }
   return { problems, checked: seen.size };
 }
 
-async function validateDirectory(dir: string, seen: Set<string>): Promise<RunbookProblem[]> {
+async function validateDirectory(dir: string, seen: Set<string>, context: ParseOptions): Promise<RunbookProblem[]> {
   const names = (await listRunbookFiles(dir)).filter((name) => !seen.has(resolve(dir, name)));
-  const catalog = new RunbookCatalog(dir);
+  const catalog = new RunbookCatalog(dir, context);
   const summaries = (await catalog.list()).filter((summary) => names.includes(summary.source));
   for (const name of names) seen.add(resolve(dir, name));
   return summaries.flatMap((summary) => summary.problems);
 }
 
-async function validateFile(path: string): Promise<RunbookProblem[]> {
+async function validateFile(path: string, context: ParseOptions): Promise<RunbookProblem[]> {
   try {
-    const result = parseRunbook(await readFile(path), path);
+    const result = parseRunbook(await readFile(path), path, context);
     return result.ok ? [] : result.problems;
   } catch (error) {
     return [problemWithPath(path, `cannot read the file: ${error instanceof Error ? error.message : String(error)}`)];

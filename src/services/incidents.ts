@@ -14,8 +14,10 @@ import {
   acknowledgeUpdate,
   addNoteUpdate,
   changeSeverityUpdate,
+  completeTaskUpdate,
   decideUpdate,
   escalateUpdate,
+  postEventUpdate,
   resolveUpdate,
   statusQuery,
 } from '../../workflows/messages';
@@ -85,6 +87,23 @@ export function createIncidentService(deps: IncidentServiceDeps) {
     return DEFAULT_SEVERITY;
   }
 
+  /** Fills defaults and refuses unknown or missing parameters, naming them. */
+  function resolveParams(given: Record<string, string> | undefined, snapshot: RunbookSnapshot): Record<string, string> {
+    const declared = snapshot.runbook.parameters;
+    const unknown = Object.keys(given ?? {}).filter((k) => !(k in declared));
+    if (unknown.length) throw invalid(`parameters.${unknown[0]}: runbook ${snapshot.runbook.id} has no parameter "${unknown[0]}"`, { field: `parameters.${unknown[0]}` });
+    const params: Record<string, string> = {};
+    for (const [name, spec] of Object.entries(declared)) {
+      const value = given?.[name] ?? spec.default;
+      if (value === undefined) {
+        if (spec.required) throw invalid(`parameters.${name}: required by runbook ${snapshot.runbook.id}`, { field: `parameters.${name}` });
+        continue;
+      }
+      params[name] = value;
+    }
+    return params;
+  }
+
   async function requireIncident(id: string): Promise<IncidentRecord> {
     const incident = await deps.store.getIncident(id);
     if (!incident) throw notFound(`no incident ${id}`);
@@ -131,6 +150,7 @@ export function createIncidentService(deps: IncidentServiceDeps) {
         drill: input.drill ?? false,
         trigger: { kind: 'manual', by: ctx.actor },
         declaredAt,
+        params: resolveParams(input.parameters, snapshot),
       };
       const workflowId = incidentWorkflowId(id);
       const record: IncidentRecord = {
@@ -202,6 +222,21 @@ export function createIncidentService(deps: IncidentServiceDeps) {
     addNote: (id: string, text: string, ctx: ActionContext) =>
       steer(id, ctx, 'incident.note', { length: text.length }, (h, updateId) =>
         h.executeUpdate(addNoteUpdate, { args: [{ actor: ctx.actor, text }], updateId })),
+
+    completeTask: (id: string, stepId: string, note: string | undefined, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.task.complete', { stepId, note: note ?? null }, (h, updateId) =>
+        h.executeUpdate(completeTaskUpdate, { args: [{ actor: ctx.actor, stepId, note }], updateId })),
+
+    postEvent: (id: string, name: string, data: Record<string, unknown>, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.event', { name }, (h, updateId) =>
+        h.executeUpdate(postEventUpdate, { args: [{ actor: ctx.actor, name, data }], updateId })),
+
+    async postmortem(id: string) {
+      await requireIncident(id);
+      const pm = await deps.store.getPostmortem(id);
+      if (!pm) throw notFound(`incident ${id} has no post-mortem yet (it is drafted in the retrospective)`);
+      return pm;
+    },
 
     changeSeverity: (id: string, severity: Severity, reason: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.severity', { severity, reason: reason ?? null }, (h, updateId) =>

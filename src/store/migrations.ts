@@ -106,4 +106,21 @@ CREATE INDEX audit_log_at ON audit_log (at, id);
 CREATE INDEX audit_log_incident ON audit_log (incident_id, at, id);
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ id: 1, name: 'initial', sql: INITIAL }];
+/** One post-mortem per incident; the draft is written once and then belongs to the people editing it. */
+const POSTMORTEMS = `
+CREATE TABLE postmortems (
+  incident_id TEXT PRIMARY KEY,
+  template TEXT NOT NULL,
+  status TEXT NOT NULL,
+  due_at TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX postmortems_due ON postmortems (status, due_at);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { id: 1, name: 'initial', sql: INITIAL },
+  { id: 2, name: 'postmortems', sql: POSTMORTEMS },
+];

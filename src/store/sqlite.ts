@@ -8,7 +8,7 @@ import type { Severity } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
 import type { Migration } from './migrations';
-import type { AuditEntry, IncidentFilter, OutboxMessage, Page, Store, TokenRecord } from './store';
+import type { AuditEntry, IncidentFilter, OutboxMessage, Page, PostmortemRecord, Store, TokenRecord } from './store';
 import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
 
 /** SQLite has no boolean type; better-sqlite3 refuses to bind JS booleans. */
@@ -81,6 +81,16 @@ interface AuditRow {
 
 type SqlValue = string | number | null;
 type NamedParams = Record<string, SqlValue>;
+
+interface PostmortemRow {
+  incident_id: string;
+  template: string;
+  status: string;
+  due_at: string;
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
 
 interface Cursor {
   declaredAt: string;
@@ -192,6 +202,10 @@ function prepareStatements(db: Database.Database) {
     insertToken: db.prepare<TokenRow>(insertSql('tokens', ['id', 'name', 'role', 'hash', 'created_at'], '')),
     findTokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?'),
     countTokens: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM tokens'),
+    insertPostmortem: db.prepare<PostmortemRow>(
+      insertSql('postmortems', ['incident_id', 'template', 'status', 'due_at', 'body', 'created_at', 'updated_at'], 'ON CONFLICT (incident_id) DO NOTHING'),
+    ),
+    getPostmortem: db.prepare<[string], PostmortemRow>('SELECT * FROM postmortems WHERE incident_id = ?'),
     insertAudit: db.prepare<AuditRow>(
       insertSql(
         'audit_log',
@@ -326,6 +340,33 @@ export class SqliteStore implements Store {
 
   async countTokens(): Promise<number> {
     return this.statements.countTokens.get()?.n ?? 0;
+  }
+
+  async insertPostmortem(pm: PostmortemRecord): Promise<boolean> {
+    const row: PostmortemRow = {
+      incident_id: pm.incidentId,
+      template: pm.template,
+      status: pm.status,
+      due_at: pm.dueAt,
+      body: pm.body,
+      created_at: pm.createdAt,
+      updated_at: pm.updatedAt,
+    };
+    return this.statements.insertPostmortem.run(row).changes === 1;
+  }
+
+  async getPostmortem(incidentId: string): Promise<PostmortemRecord | undefined> {
+    const row = this.statements.getPostmortem.get(incidentId);
+    if (!row) return undefined;
+    return {
+      incidentId: row.incident_id,
+      template: row.template,
+      status: row.status as PostmortemRecord['status'],
+      dueAt: row.due_at,
+      body: row.body,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
   }
 
   async recordAudit(entry: AuditEntry): Promise<void> {

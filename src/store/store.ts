@@ -35,6 +35,10 @@ export interface Store {
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   countTokens(): Promise<number>;
 
+  /** Inserts the draft unless the incident already has a post-mortem; returns whether it was new. */
+  insertPostmortem(postmortem: PostmortemRecord): Promise<boolean>;
+  getPostmortem(incidentId: string): Promise<PostmortemRecord | undefined>;
+
   recordAudit(entry: AuditEntry): Promise<void>;
   listAudit(filter: { incidentId?: string; limit: number }): Promise<AuditEntry[]>;
 }
@@ -90,4 +94,15 @@ export interface AuditEntry {
   incidentId: string | null;
   details: Record<string, unknown>;
   outcome: 'ok' | 'rejected';
+}
+
+export interface PostmortemRecord {
+  incidentId: string;
+  template: string;
+  status: 'draft' | 'in-review' | 'done';
+  dueAt: string;
+  /** Markdown. */
+  body: string;
+  createdAt: string;
+  updatedAt: string;
 }

@@ -118,7 +118,9 @@ async function startProcess(binary: string, opts: StartDevServerOptions, address
   } catch (err) {
     await stop();
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`Temporal dev server (${binary}) did not start on ${address}: ${reason}\n${indent(tail)}`);
+    throw new Error(`Temporal dev server (${binary}) did not start on ${address}: ${reason}\n${indent(tail)}`, {
+      cause: err,
+    });
   }
   opts.log(`Temporal dev server: ready at ${address} after ${Date.now() - startedAt} ms${uiUrl ? `, UI ${uiUrl}` : ''}`);
   return { address, uiUrl, stop };

@@ -40,6 +40,9 @@ const ResolveSchema = z.object({ summary: z.string().trim().min(1).max(4000).opt
 const NoteSchema = z.object({ text: z.string().trim().min(1).max(4000) }).strict();
 const SeverityBodySchema = z.object({ severity: SeveritySchema, reason: z.string().trim().min(1).max(500).optional() }).strict();
 const DecisionSchema = z.object({ option: z.string().min(1).max(63) }).strict();
+const CompleteTaskSchema = z.object({ note: z.string().trim().min(1).max(4000).optional() }).strict();
+/** External events carry small JSON payloads (e.g. "backup finished" with its location). */
+const EventBodySchema = z.object({ data: z.record(z.string(), z.unknown()).default({}) }).strict();
 
 /** A body is optional on the steering routes; when one is sent it must be JSON. */
 function bodyOf(req: Request): unknown {
@@ -127,11 +130,34 @@ export function incidentRoutes(deps: { incidents: IncidentService; tokens: Token
 
   r.post('/:id/decisions/:stepId', commander, async (req, res) => {
     const id = incidentIdOf(req);
-    const stepId = StepIdSchema.safeParse(req.params.stepId);
-    if (!stepId.success) throw new HttpError(404, 'not_found', `no open decision "${String(req.params.stepId).slice(0, 63)}"`);
+    const stepId = stepIdOf(req, 'decision');
     const body = DecisionSchema.parse(bodyOf(req));
-    res.json(await deps.incidents.decide(id, stepId.data, body.option, contextOf(req)));
+    res.json(await deps.incidents.decide(id, stepId, body.option, contextOf(req)));
+  });
+
+  r.post('/:id/tasks/:stepId/complete', responder, async (req, res) => {
+    const id = incidentIdOf(req);
+    const stepId = stepIdOf(req, 'task');
+    const body = CompleteTaskSchema.parse(bodyOf(req));
+    res.json(await deps.incidents.completeTask(id, stepId, body.note, contextOf(req)));
+  });
+
+  r.post('/:id/events/:name', responder, async (req, res) => {
+    const id = incidentIdOf(req);
+    const name = stepIdOf(req, 'event', 'name');
+    const body = EventBodySchema.parse(bodyOf(req));
+    res.status(202).json(await deps.incidents.postEvent(id, name, body.data, contextOf(req)));
+  });
+
+  r.get('/:id/postmortem', viewer, async (req, res) => {
+    res.json(await deps.incidents.postmortem(incidentIdOf(req)));
   });
 
   return r;
+}
+
+function stepIdOf(req: Request, what: string, param = 'stepId'): string {
+  const parsed = StepIdSchema.safeParse(req.params[param]);
+  if (!parsed.success) throw new HttpError(404, 'not_found', `no open ${what} "${String(req.params[param]).slice(0, 63)}"`);
+  return parsed.data;
 }
