@@ -33,6 +33,7 @@ export interface CheckDeps {
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+const SENSITIVE_HEADER = /auth|token|key|secret|cookie|signature|password/i;
 /** A health page bigger than this is not read further; the body expectation must match within it. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -174,8 +175,6 @@ export function prepareHttpTarget(
   return { url: url.toString(), display: redactUrl(url), headers };
 }
 
-const SENSITIVE_HEADER = /auth|token|key|secret|cookie|signature|password/i;
-
 /** Scheme, host and path: no userinfo, query or fragment. */
 export function redactUrl(url: URL | string): string {
   let parsed: URL;
@@ -245,15 +244,25 @@ export function describeNetworkError(error: unknown): string {
     if (cause === undefined || cause === null) break;
     current = cause;
   }
-  if (current instanceof AggregateError && current.errors.length > 0) current = current.errors[0];
+  const inner = (current as { errors?: unknown } | null)?.errors;
+  if (Array.isArray(inner) && inner.length > 0) current = inner[0];
   const code = (current as { code?: unknown } | null)?.code;
+  const message = errorMessage(current);
   if (typeof code === 'string') {
     const friendly = NETWORK_CODES[code];
     if (friendly) return `${friendly} (${code})`;
-    const message = current instanceof Error ? current.message : '';
-    return message ? `${message} (${code})` : code;
+    return message && !message.includes(code) ? `${message} (${code})` : message || code;
   }
-  return current instanceof Error ? current.message : String(current);
+  return message;
+}
+
+/**
+ * An error's message without relying on `instanceof Error`: errors from Node's own modules come from another
+ * realm under jest, and libraries sometimes throw plain objects.
+ */
+export function errorMessage(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
 
 // --- TCP -------------------------------------------------------------------------------------------------
@@ -440,13 +449,11 @@ function querySqlite(file: string, query: BoundQuery, timeoutMs: number): { coun
 }
 
 function describeSqlError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const network = typeof code === 'string' && code in NETWORK_CODES;
-    if (network) return describeNetworkError(error);
-    return typeof code === 'string' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code in NETWORK_CODES) return describeNetworkError(error);
+  const message = errorMessage(error);
+  // Postgres errors carry a SQLSTATE code (42P01 …); SQLite ones a name (SQLITE_ERROR).
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
 // --- Shared by checks and actions ------------------------------------------------------------------------

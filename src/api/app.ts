@@ -22,8 +22,6 @@ export interface AppDeps {
   checkTemporal: () => Promise<void>;
 }
 
-/** JSON bodies are small by design; bigger ones are refused before they are read whole. */
-export const JSON_LIMIT = '512kb';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 const requestContext = (logger: Logger): RequestHandler => (req, res, next) => {
@@ -61,7 +59,6 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
-  api.use(express.json({ limit: JSON_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   api.use('/incidents', incidentRoutes(deps));
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks }));
   api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));

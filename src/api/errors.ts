@@ -22,7 +22,13 @@ const SERVICE_STATUS: Record<ServiceError['code'], number> = {
 
 /** Names every bad field: `title: Too small…; severity: Invalid option…`. */
 export function describeZodError(err: ZodError): { message: string; issues: { path: string; message: string }[] } {
-  const issues = err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+  const issues = err.issues.map((i) => {
+    // Unknown keys are reported on the object that holds them; name the keys instead.
+    const keys = i.code === 'unrecognized_keys' ? i.keys : [];
+    const at = i.path.map(String).join('.');
+    const path = keys.length ? keys.map((k) => (at ? `${at}.${k}` : k)).join(', ') : at || '(request)';
+    return { path, message: i.message };
+  });
   return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
 }
 
@@ -56,7 +62,9 @@ function classify(err: unknown): ErrorBody | undefined {
   }
   if (err instanceof ServiceError) {
     const headers: Record<string, string> = err.code === 'unavailable' ? { 'Retry-After': '5' } : {};
-    return { status: SERVICE_STATUS[err.code], code: err.code, message: err.message, details: err.details, headers };
+    // Bad input reads the same whether zod or a use case found it.
+    const code = err.code === 'invalid' ? 'invalid_request' : err.code;
+    return { status: SERVICE_STATUS[err.code], code, message: err.message, details: err.details, headers };
   }
   if (err instanceof InvalidCursorError) return { status: 400, code: 'invalid_request', message: 'cursor: not a cursor this API gave out' };
   if (err && typeof err === 'object') return fromBodyParser(err as { type?: string; status?: number; message?: string });

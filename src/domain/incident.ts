@@ -52,7 +52,7 @@ export const DeclareIncidentSchema = z
     severity: SeveritySchema.optional(),
     likelihood: LikelihoodSchema.optional(),
     impact: ImpactSchema.optional(),
-    summary: z.string().trim().max(4000).optional(),
+    summary: z.string().trim().max(4000).transform((v) => v || undefined).optional(),
     drill: z.boolean().optional(),
     parameters: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a parameter name'), z.string().max(500)).optional(),
   })

@@ -13,5 +13,8 @@ export class ServiceError extends Error {
 export const notFound = (message: string) => new ServiceError('not_found', message);
 export const conflict = (message: string) => new ServiceError('conflict', message);
 export const forbidden = (message: string) => new ServiceError('forbidden', message);
-export const invalid = (message: string, details?: Record<string, unknown>) => new ServiceError('invalid', message, details);
+export const invalid = (message: string) => new ServiceError('invalid', message);
+/** Bad input in one named field; reads like the API's schema errors. */
+export const invalidField = (field: string, message: string) =>
+  new ServiceError('invalid', `${field}: ${message}`, { issues: [{ path: field, message }] });
 export const unavailable = (message: string) => new ServiceError('unavailable', message);

@@ -22,7 +22,7 @@ import {
   statusQuery,
 } from '../../workflows/messages';
 import type { IncidentView } from '../../workflows/messages';
-import { invalid, notFound } from './errors';
+import { invalidField, notFound } from './errors';
 import { translateTemporalError } from './temporal-errors';
 
 /** Who asks, and through what; every human action is audited with it. */
@@ -91,12 +91,12 @@ export function createIncidentService(deps: IncidentServiceDeps) {
   function resolveParams(given: Record<string, string> | undefined, snapshot: RunbookSnapshot): Record<string, string> {
     const declared = snapshot.runbook.parameters;
     const unknown = Object.keys(given ?? {}).filter((k) => !(k in declared));
-    if (unknown.length) throw invalid(`parameters.${unknown[0]}: runbook ${snapshot.runbook.id} has no parameter "${unknown[0]}"`, { field: `parameters.${unknown[0]}` });
+    if (unknown.length) throw invalidField(`parameters.${unknown[0]}`, `runbook ${snapshot.runbook.id} has no such parameter`);
     const params: Record<string, string> = {};
     for (const [name, spec] of Object.entries(declared)) {
       const value = given?.[name] ?? spec.default;
       if (value === undefined) {
-        if (spec.required) throw invalid(`parameters.${name}: required by runbook ${snapshot.runbook.id}`, { field: `parameters.${name}` });
+        if (spec.required) throw invalidField(`parameters.${name}`, `required by runbook ${snapshot.runbook.id}`);
         continue;
       }
       params[name] = value;
@@ -137,10 +137,18 @@ export function createIncidentService(deps: IncidentServiceDeps) {
   return {
     async declare(input: DeclareIncidentInput, ctx: ActionContext): Promise<IncidentRecord> {
       const snapshot = await deps.runbooks.get(input.runbook);
-      if (!snapshot) throw invalid(`runbook: unknown runbook "${input.runbook}"`, { field: 'runbook' });
+      if (!snapshot) throw invalidField('runbook', `unknown runbook "${input.runbook}"`);
       const number = await deps.store.allocateIncidentNumber();
       const id = formatIncidentId(number);
       const declaredAt = now().toISOString();
+      if (ctx.idempotencyKey) {
+        // A retried declaration returns the incident the first one made (the number drawn here stays unused).
+        const earlier = await deps.store.claimIdempotencyKey(`declare:${ctx.actor.id}`, ctx.idempotencyKey, id, declaredAt);
+        if (earlier) {
+          const existing = await deps.store.getIncident(earlier);
+          if (existing) return existing;
+        }
+      }
       const incident: IncidentInfo = {
         id,
         title: input.title,
@@ -172,6 +180,8 @@ export function createIncidentService(deps: IncidentServiceDeps) {
           taskQueue: deps.taskQueue,
           args: [{ incident, snapshot }],
           workflowIdConflictPolicy: 'FAIL',
+          // An incident id is never reused, not even after its workflow closed.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
       } catch (err) {
         // Without its workflow the row would be an incident nobody runs: take it back.

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { REJECTION } from '../../workflows/messages';
 import { ServiceError, conflict, forbidden, invalid, notFound, unavailable } from './errors';
@@ -27,6 +27,8 @@ export function translateTemporalError(err: unknown, incidentId: string): never 
     }
     throw err;
   }
+  // The read model and Temporal disagree about which ids exist (a restored or second read model).
+  if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`incident ${incidentId} already exists in Temporal; declare again for a new id`);
   if (err instanceof WorkflowNotFoundError) throw conflict(`incident ${incidentId} is closed`);
   if (isGrpcServiceError(err)) {
     if (err.code === GRPC_NOT_FOUND) throw conflict(`incident ${incidentId} is closed`);

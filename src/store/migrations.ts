@@ -120,7 +120,19 @@ CREATE TABLE postmortems (
 CREATE INDEX postmortems_due ON postmortems (status, due_at);
 `;
 
+/** Client-supplied Idempotency-Key → what the first request made, so a retried request finds it. */
+const IDEMPOTENCY_KEYS = `
+CREATE TABLE idempotency_keys (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
+  { id: 3, name: 'idempotency-keys', sql: IDEMPOTENCY_KEYS },
 ];

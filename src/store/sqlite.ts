@@ -206,6 +206,10 @@ function prepareStatements(db: Database.Database) {
       insertSql('postmortems', ['incident_id', 'template', 'status', 'due_at', 'body', 'created_at', 'updated_at'], 'ON CONFLICT (incident_id) DO NOTHING'),
     ),
     getPostmortem: db.prepare<[string], PostmortemRow>('SELECT * FROM postmortems WHERE incident_id = ?'),
+    claimKey: db.prepare<[string, string, string, string]>(
+      'INSERT INTO idempotency_keys (scope, key, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING',
+    ),
+    getKey: db.prepare<[string, string], { value: string }>('SELECT value FROM idempotency_keys WHERE scope = ? AND key = ?'),
     insertAudit: db.prepare<AuditRow>(
       insertSql(
         'audit_log',
@@ -340,6 +344,11 @@ export class SqliteStore implements Store {
 
   async countTokens(): Promise<number> {
     return this.statements.countTokens.get()?.n ?? 0;
+  }
+
+  async claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined> {
+    if (this.statements.claimKey.run(scope, key, value, at).changes === 1) return undefined;
+    return this.statements.getKey.get(scope, key)?.value;
   }
 
   async insertPostmortem(pm: PostmortemRecord): Promise<boolean> {

@@ -31,6 +31,12 @@ export interface Store {
   enqueueOutbox(message: OutboxMessage): Promise<boolean>;
   listOutbox(filter: { incidentId?: string; limit: number }): Promise<OutboxMessage[]>;
 
+  /**
+   * Records `value` under (scope, key) unless something is there already; returns the value that was there
+   * first (undefined when this call claimed the key). Atomic, so two racing requests agree on one winner.
+   */
+  claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined>;
+
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   countTokens(): Promise<number>;

@@ -59,7 +59,7 @@ export function checkSignature(options: VerifyOptions): SignatureCheck {
     .filter((hex) => HEX_SHA256.test(hex));
   if (candidates.length === 0) return { ok: false, reason: 'malformed' };
 
-  const nowMs = options.now === undefined ? Date.now() : options.now instanceof Date ? options.now.getTime() : options.now;
+  const nowMs = options.now === undefined ? Date.now() : typeof options.now === 'number' ? options.now : options.now.getTime();
   if (Math.abs(nowMs / 1000 - Number(tsText)) > toleranceSec) return { ok: false, reason: 'stale' };
 
   const expected = Buffer.from(hmacHex(secret, tsText, body), 'hex');

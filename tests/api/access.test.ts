@@ -7,7 +7,7 @@ import type { RunbookSnapshot } from '../../src/domain/runbook';
 import type { RunbookSummary } from '../../src/runbooks/catalog';
 import type { IncidentDetail } from '../../src/services/incidents';
 import type { Store } from '../../src/store/store';
-import { TOKEN_NAMES, declareIncident, expectError, expectFieldError, listen, send, startApiHarness } from '../support/api';
+import { TOKEN_NAMES, declareIncident, expectError, expectFieldError, listen, send, startApiHarness, waitForOpenDecision } from '../support/api';
 import type { ApiHarness } from '../support/api';
 
 let api: ApiHarness;
@@ -82,13 +82,17 @@ describe('roles', () => {
       expectError(await api.post(`${base}/${action}`, { as: 'viewer', body: {} }), 403, 'forbidden');
     }
     expectError(await api.post(`${base}/notes`, { as: 'viewer', body: { text: 'hi' } }), 403, 'forbidden');
-    expectError(await api.post(`${base}/decisions/go-ahead`, { as: 'responder', body: { option: 'proceed' } }), 403, 'forbidden');
     expectError(await api.post(`${base}/resolve`, { as: 'responder', body: {} }), 403, 'forbidden');
     expectError(await api.post(`${base}/severity`, { as: 'responder', body: { severity: 'SEV1' } }), 403, 'forbidden');
     // The role check comes first: an unknown incident does not leak through a 404.
     expectError(await api.post('/api/v1/incidents/INC-999999/resolve', { as: 'responder', body: {} }), 403, 'forbidden');
     // Nothing of that reached the workflow or the audit log.
     expect((await api.store.listAudit({ incidentId: incident.id, limit: 50 })).map((a) => a.action)).toEqual(['incident.declare']);
+    // Responders reach the workflow for decisions; its validator refuses a commander-only step, and that is audited.
+    await waitForOpenDecision(api, incident.id, 'go-ahead');
+    expectError(await api.post(`${base}/decisions/go-ahead`, { as: 'responder', body: { option: 'proceed' } }), 403, 'forbidden');
+    const audit = await api.store.listAudit({ incidentId: incident.id, limit: 50 });
+    expect(audit.find((a) => a.action === 'incident.decide')).toMatchObject({ outcome: 'rejected', actor: { role: 'responder' } });
     const viewer = await api.get<IncidentDetail>(base, { as: 'viewer' });
     expect(viewer.status).toBe(200);
     expect(viewer.body.incident).toMatchObject({ id: incident.id, status: 'open' });

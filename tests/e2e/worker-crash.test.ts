@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { DeclareIncidentSchema } from '../../src/domain/incident';
 import { createLogger } from '../../src/logger';
 import type { Actor } from '../../src/domain/roles';
 import type { TimelineEvent } from '../../src/domain/timeline';
@@ -164,7 +165,9 @@ async function sigkill(worker: SpawnedProcess): Promise<void> {
 }
 
 async function declare(): Promise<string> {
-  const record = await service.declare({ title: 'Checkout failing', runbook: RUNBOOK_ID }, ctx());
+  // Through the API's own schema, so the input has the shape the service expects after parsing.
+  const input = DeclareIncidentSchema.parse({ title: 'Checkout failing', runbook: RUNBOOK_ID });
+  const record = await service.declare(input, ctx());
   started.push(record.id);
   return record.id;
 }

@@ -289,7 +289,7 @@ export async function waitForHttp(
   const status = opts.status ?? 200;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
+  let last: string;
   for (;;) {
     const exit = opts.process?.exit();
     if (opts.process && exit) {

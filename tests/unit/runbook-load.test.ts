@@ -123,7 +123,7 @@ describe('parseRunbook', () => {
   it('reports an unknown key at the key', () => {
     const problem = onlyProblem(replaceLine(VALID, 12, '      prompt: Which way?\n      note: hi'));
     expect(problem).toMatchObject({ line: 13, col: 7, path: 'phases.decide[0].note' });
-    expect(problem.message).toMatch(/^unknown key "note" \(expected one of id, title, timeout, .*prompt, options, default, approver\)$/);
+    expect(problem.message).toMatch(/^unknown key "note" \(expected one of id, title, when, timeout, .*prompt, options, default, approver\)$/);
   });
 
   it('reports a typo as an unknown key and a missing key', () => {
@@ -135,9 +135,9 @@ describe('parseRunbook', () => {
   });
 
   it('reports an unknown top-level key at the key, listing the allowed keys', () => {
-    const problem = onlyProblem(`${VALID}escalation: orders-primary\n`);
-    expect(problem).toMatchObject({ line: 24, col: 1, path: 'escalation' });
-    expect(problem.message).toMatch(/^unknown key "escalation" \(expected one of id, title, owner,/);
+    const problem = onlyProblem(`${VALID}escalate: orders-primary\n`);
+    expect(problem).toMatchObject({ line: 24, col: 1, path: 'escalate' });
+    expect(problem.message).toMatch(/^unknown key "escalate" \((did you mean "escalation"\?|expected one of id, title, owner,)/);
   });
 
   it('reports a missing owner at the root mapping', () => {

@@ -7,7 +7,12 @@ import type { IncidentService, ActionContext } from '../../services/incidents';
 import type { TokenService } from '../../services/tokens';
 import { actorOf, requireRole } from '../auth';
 import { HttpError } from '../http-error';
+import { jsonBody } from '../json-body';
 import { timelineToCsv, timelineToMarkdown } from '../timeline-format';
+
+function toUtcIso(text: string): string {
+  return new Date(text).toISOString();
+}
 
 const IncidentIdSchema = z.string().regex(/^INC-\d{1,12}$/);
 const StepIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a step id');
@@ -19,8 +24,9 @@ const ListQuerySchema = z
     severity: SeveritySchema.optional(),
     service: z.string().min(1).max(100).optional(),
     runbook: z.string().min(1).max(63).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    // Stored times are UTC text; any offset the caller uses is turned into the same instant in that form.
+    from: z.iso.datetime({ offset: true }).transform(toUtcIso).optional(),
+    to: z.iso.datetime({ offset: true }).transform(toUtcIso).optional(),
     cursor: z.string().min(1).max(500).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
@@ -63,8 +69,13 @@ function incidentIdOf(req: Request): string {
 
 function contextOf(req: Request): ActionContext {
   const key = req.get('idempotency-key');
-  const idempotencyKey = key === undefined ? undefined : IdempotencyKeySchema.parse(key);
-  return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.path, idempotencyKey };
+  let idempotencyKey: string | undefined;
+  if (key !== undefined) {
+    const parsed = IdempotencyKeySchema.safeParse(key);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', `Idempotency-Key header: ${parsed.error.issues[0]!.message}`, { issues: [{ path: 'Idempotency-Key', message: parsed.error.issues[0]!.message }] });
+    idempotencyKey = parsed.data;
+  }
+  return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.baseUrl + req.path, idempotencyKey };
 }
 
 export function incidentRoutes(deps: { incidents: IncidentService; tokens: TokenService }): Router {
@@ -72,8 +83,9 @@ export function incidentRoutes(deps: { incidents: IncidentService; tokens: Token
   const viewer = requireRole(deps.tokens, 'viewer');
   const responder = requireRole(deps.tokens, 'responder');
   const commander = requireRole(deps.tokens, 'commander');
+  const json = jsonBody();
 
-  r.post('/', commander, async (req, res) => {
+  r.post('/', commander, json, async (req, res) => {
     const input = DeclareIncidentSchema.parse(bodyOf(req));
     const incident = await deps.incidents.declare(input, contextOf(req));
     req.log.info({ incidentId: incident.id }, 'declared');
@@ -103,46 +115,47 @@ export function incidentRoutes(deps: { incidents: IncidentService; tokens: Token
     }
   });
 
-  r.post('/:id/acknowledge', responder, async (req, res) => {
+  r.post('/:id/acknowledge', responder, json, async (req, res) => {
     EmptyBodySchema.parse(bodyOf(req));
     res.json(await deps.incidents.acknowledge(incidentIdOf(req), contextOf(req)));
   });
 
-  r.post('/:id/escalate', responder, async (req, res) => {
+  r.post('/:id/escalate', responder, json, async (req, res) => {
     const body = EscalateSchema.parse(bodyOf(req));
     res.json(await deps.incidents.escalate(incidentIdOf(req), body.reason, contextOf(req)));
   });
 
-  r.post('/:id/resolve', commander, async (req, res) => {
+  r.post('/:id/resolve', commander, json, async (req, res) => {
     const body = ResolveSchema.parse(bodyOf(req));
     res.json(await deps.incidents.resolve(incidentIdOf(req), body.summary, contextOf(req)));
   });
 
-  r.post('/:id/notes', responder, async (req, res) => {
+  r.post('/:id/notes', responder, json, async (req, res) => {
     const body = NoteSchema.parse(bodyOf(req));
     res.status(201).json(await deps.incidents.addNote(incidentIdOf(req), body.text, contextOf(req)));
   });
 
-  r.post('/:id/severity', commander, async (req, res) => {
+  r.post('/:id/severity', commander, json, async (req, res) => {
     const body = SeverityBodySchema.parse(bodyOf(req));
     res.json(await deps.incidents.changeSeverity(incidentIdOf(req), body.severity, body.reason, contextOf(req)));
   });
 
-  r.post('/:id/decisions/:stepId', commander, async (req, res) => {
+  // Responders may reach the workflow; its validator enforces the step's `approver` (commander by default).
+  r.post('/:id/decisions/:stepId', responder, json, async (req, res) => {
     const id = incidentIdOf(req);
     const stepId = stepIdOf(req, 'decision');
     const body = DecisionSchema.parse(bodyOf(req));
     res.json(await deps.incidents.decide(id, stepId, body.option, contextOf(req)));
   });
 
-  r.post('/:id/tasks/:stepId/complete', responder, async (req, res) => {
+  r.post('/:id/tasks/:stepId/complete', responder, json, async (req, res) => {
     const id = incidentIdOf(req);
     const stepId = stepIdOf(req, 'task');
     const body = CompleteTaskSchema.parse(bodyOf(req));
     res.json(await deps.incidents.completeTask(id, stepId, body.note, contextOf(req)));
   });
 
-  r.post('/:id/events/:name', responder, async (req, res) => {
+  r.post('/:id/events/:name', responder, json, async (req, res) => {
     const id = incidentIdOf(req);
     const name = stepIdOf(req, 'event', 'name');
     const body = EventBodySchema.parse(bodyOf(req));

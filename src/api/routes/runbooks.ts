@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Router } from 'express';
 import type { TokenService } from '../../services/tokens';
 import { requireRole } from '../auth';
@@ -5,7 +6,7 @@ import { HttpError } from '../http-error';
 
 /** What the runbook routes need of the catalog. */
 export interface RunbookListing {
-  list(): Promise<{ id: string; problems: unknown[] }[]>;
+  list(): Promise<{ id: string; problems: { file: string }[] }[]>;
   get(id: string): Promise<unknown>;
 }
 
@@ -13,7 +14,12 @@ export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookLis
   const r = Router();
   const viewer = requireRole(deps.tokens, 'viewer');
   r.get('/', viewer, async (_req, res) => {
-    res.json({ items: await deps.runbooks.list() });
+    // Problems name files relative to the runbooks directory: server paths are none of a viewer's business.
+    const items = (await deps.runbooks.list()).map((item) => ({
+      ...item,
+      problems: item.problems.map((p) => ({ ...p, file: path.basename(p.file) })),
+    }));
+    res.json({ items });
   });
   r.get('/:id', viewer, async (req, res) => {
     const snapshot = await deps.runbooks.get(String(req.params.id));
