@@ -1,4 +1,5 @@
 // The `fireline` command. The only place (with bench and test entry points) that reads process.env.
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
@@ -9,6 +10,8 @@ import { openStore } from './launch/store';
 import { startWorker } from './launch/worker';
 import { createLogger } from './logger';
 import type { Logger } from './logger';
+import { runDrill } from './launch/drill';
+import { runbookJsonSchema } from './runbooks/json-schema';
 import { printValidation, validateRunbookFiles } from './runbooks/validate-command';
 import { createTokenService } from './services/tokens';
 import { TemporalCliNotFoundError } from './temporal/cli-binary';
@@ -21,6 +24,8 @@ const USAGE = `Usage: fireline <command>
   token create --role R --name N
                              make a bearer token (roles: viewer, responder, commander, admin)
   runbooks validate [paths]  check runbook files (default: the runbooks directory)
+  runbooks schema [--out F]  write the runbook JSON Schema (for editors) to F or stdout
+  drill run <runbook>        run a runbook as a drill against the running Fireline and follow its timeline
   help                       this text
 
 Settings come from the environment; see README.md.`;
@@ -118,10 +123,34 @@ async function commandToken(config: Config, args: string[]) {
 
 async function commandRunbooks(config: Config, args: string[]): Promise<number> {
   const [sub, ...paths] = args;
-  if (sub !== 'validate') throw new UsageError('fireline runbooks validate [paths]');
+  if (sub === 'schema') {
+    const { values } = parseArgs({ args: paths, options: { out: { type: 'string' } } });
+    const text = JSON.stringify(runbookJsonSchema(), null, 2) + '\n';
+    if (values.out) {
+      fs.writeFileSync(values.out, text);
+      out(`wrote ${values.out}`);
+    } else {
+      process.stdout.write(text);
+    }
+    return 0;
+  }
+  if (sub !== 'validate') throw new UsageError('fireline runbooks validate [paths] | fireline runbooks schema [--out file]');
   const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir]);
   printValidation(result, (s) => process.stdout.write(s));
   return result.problems.length ? 1 : 0;
+}
+
+async function commandDrill(config: Config, logger: Logger, args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { 'no-follow': { type: 'boolean' } } });
+  if (positionals[0] !== 'run' || !positionals[1]) throw new UsageError('fireline drill run <runbook> [--no-follow]');
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+  const store = await openStore(config);
+  try {
+    const drill = await runDrill({ config, logger, store, address, runbookId: positionals[1], follow: !values['no-follow'], write: out });
+    return drill.status === 'closed' || values['no-follow'] ? 0 : 1;
+  } finally {
+    await store.close();
+  }
 }
 
 class UsageError extends Error {}
@@ -149,6 +178,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'runbooks':
       return commandRunbooks(config, rest);
+    case 'drill':
+      return commandDrill(config, logger, rest);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger';
 import type { Actor } from '../../src/domain/roles';
 import type { TimelineEvent } from '../../src/domain/timeline';
 import { RunbookCatalog } from '../../src/runbooks/catalog';
+import { ServiceError } from '../../src/services/errors';
 import { createIncidentService } from '../../src/services/incidents';
 import type { ActionContext, IncidentService } from '../../src/services/incidents';
 import { SqliteStore } from '../../src/store/sqlite';
@@ -167,9 +168,17 @@ async function sigkill(worker: SpawnedProcess): Promise<void> {
 async function declare(): Promise<string> {
   // Through the API's own schema, so the input has the shape the service expects after parsing.
   const input = DeclareIncidentSchema.parse({ title: 'Checkout failing', runbook: RUNBOOK_ID });
-  const record = await service.declare(input, ctx());
-  started.push(record.id);
-  return record.id;
+  // Every test has a fresh read model (ids from INC-1) but all share one Temporal namespace, where an id is
+  // never reused: the service refuses such an id and, as its message says, the next declaration draws a new one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const record = await service.declare(input, ctx());
+      started.push(record.id);
+      return record.id;
+    } catch (err) {
+      if (!(err instanceof ServiceError && err.code === 'conflict') || attempt >= 50) throw err;
+    }
+  }
 }
 
 function handleOf(id: string): WorkflowHandle<typeof incidentWorkflow> {

@@ -2,7 +2,11 @@ import path from 'node:path';
 import { Router } from 'express';
 import type { TokenService } from '../../services/tokens';
 import { requireRole } from '../auth';
+import { z } from 'zod';
+import { parseRunbook } from '../../runbooks/load';
+import type { ParseOptions } from '../../runbooks/load';
 import { HttpError } from '../http-error';
+import { jsonBody } from '../json-body';
 
 /** What the runbook routes need of the catalog. */
 export interface RunbookListing {
@@ -10,7 +14,15 @@ export interface RunbookListing {
   get(id: string): Promise<unknown>;
 }
 
-export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookListing }): Router {
+const ValidateSchema = z
+  .object({
+    content: z.string().min(1).max(256 * 1024),
+    /** Only for messages and the id-equals-file-name rule; never read from disk. */
+    file: z.string().regex(/^[A-Za-z0-9._-]{1,100}\.ya?ml$/, 'a file name such as order-db-outage.yaml').optional(),
+  })
+  .strict();
+
+export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookListing; parseOptions?: ParseOptions }): Router {
   const r = Router();
   const viewer = requireRole(deps.tokens, 'viewer');
   r.get('/', viewer, async (_req, res) => {
@@ -21,6 +33,13 @@ export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookLis
     }));
     res.json({ items });
   });
+  // Checks a runbook before it is committed: the same parser and rules as `fireline runbooks validate`.
+  r.post('/validate', viewer, jsonBody(), async (req, res) => {
+    const body = ValidateSchema.parse(req.body ?? {});
+    const result = parseRunbook(body.content, body.file ?? 'runbook.yaml', deps.parseOptions ?? {});
+    res.json(result.ok ? { ok: true, problems: [], version: result.version } : { ok: false, problems: result.problems, version: result.version });
+  });
+
   r.get('/:id', viewer, async (req, res) => {
     const snapshot = await deps.runbooks.get(String(req.params.id));
     if (!snapshot) throw new HttpError(404, 'not_found', `no runbook ${String(req.params.id).slice(0, 63)}`);
