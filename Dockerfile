@@ -12,6 +12,10 @@ RUN npm ci --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim
 WORKDIR /app
+# pg_dump / pg_restore for postgres backup steps (the client must not be older than the server it dumps).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends postgresql-client ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 # The HTTP server listens on 127.0.0.1 by default; in a container it must accept other containers.
 ENV NODE_ENV=production \
     FIRELINE_HOST=0.0.0.0 \

@@ -488,7 +488,7 @@ const pgAvailability = postgresAvailability();
     // Holds a lock that pg_dump's ACCESS SHARE lock waits for, so pg_dump is still running when we cancel.
     const locker: ChildProcess = spawn(path.join(bin, 'psql'), ['-X', `--dbname=${ordersUrl}`, '-c', 'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);'], { stdio: 'ignore' });
     try {
-      await waitFor(async () => (await psql(bin, pg.url, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'orders' AND l.mode = 'AccessExclusiveLock' AND l.granted")) === '1');
+      await waitFor(async () => (await psql(bin, ordersUrl, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'orders' AND l.mode = 'AccessExclusiveLock' AND l.granted")) === '1');
       const deps = pgDeps(ordersUrl, { heartbeatIntervalMs: 100 });
       const { env, heartbeats } = activityEnv();
       let cancelledAt = 0;

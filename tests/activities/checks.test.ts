@@ -11,6 +11,7 @@ import { type CheckRequest, createCheckActivities } from '../../activities/check
 import type { TemplateContext } from '../../activities/template';
 import type { Check } from '../../src/domain/runbook';
 import { EMPTY_TARGETS, type Targets } from '../../src/domain/targets';
+import { postgresAvailability, startPostgres, type TestPostgres } from '../support/postgres';
 
 const context: TemplateContext = {
   incident: {
@@ -294,22 +295,42 @@ describe('runCheck: sql (sqlite)', () => {
   });
 });
 
-describe('runCheck: sql (postgres)', () => {
-  const pgUrl = process.env.FIRELINE_TEST_PG_URL;
-  const targets: Targets = { ...EMPTY_TARGETS, databases: { pg: { driver: 'postgres', url: '${PG_URL}' } } };
-  const pgTest = pgUrl ? test : test.skip;
+// FIRELINE_TEST_PG_URL points at a server to use; without it, a throwaway cluster is started when PostgreSQL is
+// installed (always in CI, see tests/support/postgres.ts); otherwise the case is skipped, saying why.
+const externalPgUrl = process.env.FIRELINE_TEST_PG_URL;
+const pgAvailability = externalPgUrl
+  ? { run: true, label: '' }
+  : ((availability) => ({ ...availability, label: availability.run ? '' : ' (skipped: set FIRELINE_TEST_PG_URL or install PostgreSQL)' }))(postgresAvailability());
 
-  pgTest(`expect, bound placeholders and errors against a real server${pgUrl ? '' : ' (skipped: set FIRELINE_TEST_PG_URL to run)'}`, async () => {
+describe('runCheck: sql (postgres)', () => {
+  const targets: Targets = { ...EMPTY_TARGETS, databases: { pg: { driver: 'postgres', url: '${PG_URL}' } } };
+  let cluster: TestPostgres | undefined;
+  let pgUrl = externalPgUrl ?? '';
+
+  beforeAll(async () => {
+    if (!pgAvailability.run || externalPgUrl) return;
+    cluster = await startPostgres();
+    pgUrl = cluster.url;
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  (pgAvailability.run ? test : test.skip)(`expect, bound placeholders and errors against a real server${pgAvailability.label}`, async () => {
     const { runCheck } = createCheckActivities({ targets, env: { PG_URL: pgUrl } });
-    expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1', expect: 1 } }))).toMatchObject({ healthy: true });
+    expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1', expect: 1 } }))).toMatchObject({ healthy: true, detail: 'SQL on pg: "1" as expected' });
     expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT ${incident.id}::text', expect: 'inc-42' } }))).toMatchObject({ healthy: true });
     expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1 WHERE false' } }))).toMatchObject({ healthy: false, detail: 'SQL on pg: no rows' });
     const broken = await runCheck(request({ sql: { database: 'pg', query: 'SELECT * FROM fireline_no_such_table' } }));
-    expect(broken).toMatchObject({ healthy: false, detail: expect.stringContaining('fireline_no_such_table') });
+    expect(broken).toMatchObject({ healthy: false, detail: 'SQL on pg failed: relation "fireline_no_such_table" does not exist (42P01)' });
     // Read-only: a write is refused, and the detail never shows the connection string.
     const write = await runCheck(request({ sql: { database: 'pg', query: 'CREATE TABLE fireline_check_probe (id int)' } }));
-    expect(write.healthy).toBe(false);
+    expect(write).toMatchObject({ healthy: false, detail: expect.stringContaining('read-only transaction') });
     expect(write.detail).not.toContain(pgUrl);
+    // statement_timeout bounds a slow query.
+    const slow = await runCheck(request({ sql: { database: 'pg', query: 'SELECT pg_sleep(5)' } }, { timeoutMs: 500 }));
+    expect(slow).toMatchObject({ healthy: false, detail: expect.stringContaining('statement timeout') });
   });
 
   test('an unreachable postgres is unhealthy, and the password stays hidden', async () => {
