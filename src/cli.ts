@@ -7,6 +7,7 @@ import { RoleSchema } from './domain/roles';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
 import { openStore } from './launch/store';
+import { loadTargetsOrFail } from './launch/targets';
 import { startWorker } from './launch/worker';
 import { createLogger } from './logger';
 import type { Logger } from './logger';
@@ -61,7 +62,7 @@ function requireTemporalAddress(config: Config, command: string): string {
 }
 
 async function commandStart(config: Config, logger: Logger) {
-  const running = await startEmbedded({ config, logger, env: { cliPath: config.TEMPORAL_CLI_PATH, path: process.env.PATH } });
+  const running = await startEmbedded({ config, logger, env: process.env });
   onShutdown(logger, running.stop);
   out('');
   out(`Fireline is running.`);
@@ -84,7 +85,7 @@ async function commandStart(config: Config, logger: Logger) {
 async function commandWorker(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'worker');
   const store = await openStore(config);
-  const worker = await startWorker({ config, logger, store, temporalAddress: address });
+  const worker = await startWorker({ config, logger, store, temporalAddress: address, env: process.env });
   onShutdown(logger, async () => {
     await worker.stop();
     await store.close();
@@ -96,7 +97,7 @@ async function commandWorker(config: Config, logger: Logger) {
 async function commandApi(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'api');
   const store = await openStore(config);
-  const api = await startApi({ config, logger, store, temporalAddress: address });
+  const api = await startApi({ config, logger, store, temporalAddress: address, env: process.env });
   onShutdown(logger, async () => {
     await api.stop();
     await store.close();
@@ -135,7 +136,7 @@ async function commandRunbooks(config: Config, args: string[]): Promise<number> 
     return 0;
   }
   if (sub !== 'validate') throw new UsageError('fireline runbooks validate [paths] | fireline runbooks schema [--out file]');
-  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir]);
+  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir], { targets: loadTargetsOrFail(config, process.env) });
   printValidation(result, (s) => process.stdout.write(s));
   return result.problems.length ? 1 : 0;
 }

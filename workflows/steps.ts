@@ -174,7 +174,8 @@ async function runVerify(ctx: StepContext, step: VerifyStep): Promise<StepOutput
 }
 
 async function runAction(ctx: StepContext, step: ActionStep): Promise<StepOutput> {
-  const { runAction: act } = proxyActivities<FirelineActivities>(activityOptions(step));
+  // A command's own timeout (config) must end before the activity's, or Temporal would run it a second time.
+  const { runAction: act } = proxyActivities<FirelineActivities>(activityOptions(step, step.command ? 15 * 60_000 : DEFAULT_STEP_TIMEOUT_MS));
   const incident = ctx.incident();
   const action = step.http ? { http: step.http } : { command: step.command! };
   const result = await act({ idempotencyKey: `${incident.id}:${step.id}`, incidentId: incident.id, stepId: step.id, action, context: templateContext(ctx), drill: incident.drill });

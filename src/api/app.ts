@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { Express, RequestHandler } from 'express';
 import type { Logger } from '../logger';
+import type { ParseOptions } from '../runbooks/load';
 import type { IncidentService } from '../services/incidents';
 import type { TokenService } from '../services/tokens';
 import type { Store } from '../store/store';
@@ -18,6 +19,8 @@ export interface AppDeps {
   incidents: IncidentService;
   tokens: TokenService;
   runbooks: RunbookListing;
+  /** What POST /runbooks/validate checks names against (targets, escalation policies). */
+  parseOptions?: ParseOptions;
   /** Resolves when Temporal answers; rejects otherwise. */
   checkTemporal: () => Promise<void>;
 }
@@ -60,7 +63,7 @@ export function createApp(deps: AppDeps): Express {
 
   const api = express.Router();
   api.use('/incidents', incidentRoutes(deps));
-  api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks }));
+  api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));
   app.use('/api/v1', api);
 

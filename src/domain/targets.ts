@@ -40,9 +40,12 @@ const HttpBackup = z
 const BackupProvider = z.discriminatedUnion('provider', [SqliteBackup, PostgresBackup, HttpBackup]);
 export type BackupProviderConfig = z.infer<typeof BackupProvider>;
 
-export const BackupTargetSchema = BackupProvider.and(
-  z.object({ drill: BackupProvider.optional() }),
-);
+/** A backup target, optionally with the copy a drill uses instead (any provider). */
+export const BackupTargetSchema = z.discriminatedUnion('provider', [
+  SqliteBackup.extend({ drill: BackupProvider.optional() }),
+  PostgresBackup.extend({ drill: BackupProvider.optional() }),
+  HttpBackup.extend({ drill: BackupProvider.optional() }),
+]);
 
 export const CommandSchema = z
   .object({

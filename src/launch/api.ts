@@ -7,6 +7,7 @@ import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
 import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
+import { loadTargetsOrFail } from './targets';
 
 export interface RunningApi {
   url: string;
@@ -18,13 +19,14 @@ export interface RunningApi {
 const HEALTH_DEADLINE_MS = 2000;
 
 /** The HTTP server (API, later Slack and the web page) on one port. */
-export async function startApi(opts: { config: Config; logger: Logger; store: Store; temporalAddress: string }): Promise<RunningApi> {
+export async function startApi(opts: { config: Config; logger: Logger; store: Store; temporalAddress: string; env: Record<string, string | undefined> }): Promise<RunningApi> {
   const { config, logger, store } = opts;
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = createTokenService({ store });
   const adminTokenShownOnce = await tokens.ensureAdmin(config.FIRELINE_ADMIN_TOKEN);
-  const runbooks = new RunbookCatalog(config.runbooksDir);
+  const parseOptions = { targets: loadTargetsOrFail(config, opts.env) };
+  const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
   const app = createApp({
     logger,
@@ -32,6 +34,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     incidents,
     tokens,
     runbooks,
+    parseOptions,
     checkTemporal: async () => {
       await connection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
     },

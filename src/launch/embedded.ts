@@ -23,7 +23,7 @@ export interface RunningFireline {
  * Everything on one machine: the Temporal dev server (unless TEMPORAL_ADDRESS points elsewhere) with its
  * SQLite file in the data dir, one worker, and the HTTP server. Stops in reverse order.
  */
-export async function startEmbedded(opts: { config: Config; logger: Logger; env: { cliPath?: string; path?: string } }): Promise<RunningFireline> {
+export async function startEmbedded(opts: { config: Config; logger: Logger; env: Record<string, string | undefined> }): Promise<RunningFireline> {
   const { config, logger } = opts;
   const stack: { name: string; stop: () => Promise<void> }[] = [];
   const stopAll = async () => {
@@ -41,7 +41,7 @@ export async function startEmbedded(opts: { config: Config; logger: Logger; env:
 
     let devServer: DevServer | undefined;
     if (!config.TEMPORAL_ADDRESS) {
-      const cli = await resolveTemporalCli({ env: opts.env, log: (m) => logger.info(m) });
+      const cli = await resolveTemporalCli({ env: { cliPath: config.TEMPORAL_CLI_PATH, path: opts.env.PATH }, log: (m) => logger.info(m) });
       devServer = await startDevServer({
         cli,
         port: config.TEMPORAL_DEV_PORT,
@@ -54,9 +54,9 @@ export async function startEmbedded(opts: { config: Config; logger: Logger; env:
     }
     const temporalAddress = config.TEMPORAL_ADDRESS ?? devServer!.address;
 
-    const worker: RunningWorker = await startWorker({ config, logger, store, temporalAddress });
+    const worker: RunningWorker = await startWorker({ config, logger, store, temporalAddress, env: opts.env });
     stack.push({ name: 'worker', stop: () => worker.stop() });
-    const api = await startApi({ config, logger, store, temporalAddress });
+    const api = await startApi({ config, logger, store, temporalAddress, env: opts.env });
     stack.push({ name: 'api', stop: () => api.stop() });
 
     return {

@@ -1,8 +1,10 @@
+import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createIncidentWorker } from '../temporal/worker';
+import { loadTargetsOrFail } from './targets';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped (after stop(), or on a fatal error). */
@@ -11,13 +13,26 @@ export interface RunningWorker {
 }
 
 /** Polls the task queue and runs incident workflows and their activities until stopped. */
-export async function startWorker(opts: { config: Config; logger: Logger; store: Store; temporalAddress: string; workflowBundlePath?: string }): Promise<RunningWorker> {
+export async function startWorker(opts: {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  temporalAddress: string;
+  /** The process environment: `${ENV_VAR}` references in targets, and what backup tools inherit. */
+  env: Record<string, string | undefined>;
+  workflowBundlePath?: string;
+}): Promise<RunningWorker> {
   installTemporalRuntime(opts.logger);
+  // Targets may name the data dir (e.g. the read model's own backup) even when it comes from the default.
+  const env = { ...opts.env, FIRELINE_DATA_DIR: opts.config.dataDir };
   const { worker, connection } = await createIncidentWorker({
     address: opts.temporalAddress,
     namespace: opts.config.TEMPORAL_NAMESPACE,
     taskQueue: opts.config.FIRELINE_TASK_QUEUE,
     store: opts.store,
+    targets: loadTargetsOrFail(opts.config, env, opts.logger),
+    env,
+    backupDir: path.join(opts.config.dataDir, 'backups'),
     workflowBundlePath: opts.workflowBundlePath,
   });
   const done = worker.run().finally(() => connection.close());

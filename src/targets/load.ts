@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import {
-  BackupTargetSchema,
   CommandSchema,
   DatabaseTargetSchema,
   EMPTY_TARGETS,
@@ -82,7 +81,7 @@ export function parseTargets(source: string | Uint8Array, file: string, env?: En
 
   const parsed = TargetsSchema.safeParse(data);
   const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => issueProblems(issue, data, at));
-  problems.push(...backupKeyProblems(data, at), ...placeholderProblems(data, at));
+  problems.push(...placeholderProblems(data, at));
   if (!parsed.success || problems.length > 0) return fail(problems);
 
   return { ok: true, targets: parsed.data, warnings: env ? sortProblems(envWarnings(parsed.data, data, env, at)) : [] };
@@ -91,27 +90,6 @@ export function parseTargets(source: string | Uint8Array, file: string, env?: En
 type At = (path: RunbookPath, message: string, onKey?: boolean) => TargetsProblem;
 
 // --- Checks the schema cannot express --------------------------------------------------------------------
-
-const BACKUP_KEYS: Record<string, string[]> = Object.fromEntries(
-  BackupTargetSchema._zod.def.left.options.map((option) => [String(option.shape.provider.value), Object.keys(option.shape)]),
-);
-
-/** `backups` entries are an intersection the schema does not check for unknown keys; this does. */
-function backupKeyProblems(data: unknown, at: At): TargetsProblem[] {
-  const backups = isRecord(data) ? data.backups : undefined;
-  if (!isRecord(backups)) return [];
-  const problems: TargetsProblem[] = [];
-  for (const [name, entry] of Object.entries(backups)) {
-    if (!isRecord(entry)) continue;
-    const known = BACKUP_KEYS[String(entry.provider)];
-    if (!known) continue;
-    for (const key of Object.keys(entry)) {
-      if (key === 'drill' || known.includes(key)) continue;
-      problems.push(at(['backups', name, key], unknownKeyMessage(key, [...known, 'drill']), true));
-    }
-  }
-  return problems;
-}
 
 interface Leaf {
   path: PathSegment[];

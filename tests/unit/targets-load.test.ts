@@ -184,12 +184,12 @@ describe('parseTargets: problems with line numbers', () => {
       col: 15,
       message: 'unknown provider "mysqldump" (expected one of sqlite, postgres, http)',
     });
-    // The schema's intersection lets these through silently; the loader does not.
+    // Backup entries are strict per provider: a typo is an error, not a silently ignored key.
     expect(onlyProblem(replaceLine(VALID, 8, '    uri: ${ORDERS_DATABASE_URL}\n    url: x'))).toMatchObject({
       line: 8,
       col: 5,
       path: 'backups.orders-db.uri',
-      message: 'unknown key "uri" (did you mean "url"?)',
+      message: expect.stringMatching(/^unknown key "uri"/),
     });
   });
 
