@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import type { FirelineActivities } from '../../activities';
+import type { ActivityDeps, FirelineActivities } from '../../activities';
 import { SqliteStore } from '../../src/store/sqlite';
 
 /** The dev server and bundle that globalSetup prepared. */
@@ -47,9 +47,11 @@ export async function startTestWorker(opts: {
   store: SqliteStore;
   wrap?: (activities: FirelineActivities) => FirelineActivities;
   extra?: Partial<WorkerOptions>;
+  /** Targets, env and backup dir for the side-effect activities. */
+  deps?: Omit<ActivityDeps, 'store'>;
 }): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: testTemporal().address });
-  const activities = createActivities({ store: opts.store });
+  const activities = createActivities({ ...opts.deps, store: opts.store });
   const worker = await Worker.create({
     connection,
     taskQueue: opts.taskQueue,
