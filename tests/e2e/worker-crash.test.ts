@@ -103,7 +103,7 @@ async function setUp(pause: string): Promise<void> {
 afterEach(async () => {
   await killAllTracked();
   releaseLock();
-  // Incident ids restart at INC-1 in every fresh data dir: leave no workflow running under that id.
+  // A failed test must not leave its incident running on the shared server (its worker is gone).
   for (const id of started) {
     await client.workflow
       .getHandle(incidentWorkflowId(id))

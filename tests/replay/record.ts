@@ -1,11 +1,15 @@
 // Records the replay corpus: `npm run record-histories`. Run it when a release changes the workflow on purpose,
 // and keep the old files: they are what running incidents of the old version will replay.
 import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import Database from 'better-sqlite3';
 import { createActivities } from '../../activities';
+import { EMPTY_TARGETS } from '../../src/domain/targets';
 import { SqliteStore } from '../../src/store/sqlite';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
@@ -20,17 +24,29 @@ async function main() {
   const server = await startDevServer({ cli, port: await findFreePort(), uiPort: false, log });
   const store = SqliteStore.open(':memory:');
   await store.migrate();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fireline-record-'));
+  const target = await startTarget();
+  const source = path.join(dir, 'orders.db');
+  new Database(source).exec('CREATE TABLE orders (id INTEGER PRIMARY KEY); INSERT INTO orders DEFAULT VALUES;');
   const taskQueue = 'record-histories';
   const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities: createActivities({ store }) });
+  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities: createActivities({
+      store,
+      targets: { ...EMPTY_TARGETS, backups: { 'orders-db': { provider: 'sqlite', path: source } } },
+      env: { TARGET_URL: target.url },
+      backupDir: path.join(dir, 'backups'),
+    }),
+  });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const version = process.argv[2] ?? 'v1';
   try {
     await worker.runUntil(async () => {
       for (const scenario of SCENARIOS) {
-        const handle = await runScenario(client, store, taskQueue, scenario);
         const file = path.join(OUT_DIR, `${version}-${scenario.name}.json`);
+        // Recorded histories are the record of what shipped: never overwrite one.
+        if (fs.existsSync(file)) continue;
+        const handle = await runScenario(client, store, taskQueue, scenario);
         fs.writeFileSync(file, historyToJSON(await handle.fetchHistory()));
         log(`wrote ${path.relative(process.cwd(), file)}`);
       }
@@ -40,7 +56,19 @@ async function main() {
     await nativeConnection.close();
     await store.close();
     await server.stop();
+    target.server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The systems the every-kind scenarios act on: healthy, with /fail refusing. */
+async function startTarget(): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer((req, res) => {
+    res.statusCode = req.url?.startsWith('/fail') ? 400 : 200;
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
 main().catch((err: unknown) => {
