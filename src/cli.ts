@@ -35,13 +35,15 @@ function out(text: string) {
   process.stdout.write(text + '\n');
 }
 
-/** Stops the given parts on SIGINT/SIGTERM; a second signal exits at once. */
-function onShutdown(logger: Logger, stop: () => Promise<void>) {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+/**
+ * Owns SIGINT/SIGTERM from the first moment: a signal during start-up is remembered and stops whatever started
+ * as soon as it is known; a second signal exits at once.
+ */
+function shutdownOnSignal(logger: Logger) {
+  let stop: (() => Promise<void>) | undefined;
+  let requested = false;
+  const run = () => {
+    if (!stop) return;
     stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -50,8 +52,23 @@ function onShutdown(logger: Logger, stop: () => Promise<void>) {
       },
     );
   };
+  const handler = (signal: NodeJS.Signals) => {
+    if (requested) process.exit(130);
+    requested = true;
+    logger.info({ signal }, 'shutting down');
+    run();
+  };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  return {
+    stopWith(fn: () => Promise<void>) {
+      stop = fn;
+      if (requested) run();
+    },
+    get requested() {
+      return requested;
+    },
+  };
 }
 
 function requireTemporalAddress(config: Config, command: string): string {
@@ -62,8 +79,10 @@ function requireTemporalAddress(config: Config, command: string): string {
 }
 
 async function commandStart(config: Config, logger: Logger) {
+  const shutdown = shutdownOnSignal(logger);
   const running = await startEmbedded({ config, logger, env: process.env });
-  onShutdown(logger, running.stop);
+  shutdown.stopWith(running.stop);
+  if (shutdown.requested) return;
   out('');
   out(`Fireline is running.`);
   out(`  API and web page:  ${config.publicUrl}  (listening on ${running.api.url})`);
@@ -84,9 +103,10 @@ async function commandStart(config: Config, logger: Logger) {
 
 async function commandWorker(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'worker');
+  const shutdown = shutdownOnSignal(logger);
   const store = await openStore(config);
   const worker = await startWorker({ config, logger, store, temporalAddress: address, env: process.env });
-  onShutdown(logger, async () => {
+  shutdown.stopWith(async () => {
     await worker.stop();
     await store.close();
   });
@@ -96,9 +116,10 @@ async function commandWorker(config: Config, logger: Logger) {
 
 async function commandApi(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'api');
+  const shutdown = shutdownOnSignal(logger);
   const store = await openStore(config);
   const api = await startApi({ config, logger, store, temporalAddress: address, env: process.env });
-  onShutdown(logger, async () => {
+  shutdown.stopWith(async () => {
     await api.stop();
     await store.close();
   });

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
+import { ConfigError } from '../config';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
@@ -24,7 +25,6 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = createTokenService({ store });
-  const adminTokenShownOnce = await tokens.ensureAdmin(config.FIRELINE_ADMIN_TOKEN);
   const parseOptions = { targets: loadTargetsOrFail(config, opts.env) };
   const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
@@ -39,10 +39,19 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
       await connection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
     },
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.FIRELINE_PORT, config.FIRELINE_HOST, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.FIRELINE_PORT, config.FIRELINE_HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+  } catch (err) {
+    await connection.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ConfigError([`FIRELINE_PORT: port ${config.FIRELINE_PORT} on ${config.FIRELINE_HOST} is already in use`]);
+    throw err;
+  }
+  // Made only once the server listens, so a failed first start never stores a token nobody saw.
+  const adminTokenShownOnce = await tokens.ensureAdmin(config.FIRELINE_ADMIN_TOKEN);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.FIRELINE_PORT;
   return {

@@ -56,6 +56,7 @@ export interface IncidentDetail {
 }
 
 const DEFAULT_SEVERITY: Severity = 'SEV3';
+const LIVE_QUERY_DEADLINE_MS = 3000;
 
 /** The incident use cases shared by the API, Slack and the CLI. Only this layer starts or steers workflows. */
 export function createIncidentService(deps: IncidentServiceDeps) {
@@ -201,7 +202,10 @@ export function createIncidentService(deps: IncidentServiceDeps) {
       const incident = await requireIncident(id);
       if (incident.status === 'closed') return { incident, live: null };
       try {
-        return { incident, live: await handleOf(id).query(statusQuery) };
+        // Bounded: right after a worker crash a query can wait ~10 s for the sticky queue to time out.
+        const handle = handleOf(id);
+        const live = await deps.client.connection.withDeadline(Date.now() + LIVE_QUERY_DEADLINE_MS, () => handle.query(statusQuery));
+        return { incident, live };
       } catch (err) {
         deps.logger.warn({ incidentId: id, err: (err as Error).message }, 'live status unavailable');
         return { incident, live: null };

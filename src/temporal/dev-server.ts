@@ -87,9 +87,12 @@ interface Exit {
 
 async function startProcess(binary: string, opts: StartDevServerOptions, address: string, uiUrl: string | null): Promise<DevServer> {
   const startedAt = Date.now();
+  const pidFile = opts.dbFile === undefined ? undefined : `${path.resolve(opts.dbFile)}.pid`;
+  if (pidFile) await stopOrphan(pidFile, path.resolve(opts.dbFile!), opts.log);
   // Checked here too: a server already on that port would answer our readiness probe in place of ours.
   await assertPortFree(opts.ip ?? '127.0.0.1', opts.port);
   const child = spawn(binary, devServerArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (pidFile && child.pid) await fs.writeFile(pidFile, String(child.pid));
   const tail: string[] = [];
   let stopping = false;
   const remember = (line: string): void => {
@@ -111,6 +114,7 @@ async function startProcess(binary: string, opts: StartDevServerOptions, address
     stopping = true;
     process.removeListener('exit', killOnExit);
     await terminate(child, exited);
+    if (pidFile) await fs.rm(pidFile, { force: true });
   });
 
   try {
@@ -226,4 +230,28 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A dev server left running by a Fireline that was killed outright (SIGKILL, OOM) still holds the port and the
+ * database. Its pid file names it; it is stopped only when the process really is `temporal server start-dev`
+ * on this same database file, so a reused pid is never touched.
+ */
+async function stopOrphan(pidFile: string, dbFile: string, log: (msg: string) => void): Promise<void> {
+  const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const args = cmdline.split('\0');
+  if (!(args.includes('start-dev') && args.includes(dbFile))) {
+    await fs.rm(pidFile, { force: true });
+    return;
+  }
+  log(`Temporal dev server: stopping pid ${pid} left over from an earlier run on ${dbFile}`);
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < STOP_GRACE_MS; waited += 100) {
+    if (!(await fs.stat(`/proc/${pid}`).catch(() => null))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (await fs.stat(`/proc/${pid}`).catch(() => null)) process.kill(pid, 'SIGKILL');
+  await fs.rm(pidFile, { force: true });
 }

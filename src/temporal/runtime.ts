@@ -21,5 +21,7 @@ export function installTemporalRuntime(logger: Logger): void {
     warn: (m, meta) => write('WARN', m, meta),
     error: (m, meta) => write('ERROR', m, meta),
   };
-  Runtime.install({ logger: adapter });
+  // Fireline's entry points own SIGINT/SIGTERM: the SDK's own handling would stop a worker still starting
+  // while the rest of the stack kept running.
+  Runtime.install({ logger: adapter, shutdownSignals: [] });
 }
