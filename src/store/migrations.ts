@@ -131,8 +131,38 @@ CREATE TABLE idempotency_keys (
 );
 `;
 
+/**
+ * Alert groups name the incident their alerts go to (one open incident per group at a time); alerts keep the
+ * last state of every fingerprint episode, written by the incident workflow.
+ */
+const ALERTS = `
+CREATE TABLE alert_groups (
+  integration TEXT NOT NULL,
+  group_key TEXT NOT NULL,
+  incident_id TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (integration, group_key)
+);
+CREATE TABLE alerts (
+  incident_id TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  ends_at TEXT,
+  summary TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  PRIMARY KEY (incident_id, fingerprint, starts_at)
+);
+CREATE INDEX alerts_fingerprint ON alerts (fingerprint, starts_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
   { id: 3, name: 'idempotency-keys', sql: IDEMPOTENCY_KEYS },
+  { id: 4, name: 'alerts', sql: ALERTS },
 ];

@@ -8,7 +8,7 @@ import type { Severity } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
 import type { Migration } from './migrations';
-import type { AuditEntry, IncidentFilter, OutboxMessage, Page, PostmortemRecord, Store, TokenRecord } from './store';
+import type { AlertRecord, AuditEntry, IncidentFilter, OutboxMessage, Page, PostmortemRecord, Store, TokenRecord } from './store';
 import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
 
 /** SQLite has no boolean type; better-sqlite3 refuses to bind JS booleans. */
@@ -81,6 +81,20 @@ interface AuditRow {
 
 type SqlValue = string | number | null;
 type NamedParams = Record<string, SqlValue>;
+
+interface AlertRow {
+  incident_id: string;
+  fingerprint: string;
+  starts_at: string;
+  status: string;
+  ends_at: string | null;
+  summary: string;
+  labels: string;
+  source: string;
+  received: number;
+  first_seen: string;
+  last_seen: string;
+}
 
 interface PostmortemRow {
   incident_id: string;
@@ -206,6 +220,26 @@ function prepareStatements(db: Database.Database) {
       insertSql('postmortems', ['incident_id', 'template', 'status', 'due_at', 'body', 'created_at', 'updated_at'], 'ON CONFLICT (incident_id) DO NOTHING'),
     ),
     getPostmortem: db.prepare<[string], PostmortemRow>('SELECT * FROM postmortems WHERE incident_id = ?'),
+    getAlertGroup: db.prepare<[string, string], { incident_id: string; updated_at: string }>(
+      'SELECT incident_id, updated_at FROM alert_groups WHERE integration = ? AND group_key = ?',
+    ),
+    insertAlertGroup: db.prepare<[string, string, string, string]>(
+      'INSERT INTO alert_groups (integration, group_key, incident_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (integration, group_key) DO NOTHING',
+    ),
+    swapAlertGroup: db.prepare<[string, string, string, string, string]>(
+      'UPDATE alert_groups SET incident_id = ?, updated_at = ? WHERE integration = ? AND group_key = ? AND incident_id = ?',
+    ),
+    upsertAlert: db.prepare<AlertRow>(
+      `INSERT INTO alerts (incident_id, fingerprint, starts_at, status, ends_at, summary, labels, source, received, first_seen, last_seen)
+       VALUES (@incident_id, @fingerprint, @starts_at, @status, @ends_at, @summary, @labels, @source, @received, @first_seen, @last_seen)
+       ON CONFLICT (incident_id, fingerprint, starts_at) DO UPDATE SET
+         status = CASE WHEN excluded.last_seen >= alerts.last_seen THEN excluded.status ELSE alerts.status END,
+         ends_at = CASE WHEN excluded.last_seen >= alerts.last_seen THEN excluded.ends_at ELSE alerts.ends_at END,
+         summary = excluded.summary,
+         received = alerts.received + excluded.received,
+         last_seen = max(alerts.last_seen, excluded.last_seen)`,
+    ),
+    listAlerts: db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen, fingerprint'),
     claimKey: db.prepare<[string, string, string, string]>(
       'INSERT INTO idempotency_keys (scope, key, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING',
     ),
@@ -344,6 +378,56 @@ export class SqliteStore implements Store {
 
   async countTokens(): Promise<number> {
     return this.statements.countTokens.get()?.n ?? 0;
+  }
+
+  async getAlertGroup(integration: string, groupKey: string): Promise<{ incidentId: string; updatedAt: string } | undefined> {
+    const row = this.statements.getAlertGroup.get(integration, groupKey);
+    return row ? { incidentId: row.incident_id, updatedAt: row.updated_at } : undefined;
+  }
+
+  async swapAlertGroup(integration: string, groupKey: string, expected: string | undefined, incidentId: string, at: string): Promise<boolean> {
+    const s = this.statements;
+    const result = expected === undefined
+      ? s.insertAlertGroup.run(integration, groupKey, incidentId, at)
+      : s.swapAlertGroup.run(incidentId, at, integration, groupKey, expected);
+    return result.changes === 1;
+  }
+
+  async upsertAlerts(alerts: AlertRecord[]): Promise<void> {
+    const upsert = this.statements.upsertAlert;
+    this.db.transaction(() => {
+      for (const a of alerts) {
+        upsert.run({
+          incident_id: a.incidentId,
+          fingerprint: a.fingerprint,
+          starts_at: a.startsAt,
+          status: a.status,
+          ends_at: a.endsAt,
+          summary: a.summary,
+          labels: JSON.stringify(a.labels),
+          source: a.source,
+          received: a.received,
+          first_seen: a.firstSeen,
+          last_seen: a.lastSeen,
+        });
+      }
+    })();
+  }
+
+  async listAlerts(incidentId: string): Promise<AlertRecord[]> {
+    return this.statements.listAlerts.all(incidentId).map((r) => ({
+      incidentId: r.incident_id,
+      fingerprint: r.fingerprint,
+      startsAt: r.starts_at,
+      status: r.status as AlertRecord['status'],
+      endsAt: r.ends_at,
+      summary: r.summary,
+      labels: parseJson<Record<string, string>>(r.labels),
+      source: r.source,
+      received: r.received,
+      firstSeen: r.first_seen,
+      lastSeen: r.last_seen,
+    }));
   }
 
   async claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined> {

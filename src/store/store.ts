@@ -37,6 +37,17 @@ export interface Store {
    */
   claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined>;
 
+  /** The incident an alert group currently feeds, if any. */
+  getAlertGroup(integration: string, groupKey: string): Promise<{ incidentId: string; updatedAt: string } | undefined>;
+  /**
+   * Points the group at `incidentId` only if it still points at `expected` (undefined = no row yet); returns
+   * whether it did. Two processes racing on a new group agree on one incident.
+   */
+  swapAlertGroup(integration: string, groupKey: string, expected: string | undefined, incidentId: string, at: string): Promise<boolean>;
+  /** Upserts the last known state of each alert episode; `received` adds up deliveries. */
+  upsertAlerts(alerts: AlertRecord[]): Promise<void>;
+  listAlerts(incidentId: string): Promise<AlertRecord[]>;
+
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   countTokens(): Promise<number>;
@@ -111,4 +122,19 @@ export interface PostmortemRecord {
   body: string;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface AlertRecord {
+  incidentId: string;
+  fingerprint: string;
+  startsAt: string;
+  status: 'firing' | 'resolved';
+  endsAt: string | null;
+  summary: string;
+  labels: Record<string, string>;
+  source: string;
+  /** Deliveries seen in this write (added to the stored count). */
+  received: number;
+  firstSeen: string;
+  lastSeen: string;
 }
