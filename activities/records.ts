@@ -1,6 +1,6 @@
 import type { IncidentPatch } from '../src/domain/incident';
 import type { TimelineEvent } from '../src/domain/timeline';
-import type { Store } from '../src/store/store';
+import type { AlertRecord, Store } from '../src/store/store';
 
 export interface RecordBatch {
   incidentId: string;
@@ -8,6 +8,8 @@ export interface RecordBatch {
   patch: IncidentPatch | null;
   /** Workflow time of the batch; the store ignores a patch older than what it holds. */
   at: string;
+  /** Latest state of alert episodes changed since the last batch. */
+  alerts?: AlertRecord[];
 }
 
 /** Writes the workflow's timeline and incident state to the read model; safe to repeat. */
@@ -15,6 +17,7 @@ export function createRecordActivities(deps: { store: Store }) {
   return {
     async recordTimeline(batch: RecordBatch): Promise<number> {
       const inserted = batch.events.length ? await deps.store.appendTimeline(batch.events) : 0;
+      if (batch.alerts?.length) await deps.store.upsertAlerts(batch.alerts);
       if (batch.patch && Object.keys(batch.patch).length) {
         await deps.store.updateIncident(batch.incidentId, batch.patch, batch.at);
       }

@@ -13,7 +13,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { FirelineActivities } from '../activities';
+import type { FirelineActivities, RecordBatch } from '../activities';
 import type { IncidentInfo, IncidentPatch, IncidentPhase, IncidentStatus } from '../src/domain/incident';
 import type { Actor, Role } from '../src/domain/roles';
 import type { Phase, RunbookSnapshot, Step } from '../src/domain/runbook';
@@ -23,6 +23,7 @@ import {
   REJECTION,
   acknowledgeUpdate,
   addNoteUpdate,
+  alertsSignal,
   changeSeverityUpdate,
   completeTaskUpdate,
   decideUpdate,
@@ -33,6 +34,7 @@ import {
 } from './messages';
 import type {
   AcknowledgeArgs,
+  AlertBatch,
   CompleteTaskArgs,
   DecisionRecord,
   EscalateArgs,
@@ -75,8 +77,25 @@ export interface IncidentState {
   events?: Record<string, ReceivedEvent>;
   /** Compensations of completed steps, in completion order; run in reverse on a compensating failure. */
   compensations?: { stepId: string; name: string; done: boolean }[];
-  openAlertCount?: number;
+  /** Alert episodes by `<fingerprint>@<startsAt>`. */
+  alerts?: Record<string, AlertState>;
 }
+
+export interface AlertState {
+  fingerprint: string;
+  startsAt: string;
+  status: 'firing' | 'resolved';
+  endsAt: string | null;
+  summary: string;
+  labels: Record<string, string>;
+  source: string;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** Monitoring acts under this actor; it may resolve (onAlertsResolved: resolve) but never decide. */
+const MONITORING_ACTOR: Actor = { id: 'monitoring', name: 'Monitoring', role: 'responder' };
 
 export interface IncidentWorkflowInput {
   incident: IncidentInfo;
@@ -124,7 +143,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   state.tasks ??= {};
   state.events ??= {};
   state.compensations ??= [];
-  state.openAlertCount ??= 0;
+  state.alerts ??= {};
+  const alerts = state.alerts;
+  let changedAlerts: Record<string, AlertState> = {};
   const tasks = state.tasks;
   const events = state.events;
   const compensations = state.compensations;
@@ -162,15 +183,18 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   function flush(): Promise<void> {
     recording = recording.then(async () => {
-      if (!pendingEvents.length && !Object.keys(pendingPatch).length) return;
+      const alertRows = Object.values(changedAlerts);
+      if (!pendingEvents.length && !Object.keys(pendingPatch).length && !alertRows.length) return;
       const events = pendingEvents;
       const p = pendingPatch;
       pendingEvents = [];
       pendingPatch = {};
+      changedAlerts = {};
+      const batch: RecordBatch = { incidentId, events, patch: Object.keys(p).length ? p : null, at: nowIso() };
+      // Only present when there are alerts, so histories recorded before alerts existed replay unchanged.
+      if (alertRows.length) batch.alerts = alertRows.map(({ count, ...a }) => ({ ...a, incidentId, received: count }));
       // Never cancelled with a step: a lost timeline write is worse than a late one.
-      await CancellationScope.nonCancellable(() =>
-        recordTimeline({ incidentId, events, patch: Object.keys(p).length ? p : null, at: nowIso() }),
-      );
+      await CancellationScope.nonCancellable(() => recordTimeline(batch));
     });
     return recording;
   }
@@ -188,6 +212,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     acknowledged: state.acknowledged,
     resolved: state.resolved,
     escalationLevel: state.escalationLevel,
+    alerts: alertCounts(),
     runbook: { id: runbook.id, version: snapshot.version },
   });
 
@@ -209,6 +234,59 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     // The current step is moot once resolved; the retrospective still runs in full.
     if (state.phase !== 'retrospective') stepScope?.cancel();
   }
+
+  function alertCounts() {
+    let firing = 0;
+    let received = 0;
+    const all = Object.values(alerts);
+    for (const a of all) {
+      if (a.status === 'firing') firing += 1;
+      received += a.count;
+    }
+    return { firing, resolved: all.length - firing, received };
+  }
+
+  /**
+   * Folds a batch into the alert episodes. Only changes reach the timeline: a new episode, a resolve, a re-fire
+   * after resolution (flapping); repeated deliveries only count.
+   */
+  function applyAlerts(batch: AlertBatch) {
+    const firingBefore = alertCounts().firing;
+    for (const u of batch.alerts) {
+      const key = `${u.fingerprint}@${u.startsAt}`;
+      const known = alerts[key];
+      const data = { fingerprint: u.fingerprint, startsAt: u.startsAt, labels: u.labels, source: u.source };
+      if (!known) {
+        alerts[key] = { fingerprint: u.fingerprint, startsAt: u.startsAt, status: u.status, endsAt: u.endsAt, summary: u.summary, labels: u.labels, source: u.source, count: u.count, firstSeen: u.receivedAt, lastSeen: u.receivedAt };
+        if (u.status === 'firing') {
+          const refire = state.resolved !== null;
+          emit(refire ? 'alert.refired' : 'alert.fired', `${refire ? 'Fired again after resolution' : 'Alert firing'}: ${u.summary}`, data, MONITORING_ACTOR);
+        } else {
+          emit('alert.resolved', `Alert resolved: ${u.summary}`, data, MONITORING_ACTOR);
+        }
+      } else {
+        known.count += u.count;
+        if (u.receivedAt > known.lastSeen) known.lastSeen = u.receivedAt;
+        // A resolved episode stays resolved: a late or duplicated "firing" delivery must not undo it.
+        if (known.status === 'firing' && u.status === 'resolved') {
+          known.status = 'resolved';
+          known.endsAt = u.endsAt;
+          emit('alert.resolved', `Alert resolved: ${u.summary}`, data, MONITORING_ACTOR);
+        }
+      }
+      changedAlerts[key] = alerts[key]!;
+    }
+    const firingNow = alertCounts().firing;
+    if (firingBefore > 0 && firingNow === 0) {
+      emit('alerts.all_resolved', 'Every alert of this incident has resolved', { alerts: Object.keys(alerts).length }, MONITORING_ACTOR);
+      if (runbook.onAlertsResolved === 'resolve' && !state.resolved) resolveNow(MONITORING_ACTOR, 'all alerts resolved');
+    }
+  }
+
+  setHandler(alertsSignal, (batch) => {
+    applyAlerts(batch);
+    void flush();
+  });
 
   setHandler(statusQuery, view);
 
@@ -359,7 +437,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     tasks,
     openTasks,
     events,
-    openAlertCount: () => state.openAlertCount ?? 0,
+    openAlertCount: () => alertCounts().firing,
     resolvedAt: () => state.resolved?.at ?? null,
     emit,
     flush,

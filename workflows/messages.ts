@@ -1,5 +1,5 @@
 // Message definitions shared by the workflow and its callers (API, Slack, CLI). No workflow logic here.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor } from '../src/domain/roles';
 import type { IncidentPhase, IncidentStatus } from '../src/domain/incident';
 import type { Severity } from '../src/domain/severity';
@@ -55,6 +55,7 @@ export interface IncidentView {
   acknowledged: { by: Actor; at: string } | null;
   resolved: { by: Actor; at: string; summary: string | null } | null;
   escalationLevel: number;
+  alerts: { firing: number; resolved: number; received: number };
   runbook: { id: string; version: string };
 }
 
@@ -75,6 +76,25 @@ export const addNoteUpdate = defineUpdate<IncidentView, [AddNoteArgs]>('addNote'
 export const changeSeverityUpdate = defineUpdate<IncidentView, [ChangeSeverityArgs]>('changeSeverity');
 export const completeTaskUpdate = defineUpdate<IncidentView, [CompleteTaskArgs]>('completeTask');
 export const postEventUpdate = defineUpdate<IncidentView, [PostEventArgs]>('postEvent');
+/** One alert's state in a batch; repeated deliveries of the same state are folded into `count`. */
+export interface AlertUpdate {
+  fingerprint: string;
+  startsAt: string;
+  status: 'firing' | 'resolved';
+  endsAt: string | null;
+  summary: string;
+  labels: Record<string, string>;
+  source: string;
+  count: number;
+  receivedAt: string;
+}
+
+export interface AlertBatch {
+  alerts: AlertUpdate[];
+}
+
+/** Alerts for this incident, coalesced by the receivers (a few signals per second at most, whatever the storm). */
+export const alertsSignal = defineSignal<[AlertBatch]>('alerts');
 export const statusQuery = defineQuery<IncidentView>('status');
 
 /**

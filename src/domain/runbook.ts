@@ -322,6 +322,11 @@ export const RunbookSchema = z
      * Off means the incident waits in recover for an explicit resolve.
      */
     autoResolve: z.boolean().default(true),
+    /**
+     * When every alert of the incident has resolved: `resolve` resolves it on monitoring's behalf; `continue`
+     * only records it (and lets `wait: { for: alerts-resolved }` steps move on).
+     */
+    onAlertsResolved: z.enum(['resolve', 'continue']).default('continue'),
     phases: PhasesSchema,
   })
   .strict();

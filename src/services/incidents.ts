@@ -22,7 +22,7 @@ import {
   statusQuery,
 } from '../../workflows/messages';
 import type { IncidentView } from '../../workflows/messages';
-import { invalidField, notFound } from './errors';
+import { conflict, invalidField, notFound } from './errors';
 import { translateTemporalError } from './temporal-errors';
 
 /** Who asks, and through what; every human action is audited with it. */
@@ -57,6 +57,36 @@ export interface IncidentDetail {
 
 const DEFAULT_SEVERITY: Severity = 'SEV3';
 const LIVE_QUERY_DEADLINE_MS = 3000;
+
+/**
+ * Draws the next incident id and inserts its read-model row (open, detect) before any workflow exists, so the
+ * workflow's first write always finds it. `claim` may veto the id (idempotency): then nothing is inserted.
+ */
+export async function prepareIncident(
+  deps: { store: Store; now?: () => Date },
+  snapshot: RunbookSnapshot,
+  fields: Omit<IncidentInfo, 'id' | 'declaredAt'> & { claim?: (id: string, at: string) => Promise<boolean> },
+): Promise<{ incident: IncidentInfo; record: IncidentRecord | null }> {
+  const { claim, ...info } = fields;
+  const id = formatIncidentId(await deps.store.allocateIncidentNumber());
+  const declaredAt = (deps.now ?? (() => new Date()))().toISOString();
+  const incident: IncidentInfo = { ...info, id, declaredAt };
+  if (claim && !(await claim(id, declaredAt))) return { incident, record: null };
+  const record: IncidentRecord = {
+    ...incident,
+    runbookId: snapshot.runbook.id,
+    runbookVersion: snapshot.version,
+    workflowId: incidentWorkflowId(id),
+    status: 'open',
+    phase: 'detect',
+    acknowledgedAt: null,
+    resolvedAt: null,
+    closedAt: null,
+    updatedAt: declaredAt,
+  };
+  await deps.store.insertIncident(record);
+  return { incident, record };
+}
 
 /** The incident use cases shared by the API, Slack and the CLI. Only this layer starts or steers workflows. */
 export function createIncidentService(deps: IncidentServiceDeps) {
@@ -139,42 +169,34 @@ export function createIncidentService(deps: IncidentServiceDeps) {
     async declare(input: DeclareIncidentInput, ctx: ActionContext): Promise<IncidentRecord> {
       const snapshot = await deps.runbooks.get(input.runbook);
       if (!snapshot) throw invalidField('runbook', `unknown runbook "${input.runbook}"`);
-      const number = await deps.store.allocateIncidentNumber();
-      const id = formatIncidentId(number);
-      const declaredAt = now().toISOString();
-      if (ctx.idempotencyKey) {
-        // A retried declaration returns the incident the first one made (the number drawn here stays unused).
-        const earlier = await deps.store.claimIdempotencyKey(`declare:${ctx.actor.id}`, ctx.idempotencyKey, id, declaredAt);
-        if (earlier) {
-          const existing = await deps.store.getIncident(earlier);
-          if (existing) return existing;
-        }
-      }
-      const incident: IncidentInfo = {
-        id,
+      const params = resolveParams(input.parameters, snapshot);
+      const severity = chooseSeverity(input, snapshot);
+      let earlier: string | undefined;
+      const keyScope = `declare:${ctx.actor.id}`;
+      const { incident, record } = await prepareIncident(deps, snapshot, {
         title: input.title,
         service: input.service ?? snapshot.runbook.service ?? null,
-        severity: chooseSeverity(input, snapshot),
+        severity,
         summary: input.summary ?? null,
         drill: input.drill ?? false,
         trigger: { kind: 'manual', by: ctx.actor },
-        declaredAt,
-        params: resolveParams(input.parameters, snapshot),
-      };
-      const workflowId = incidentWorkflowId(id);
-      const record: IncidentRecord = {
-        ...incident,
-        runbookId: snapshot.runbook.id,
-        runbookVersion: snapshot.version,
-        workflowId,
-        status: 'open',
-        phase: 'detect',
-        acknowledgedAt: null,
-        resolvedAt: null,
-        closedAt: null,
-        updatedAt: declaredAt,
-      };
-      await deps.store.insertIncident(record);
+        params,
+        // A retried declaration returns the incident the first one made (the number drawn stays unused).
+        claim: ctx.idempotencyKey
+          ? async (id, at) => {
+              earlier = await deps.store.claimIdempotencyKey(keyScope, ctx.idempotencyKey!, id, at);
+              return earlier === undefined;
+            }
+          : undefined,
+      });
+      if (!record) {
+        const existing = earlier ? await deps.store.getIncident(earlier) : undefined;
+        if (existing) return existing;
+        // The first request with this key is still between its claim and its insert.
+        throw conflict('a declaration with this Idempotency-Key is in progress; retry shortly');
+      }
+      const { id } = incident;
+      const workflowId = record.workflowId;
       try {
         await deps.client.workflow.start('incidentWorkflow', {
           workflowId,
@@ -185,8 +207,10 @@ export function createIncidentService(deps: IncidentServiceDeps) {
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
       } catch (err) {
-        // Without its workflow the row would be an incident nobody runs: take it back.
+        // Without its workflow the row would be an incident nobody runs: take it back, and free the key so a
+        // retry of this request starts afresh.
         await deps.store.deleteIncident(id);
+        if (ctx.idempotencyKey) await deps.store.releaseIdempotencyKey(keyScope, ctx.idempotencyKey);
         translateTemporalError(err, id);
       }
       deps.logger.info({ incidentId: id, runbook: snapshot.runbook.id, requestId: ctx.requestId }, 'incident declared');

@@ -229,6 +229,7 @@ function prepareStatements(db: Database.Database) {
     swapAlertGroup: db.prepare<[string, string, string, string, string]>(
       'UPDATE alert_groups SET incident_id = ?, updated_at = ? WHERE integration = ? AND group_key = ? AND incident_id = ?',
     ),
+    deleteAlertGroup: db.prepare<[string, string, string]>('DELETE FROM alert_groups WHERE integration = ? AND group_key = ? AND incident_id = ?'),
     upsertAlert: db.prepare<AlertRow>(
       `INSERT INTO alerts (incident_id, fingerprint, starts_at, status, ends_at, summary, labels, source, received, first_seen, last_seen)
        VALUES (@incident_id, @fingerprint, @starts_at, @status, @ends_at, @summary, @labels, @source, @received, @first_seen, @last_seen)
@@ -236,13 +237,14 @@ function prepareStatements(db: Database.Database) {
          status = CASE WHEN excluded.last_seen >= alerts.last_seen THEN excluded.status ELSE alerts.status END,
          ends_at = CASE WHEN excluded.last_seen >= alerts.last_seen THEN excluded.ends_at ELSE alerts.ends_at END,
          summary = excluded.summary,
-         received = alerts.received + excluded.received,
+         received = max(alerts.received, excluded.received),
          last_seen = max(alerts.last_seen, excluded.last_seen)`,
     ),
     listAlerts: db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen, fingerprint'),
     claimKey: db.prepare<[string, string, string, string]>(
       'INSERT INTO idempotency_keys (scope, key, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING',
     ),
+    releaseKey: db.prepare<[string, string]>('DELETE FROM idempotency_keys WHERE scope = ? AND key = ?'),
     getKey: db.prepare<[string, string], { value: string }>('SELECT value FROM idempotency_keys WHERE scope = ? AND key = ?'),
     insertAudit: db.prepare<AuditRow>(
       insertSql(
@@ -393,6 +395,10 @@ export class SqliteStore implements Store {
     return result.changes === 1;
   }
 
+  async deleteAlertGroup(integration: string, groupKey: string, incidentId: string): Promise<void> {
+    this.statements.deleteAlertGroup.run(integration, groupKey, incidentId);
+  }
+
   async upsertAlerts(alerts: AlertRecord[]): Promise<void> {
     const upsert = this.statements.upsertAlert;
     this.db.transaction(() => {
@@ -433,6 +439,10 @@ export class SqliteStore implements Store {
   async claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined> {
     if (this.statements.claimKey.run(scope, key, value, at).changes === 1) return undefined;
     return this.statements.getKey.get(scope, key)?.value;
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
+    this.statements.releaseKey.run(scope, key);
   }
 
   async insertPostmortem(pm: PostmortemRecord): Promise<boolean> {

@@ -36,6 +36,8 @@ export interface Store {
    * first (undefined when this call claimed the key). Atomic, so two racing requests agree on one winner.
    */
   claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined>;
+  /** Frees a key whose request failed, so a retry of it starts afresh. */
+  releaseIdempotencyKey(scope: string, key: string): Promise<void>;
 
   /** The incident an alert group currently feeds, if any. */
   getAlertGroup(integration: string, groupKey: string): Promise<{ incidentId: string; updatedAt: string } | undefined>;
@@ -44,7 +46,9 @@ export interface Store {
    * whether it did. Two processes racing on a new group agree on one incident.
    */
   swapAlertGroup(integration: string, groupKey: string, expected: string | undefined, incidentId: string, at: string): Promise<boolean>;
-  /** Upserts the last known state of each alert episode; `received` adds up deliveries. */
+  /** Forgets the group's incident if it is still `incidentId` (its workflow could not be started). */
+  deleteAlertGroup(integration: string, groupKey: string, incidentId: string): Promise<void>;
+  /** Upserts the last known state of each alert episode; an older write never overwrites a newer one. */
   upsertAlerts(alerts: AlertRecord[]): Promise<void>;
   listAlerts(incidentId: string): Promise<AlertRecord[]>;
 
@@ -133,7 +137,7 @@ export interface AlertRecord {
   summary: string;
   labels: Record<string, string>;
   source: string;
-  /** Deliveries seen in this write (added to the stored count). */
+  /** Deliveries of this episode seen so far. */
   received: number;
   firstSeen: string;
   lastSeen: string;
