@@ -35,7 +35,7 @@ export function createNotifyActivities(deps: {
   return {
     async sendNotification(req: NotifyRequest): Promise<NotifyResult> {
       const drillMark = req.incident.drill ? '[DRILL] ' : '';
-      const body = drillMark + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions });
+      const body = drillMark + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
       const subject = `${drillMark}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
       const channel = req.via === 'outbox' ? undefined : deps.channels?.[req.via];
       if (channel) {

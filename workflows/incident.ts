@@ -445,13 +445,13 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   /** Runs the compensations of completed steps in reverse, each once, even if the incident is resolved meanwhile. */
   async function compensate(failedStepId: string) {
-    const { runAction } = proxyActivities<FirelineActivities>({
-      startToCloseTimeout: '2m',
-      retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
-    });
     for (const entry of [...compensations].reverse()) {
       if (entry.done) continue;
       const spec = runbook.compensations[entry.name]!;
+      const { runAction } = proxyActivities<FirelineActivities>({
+        startToCloseTimeout: spec.timeout ?? (spec.command ? 15 * 60_000 : 120_000),
+        retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: (spec.retries ?? 4) + 1 },
+      });
       const data = { stepId: entry.stepId, compensation: entry.name, after: failedStepId };
       if (input.incident.drill && (spec.drill ?? 'simulate') === 'simulate') {
         emit('step.compensated', `Drill: simulated compensation ${entry.name} of ${entry.stepId}`, { ...data, simulated: true });

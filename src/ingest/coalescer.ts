@@ -51,6 +51,7 @@ interface GroupQueue {
 }
 
 const SILENCED_INCIDENT = 'silenced';
+const SIGNAL_DEADLINE_MS = 5000;
 
 /**
  * The alert sink: folds alerts per incident into batches and signals each incident workflow at most a few times
@@ -194,7 +195,7 @@ export class AlertCoalescer implements AlertSink {
       return winner.incidentId;
     }
     try {
-      await this.o.client.workflow.signalWithStart<typeof incidentWorkflow, [AlertBatch]>('incidentWorkflow', {
+      await this.withDeadline(() => this.o.client.workflow.signalWithStart<typeof incidentWorkflow, [AlertBatch]>('incidentWorkflow', {
         workflowId: incidentWorkflowId(id),
         taskQueue: this.o.taskQueue,
         args: [{ incident, snapshot }],
@@ -202,7 +203,7 @@ export class AlertCoalescer implements AlertSink {
         signalArgs: [{ alerts: updates }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
+      }));
     } catch (err) {
       // Nothing was started: take the incident back so the sender's retry opens it again.
       await this.o.store.deleteAlertGroup(q.integration, q.groupKey, id);
@@ -214,8 +215,14 @@ export class AlertCoalescer implements AlertSink {
     return id;
   }
 
+  /** Senders time out too: answer 503 in time for them to retry rather than hang on a Temporal outage. */
+  private withDeadline<T>(fn: () => Promise<T>): Promise<T> {
+    return this.o.client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, fn);
+  }
+
   private async signal(incidentId: string, updates: AlertUpdate[]): Promise<void> {
-    await this.o.client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(incidentId)).signal(alertsSignal, { alerts: updates });
+    const handle = this.o.client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(incidentId));
+    await this.withDeadline(() => handle.signal(alertsSignal, { alerts: updates }));
     this.signalLog.push({ incidentId, at: Date.now(), alerts: updates.length });
   }
 }

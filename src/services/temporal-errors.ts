@@ -1,4 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import {
+  ServiceError as TemporalServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcServiceError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { REJECTION } from '../../workflows/messages';
 import { ServiceError, conflict, forbidden, invalid, notFound, unavailable } from './errors';
@@ -30,6 +36,12 @@ export function translateTemporalError(err: unknown, incidentId: string): never 
   // The read model and Temporal disagree about which ids exist (a restored or second read model).
   if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`incident ${incidentId} already exists in Temporal; declare again for a new id`);
   if (err instanceof WorkflowNotFoundError) throw conflict(`incident ${incidentId} is closed`);
+  // The client wraps transport failures; the gRPC status is on the cause.
+  if (err instanceof TemporalServiceError) {
+    const cause = err.cause;
+    if (isGrpcServiceError(cause) && cause.code === GRPC_NOT_FOUND) throw conflict(`incident ${incidentId} is closed`);
+    throw unavailable('Temporal is unreachable; try again shortly');
+  }
   if (isGrpcServiceError(err)) {
     if (err.code === GRPC_NOT_FOUND) throw conflict(`incident ${incidentId} is closed`);
     if (err.code === GRPC_UNAVAILABLE || err.code === GRPC_DEADLINE_EXCEEDED) {

@@ -160,9 +160,29 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_fingerprint ON alerts (fingerprint, starts_at);
 `;
 
+/**
+ * On-call overrides made through the API (config/oncall.yaml holds the others). Read by schedule and end, so
+ * the current and future ones are one index range.
+ */
+const ONCALL_OVERRIDES = `
+CREATE TABLE oncall_overrides (
+  id TEXT PRIMARY KEY,
+  schedule_id TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  ends_at TEXT NOT NULL,
+  reason TEXT,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX oncall_overrides_schedule ON oncall_overrides (schedule_id, ends_at);
+CREATE INDEX oncall_overrides_ends ON oncall_overrides (ends_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
   { id: 3, name: 'idempotency-keys', sql: IDEMPOTENCY_KEYS },
   { id: 4, name: 'alerts', sql: ALERTS },
+  { id: 6, name: 'oncall-overrides', sql: ONCALL_OVERRIDES },
 ];

@@ -62,6 +62,12 @@ export interface Store {
 
   recordAudit(entry: AuditEntry): Promise<void>;
   listAudit(filter: { incidentId?: string; limit: number }): Promise<AuditEntry[]>;
+
+  insertOnCallOverride(override: OnCallOverrideRecord): Promise<void>;
+  /** Oldest first (the order in which later overrides win); `endsAfter` keeps those ending after it. */
+  listOnCallOverrides(filter: { scheduleId?: string; endsAfter?: string; limit: number }): Promise<OnCallOverrideRecord[]>;
+  /** Deletes the override if it belongs to the schedule; returns the deleted row. */
+  deleteOnCallOverride(scheduleId: string, id: string): Promise<OnCallOverrideRecord | undefined>;
 }
 
 export interface IncidentFilter {
@@ -141,4 +147,16 @@ export interface AlertRecord {
   received: number;
   firstSeen: string;
   lastSeen: string;
+}
+
+/** An on-call override made through the API; times are ISO-8601 UTC. */
+export interface OnCallOverrideRecord {
+  id: string;
+  scheduleId: string;
+  personId: string;
+  from: string;
+  to: string;
+  reason: string | null;
+  createdAt: string;
+  createdBy: { id: string; name: string; role: Role };
 }

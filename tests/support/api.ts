@@ -1,12 +1,10 @@
 // The real HTTP app in-process, wired as src/launch/api.ts wires it: a real Temporal client against the test
 // dev server, a real SQLite store, a real runbook catalog over a temp directory and a worker on its own queue.
-import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import Database from 'better-sqlite3';
 import type { Express } from 'express';
 import { createApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/app';
@@ -205,23 +203,10 @@ export async function send<T>(baseUrl: string, tokens: Partial<Record<Role, stri
   return { status: res.status, headers: res.headers, text, body: (isJson && text ? JSON.parse(text) : undefined) as T };
 }
 
-/**
- * Workflow ids are `incident/INC-<n>` in the one namespace every test file shares, while each file has a store of
- * its own counting from 1: start each store's sequence in a random block so test files never reuse an id.
- */
-function startSequenceAt(dbFile: string, value: number): void {
-  const db = new Database(dbFile);
-  try {
-    db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident'").run(value);
-  } finally {
-    db.close();
-  }
-}
 
 export async function startApiHarness(opts: { name: string; runbooks?: Record<string, string> }): Promise<ApiHarness> {
   const dataDir = tempDir();
   const store = await openTestStore(dataDir);
-  startSequenceAt(path.join(dataDir, 'fireline.db'), randomInt(1, 100_000) * 100_000);
   const runbooksDir = tempDir('fireline-runbooks-');
   for (const [file, text] of Object.entries(opts.runbooks ?? API_RUNBOOKS)) fs.writeFileSync(path.join(runbooksDir, file), text);
   const taskQueue = uniqueTaskQueue(opts.name);

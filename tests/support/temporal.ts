@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,9 +26,17 @@ export function tempDir(prefix = 'fireline-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * A fresh read model whose incident numbers start at a random offset: every test file shares one Temporal
+ * server, where incident ids (workflow ids) are never reused.
+ */
 export async function openTestStore(dir = tempDir()): Promise<SqliteStore> {
-  const store = SqliteStore.open(path.join(dir, 'fireline.db'));
+  const file = path.join(dir, 'fireline.db');
+  const store = SqliteStore.open(file);
   await store.migrate();
+  const db = new Database(file);
+  db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident' AND value = 0").run(randomInt(1, 2 ** 40));
+  db.close();
   return store;
 }
 

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { AlertEvent } from '../../src/domain/alert';
+import type { RunbookSnapshot } from '../../src/domain/runbook';
+import { AlertCoalescer } from '../../src/ingest/coalescer';
+import { createLogger } from '../../src/logger';
+import { ServiceError } from '../../src/services/errors';
+import { createIncidentService } from '../../src/services/incidents';
+import type { SqliteStore } from '../../src/store/sqlite';
+import { incidentWorkflowId } from '../../src/temporal/ids';
+import { statusQuery } from '../../workflows/messages';
+import { snapshotOf } from '../support/runbooks';
+import { connectClient, eventually, openTestStore, startTestWorker, uniqueTaskQueue } from '../support/temporal';
+import type { TestWorker } from '../support/temporal';
+
+const logger = createLogger({ level: 'silent' });
+let client: Client;
+let connection: Connection;
+let store: SqliteStore;
+let worker: TestWorker;
+let taskQueue: string;
+
+/** `holdRetro` keeps the incident resolved (retrospective waiting on an event) instead of closing at once. */
+const runbook = (onAlertsResolved: 'resolve' | 'continue', holdRetro = false): RunbookSnapshot =>
+  snapshotOf({
+    id: 'alerting',
+    title: 'Alerting',
+    owner: 'team-test',
+    onAlertsResolved,
+    autoResolve: false,
+    phases: {
+      detect: [{ id: 'opened', kind: 'notify', message: 'opened' }],
+      recover: [{ id: 'clear', kind: 'wait', for: 'alerts-resolved', timeout: '10m' }],
+      retrospective: holdRetro
+        ? [{ id: 'review-done', kind: 'wait', for: { event: 'review-done' }, timeout: '1h' }]
+        : [{ id: 'review', kind: 'notify', message: 'review' }],
+    },
+  });
+
+function coalescer(snapshot: RunbookSnapshot, overrides: Partial<ConstructorParameters<typeof AlertCoalescer>[0]> = {}) {
+  const runbooks = { get: async () => snapshot };
+  const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
+  return new AlertCoalescer({
+    client,
+    store,
+    runbooks,
+    incidents,
+    taskQueue,
+    logger,
+    route: () => ({ rule: 'test', runbook: snapshot.runbook.id, service: 'orders', severity: 'SEV2' }),
+    isSilenced: (a) => a.labels.silenced === 'yes',
+    minSignalIntervalMs: 100,
+    ...overrides,
+  });
+}
+
+let groupCounter = 0;
+function alert(group: string, fingerprint: string, status: 'firing' | 'resolved' = 'firing', labels: Record<string, string> = {}): AlertEvent {
+  return {
+    source: 'alertmanager',
+    integration: 'am-test',
+    groupKey: createHash('sha256').update(group).digest('hex'),
+    fingerprint,
+    status,
+    startsAt: '2026-11-25T10:00:00.000Z',
+    endsAt: status === 'resolved' ? '2026-11-25T10:05:00.000Z' : null,
+    labels: { alertname: 'OrderDBDown', ...labels },
+    annotations: {},
+    summary: `Order DB down (${fingerprint})`,
+    senderSeverity: 'critical',
+    generatorUrl: null,
+  };
+}
+
+beforeAll(async () => {
+  ({ client, connection } = await connectClient());
+});
+afterAll(async () => {
+  await connection.close();
+});
+beforeEach(async () => {
+  store = await openTestStore();
+  taskQueue = uniqueTaskQueue('alerts');
+  worker = await startTestWorker({ taskQueue, store });
+  groupCounter += 1;
+});
+afterEach(async () => {
+  await worker.stop();
+  await store.close();
+});
+
+test('alerts of one group make one incident; duplicates count; all resolved resolves when the runbook says so', async () => {
+  const sink = coalescer(runbook('resolve'));
+  const g = `group-${groupCounter}-a`;
+  const first = await Promise.all([
+    sink.accept([alert(g, 'f1'), alert(g, 'f2')], { requestId: 'r1' }),
+    sink.accept([alert(g, 'f1'), alert(g, 'f2')], { requestId: 'r2' }), // an HA peer's duplicate
+    sink.accept([alert(`${g}-other`, 'f9')], { requestId: 'r3' }),
+  ]);
+  const [a, b, c] = first.map((r) => r.incidents[0]!) as [string, string, string];
+  expect(a).toBe(b);
+  expect(c).not.toBe(a);
+  const handle = client.workflow.getHandle(incidentWorkflowId(a));
+  await eventually(async () => ((await handle.query(statusQuery)).alerts.received === 4 ? true : undefined), 'four deliveries');
+  expect((await handle.query(statusQuery)).alerts).toEqual({ firing: 2, resolved: 0, received: 4 });
+
+  await sink.accept([alert(g, 'f1', 'resolved'), alert(g, 'f2', 'resolved')], { requestId: 'r4' });
+  await handle.result();
+  const events = await store.listTimeline(a, { limit: 1000 });
+  expect(events.filter((e) => e.type === 'alert.fired')).toHaveLength(2);
+  expect(events.filter((e) => e.type === 'alert.resolved')).toHaveLength(2);
+  expect(events.find((e) => e.type === 'incident.resolved')?.actor.id).toBe('monitoring');
+  const rows = await store.listAlerts(a);
+  expect(rows.map((r) => [r.fingerprint, r.status, r.received])).toEqual([['f1', 'resolved', 3], ['f2', 'resolved', 3]]);
+  expect(await store.getIncident(a)).toMatchObject({ status: 'closed', trigger: { kind: 'alert' }, severity: 'SEV2' });
+});
+
+test('a firing alert after resolution joins the incident inside the flapping window and opens a new one after it', async () => {
+  const g = `group-${groupCounter}-b`;
+  const sink = coalescer(runbook('continue', true));
+  const [id] = (await sink.accept([alert(g, 'f1')], { requestId: 'r1' })).incidents as [string];
+  const handle = client.workflow.getHandle(incidentWorkflowId(id));
+  const incidents = createIncidentService({ client, store, runbooks: { get: async () => runbook('continue', true) }, taskQueue, logger });
+  await incidents.resolve(id, 'fixed', { actor: { id: 'u1', name: 'Grace', role: 'commander' }, requestId: 'r', source: 'api' });
+  // Still inside the window: recorded on the same incident as a re-fire, not reopened.
+  expect((await sink.accept([{ ...alert(g, 'f1'), startsAt: '2026-11-25T11:00:00.000Z' }], { requestId: 'r2' })).incidents).toEqual([id]);
+  await eventually(async () => ((await store.listTimeline(id, { limit: 100 })).some((e) => e.type === 'alert.refired') ? true : undefined), 're-fire');
+  expect((await handle.query(statusQuery)).status).not.toBe('open');
+
+  const later = coalescer(runbook('continue'), { flappingWindowMs: 0 });
+  const [next] = (await later.accept([{ ...alert(g, 'f1'), startsAt: '2026-11-25T12:00:00.000Z' }], { requestId: 'r3' })).incidents;
+  expect(next).not.toBe(id);
+  await handle.terminate('test done');
+});
+
+test('silenced alerts are recorded and start nothing', async () => {
+  const sink = coalescer(runbook('continue'));
+  const result = await sink.accept([alert(`group-${groupCounter}-c`, 'f1', 'firing', { silenced: 'yes' })], { requestId: 'r1' });
+  expect(result).toEqual({ incidents: [], silenced: 1 });
+  expect((await store.listAlerts('silenced')).map((r) => r.fingerprint)).toEqual(['f1']);
+  expect((await store.listIncidents({ limit: 10 })).items).toHaveLength(0);
+});
+
+test('when Temporal is unreachable the batch is refused as unavailable and no incident is left behind', async () => {
+  const dead = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: '1s' }).catch(() => null);
+  const lazy = dead ?? Connection.lazy({ address: '127.0.0.1:1' });
+  const deadClient = new Client({ connection: lazy });
+  const sink = coalescer(runbook('continue'), { client: deadClient });
+  const err = await sink.accept([alert(`group-${groupCounter}-d`, 'f1')], { requestId: 'r1' }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ServiceError);
+  expect((err as ServiceError).code).toBe('unavailable');
+  expect((await store.listIncidents({ limit: 10 })).items).toHaveLength(0);
+  await lazy.close();
+});
