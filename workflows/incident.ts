@@ -25,6 +25,7 @@ import {
   addNoteUpdate,
   alertsSignal,
   changeSeverityUpdate,
+  completeReviewUpdate,
   completeTaskUpdate,
   decideUpdate,
   escalateUpdate,
@@ -35,6 +36,7 @@ import {
 import type {
   AcknowledgeArgs,
   AlertBatch,
+  CompleteReviewArgs,
   CompleteTaskArgs,
   DecisionRecord,
   EscalateArgs,
@@ -77,6 +79,7 @@ export interface IncidentState {
   events?: Record<string, ReceivedEvent>;
   /** Compensations of completed steps, in completion order; run in reverse on a compensating failure. */
   compensations?: { stepId: string; name: string; done: boolean }[];
+  review?: StepContext['review'];
   /** Alert episodes by `<fingerprint>@<startsAt>`. */
   alerts?: Record<string, AlertState>;
 }
@@ -208,6 +211,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     openDecisions: Object.values(openDecisions),
     decisions: state.decisions,
     openTasks: Object.values(openTasks),
+    awaitingReview: state.review && !state.review.done ? { stepId: state.review.stepId, dueAt: state.review.dueAt } : null,
     drill: input.incident.drill,
     acknowledged: state.acknowledged,
     resolved: state.resolved,
@@ -413,6 +417,23 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   );
 
   setHandler(
+    completeReviewUpdate,
+    async ({ actor, summary }) => {
+      state.review!.done = { by: actor, at: nowIso() };
+      emit('postmortem.reviewed', `${actor.name} marked the post-mortem review done${summary ? `: ${summary}` : ''}`, { summary: summary ?? null }, actor);
+      await flush();
+      return view();
+    },
+    {
+      validator: ({ actor }: CompleteReviewArgs) => {
+        rejectIfClosed();
+        if (!state.review || state.review.done) reject(REJECTION.notFound, 'no post-mortem is waiting for its review');
+        if (ROLE_ORDER.indexOf(actor.role) < ROLE_ORDER.indexOf('commander')) reject(REJECTION.forbidden, 'marking the review done needs the commander role');
+      },
+    },
+  );
+
+  setHandler(
     postEventUpdate,
     async ({ actor, name, data }) => {
       events[name] = { by: actor, at: nowIso(), data };
@@ -439,6 +460,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     events,
     openAlertCount: () => alertCounts().firing,
     resolvedAt: () => state.resolved?.at ?? null,
+    get review() {
+      return state.review ?? null;
+    },
+    setReview: (review) => {
+      state.review = review;
+    },
     emit,
     flush,
   };

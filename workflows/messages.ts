@@ -51,6 +51,8 @@ export interface IncidentView {
   openDecisions: OpenDecision[];
   decisions: Record<string, DecisionRecord>;
   openTasks: OpenTask[];
+  /** Set while the retrospective waits for the post-mortem review. */
+  awaitingReview: { stepId: string; dueAt: string } | null;
   drill: boolean;
   acknowledged: { by: Actor; at: string } | null;
   resolved: { by: Actor; at: string; summary: string | null } | null;
@@ -66,6 +68,7 @@ export interface ResolveArgs { actor: Actor; summary?: string }
 export interface AddNoteArgs { actor: Actor; text: string }
 export interface ChangeSeverityArgs { actor: Actor; severity: Severity; reason?: string }
 export interface CompleteTaskArgs { actor: Actor; stepId: string; note?: string }
+export interface CompleteReviewArgs { actor: Actor; summary?: string }
 export interface PostEventArgs { actor: Actor; name: string; data: Record<string, unknown> }
 
 export const acknowledgeUpdate = defineUpdate<IncidentView, [AcknowledgeArgs]>('acknowledge');
@@ -75,6 +78,8 @@ export const resolveUpdate = defineUpdate<IncidentView, [ResolveArgs]>('resolve'
 export const addNoteUpdate = defineUpdate<IncidentView, [AddNoteArgs]>('addNote');
 export const changeSeverityUpdate = defineUpdate<IncidentView, [ChangeSeverityArgs]>('changeSeverity');
 export const completeTaskUpdate = defineUpdate<IncidentView, [CompleteTaskArgs]>('completeTask');
+/** Marks the post-mortem review done: the incident then closes. */
+export const completeReviewUpdate = defineUpdate<IncidentView, [CompleteReviewArgs]>('completeReview');
 export const postEventUpdate = defineUpdate<IncidentView, [PostEventArgs]>('postEvent');
 /** One alert's state in a batch; repeated deliveries of the same state are folded into `count`. */
 export interface AlertUpdate {

@@ -1,5 +1,5 @@
 // One handler per step kind. Deterministic: runs inside the workflow sandbox.
-import { ApplicationFailure, condition, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { FirelineActivities } from '../activities';
 import type { IncidentInfo } from '../src/domain/incident';
@@ -30,6 +30,9 @@ export interface StepContext {
   events: Record<string, ReceivedEvent>;
   openAlertCount: () => number;
   resolvedAt: () => string | null;
+  /** The post-mortem review the retrospective waits for; the completeReview update fills `done`. */
+  review: { stepId: string; dueAt: string; done: { by: Actor; at: string } | null } | null;
+  setReview(review: StepContext['review']): void;
   emit(type: TimelineEventType, summary: string, data?: Record<string, unknown>, actor?: Actor): void;
   flush(): Promise<void>;
 }
@@ -236,7 +239,37 @@ async function runPostmortem(ctx: StepContext, step: PostmortemStep): Promise<St
   await ctx.flush();
   const resolvedAt = ctx.resolvedAt() ?? new Date().toISOString();
   const dueAt = new Date(Date.parse(resolvedAt) + step.due).toISOString();
-  const draft = await draftPostmortem({ incident: ctx.incident(), template: step.template, dueAt });
+  const incident = ctx.incident();
+  const draft = await draftPostmortem({ incident, template: step.template, dueAt });
   ctx.emit('postmortem.drafted', `Post-mortem drafted (template ${step.template}), review due ${dueAt}`, { stepId: step.id, template: step.template, dueAt, sections: draft.sections });
-  return { result: 'drafted', dueAt };
+  // Waiting for the review arrived after the first release: histories of incidents that closed without it
+  // must replay unchanged.
+  if (!step.review || incident.drill || !patched('postmortem-review')) return { result: 'drafted', dueAt };
+  ctx.setReview({ stepId: step.id, dueAt, done: null });
+  await ctx.flush();
+  await remindUntilReviewed(ctx, step, Date.parse(dueAt));
+  const done = ctx.review!.done!;
+  return { result: 'reviewed', dueAt, by: done.by.id, at: done.at };
+}
+
+const DAY_MS = 86_400_000;
+const OVERDUE_REMINDERS = 7;
+
+/** Reminders before the due date, at it, then daily while overdue (a week at most); each sent once. */
+async function remindUntilReviewed(ctx: StepContext, step: PostmortemStep, dueMs: number) {
+  const { sendNotification } = proxyActivities<FirelineActivities>(activityOptions(step));
+  const reviewed = () => ctx.review?.done != null;
+  const schedule = [dueMs - step.remindBefore, dueMs, ...Array.from({ length: OVERDUE_REMINDERS }, (_, i) => dueMs + (i + 1) * DAY_MS)];
+  for (const [n, at] of schedule.entries()) {
+    if (await condition(reviewed, Math.max(1, at - Date.now()))) return;
+    const overdue = at > dueMs;
+    const incident = ctx.incident();
+    const message = overdue
+      ? `The post-mortem of \${incident.id} (\${incident.title}) is overdue since ${new Date(dueMs).toISOString()}.`
+      : `The post-mortem review of \${incident.id} (\${incident.title}) is due ${new Date(dueMs).toISOString()}.`;
+    const sent = await sendNotification({ id: `${incident.id}:${step.id}:reminder-${n}`, incident, stepId: step.id, via: 'outbox', to: null, message, decisions: {} });
+    ctx.emit('postmortem.reminder', overdue ? 'Post-mortem review overdue: reminder sent' : 'Post-mortem review due soon: reminder sent', { stepId: step.id, n, overdue, messageId: sent.messageId });
+    await ctx.flush();
+  }
+  await condition(reviewed);
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { Express, RequestHandler } from 'express';
+import { EMPTY_ONCALL } from '../domain/oncall';
+import type { OnCallConfig } from '../domain/oncall';
 import type { Logger } from '../logger';
 import type { ParseOptions } from '../runbooks/load';
 import type { IncidentService } from '../services/incidents';
@@ -9,6 +11,7 @@ import type { Store } from '../store/store';
 import { requireRole } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import { incidentRoutes } from './routes/incidents';
+import { oncallRoutes } from './routes/oncall';
 import { outboxRoutes } from './routes/outbox';
 import { runbookRoutes } from './routes/runbooks';
 import type { RunbookListing } from './routes/runbooks';
@@ -23,6 +26,8 @@ export interface AppDeps {
   parseOptions?: ParseOptions;
   /** Resolves when Temporal answers; rejects otherwise. */
   checkTemporal: () => Promise<void>;
+  /** The current config/oncall.yaml (reloadable, e.g. createOnCallSource(file).current); none = empty. */
+  oncall?: () => OnCallConfig;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -65,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/incidents', incidentRoutes(deps));
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));
+  api.use('/oncall', oncallRoutes({ tokens: deps.tokens, store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL) }));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

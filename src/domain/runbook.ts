@@ -241,6 +241,10 @@ export const PostmortemStepSchema = z
     template: IdSchema.default('default'),
     /** When the post-mortem review is due, counted from resolution. */
     due: DurationSchema.default(5 * 86_400_000),
+    /** Keep the incident open until the review is marked done, with reminders (drills never wait). */
+    review: z.boolean().default(true),
+    /** The first reminder goes out this long before the due date; then at it, then daily while overdue. */
+    remindBefore: DurationSchema.default(86_400_000),
   })
   .strict();
 

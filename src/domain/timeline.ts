@@ -17,6 +17,8 @@ export const TIMELINE_EVENT_TYPES = [
   'task.completed',
   'event.received',
   'postmortem.drafted',
+  'postmortem.reminder',
+  'postmortem.reviewed',
   'alert.fired',
   'alert.resolved',
   'alert.refired',

@@ -14,6 +14,7 @@ import {
   acknowledgeUpdate,
   addNoteUpdate,
   changeSeverityUpdate,
+  completeReviewUpdate,
   completeTaskUpdate,
   decideUpdate,
   escalateUpdate,
@@ -268,6 +269,10 @@ export function createIncidentService(deps: IncidentServiceDeps) {
     postEvent: (id: string, name: string, data: Record<string, unknown>, ctx: ActionContext) =>
       steer(id, ctx, 'incident.event', { name }, (h, updateId) =>
         h.executeUpdate(postEventUpdate, { args: [{ actor: ctx.actor, name, data }], updateId })),
+
+    completeReview: (id: string, summary: string | undefined, ctx: ActionContext) =>
+      steer(id, ctx, 'incident.postmortem.review', { summary: summary ?? null }, (h, updateId) =>
+        h.executeUpdate(completeReviewUpdate, { args: [{ actor: ctx.actor, summary }], updateId })),
 
     async postmortem(id: string) {
       await requireIncident(id);

@@ -5,7 +5,7 @@ import type { TimelineEvent } from '../../src/domain/timeline';
 import type { SqliteStore } from '../../src/store/sqlite';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
-import { completeTaskUpdate, decideUpdate, postEventUpdate, statusQuery } from '../../workflows/messages';
+import { completeReviewUpdate, completeTaskUpdate, decideUpdate, postEventUpdate, statusQuery } from '../../workflows/messages';
 import { incidentInfo, recordOf, snapshotOf } from '../support/runbooks';
 import { connectClient, eventually, openTestStore, startTestWorker, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
@@ -150,4 +150,26 @@ test('a drill simulates side effects, marks messages, and still drafts the post-
   expect(pm).toMatchObject({ status: 'draft', template: 'default' });
   expect(pm?.body).toContain('## Root cause');
   expect(Date.parse(pm!.dueAt) - Date.parse(final.resolved!.at)).toBe(5 * 86_400_000);
+});
+
+test('a real incident stays open until its post-mortem review is marked done, with reminders meanwhile', async () => {
+  const handle = await start(
+    snapshotOf({
+      id: 'review',
+      ...base,
+      phases: { retrospective: [{ id: 'pm', kind: 'postmortem', due: '2s', remindBefore: '1s' }] },
+    }),
+  );
+  await eventually(async () => ((await handle.query(statusQuery)).awaitingReview ? true : undefined), 'the review wait');
+  // Due in 2 s, first reminder 1 s before: wait for both reminders, then mark it done.
+  await eventually(async () => ((await timeline(handle)).filter((e) => e.type === 'postmortem.reminder').length >= 2 ? true : undefined), 'two reminders');
+  expect((await handle.query(statusQuery)).status).toBe('resolved');
+  await handle.executeUpdate(completeReviewUpdate, { args: [{ actor: commander, summary: 'reviewed with the team' }] });
+  const final = await handle.result();
+  expect(final.status).toBe('closed');
+  const events = await timeline(handle);
+  expect(events.filter((e) => e.type === 'postmortem.reviewed')).toHaveLength(1);
+  const reminders = events.filter((e) => e.type === 'postmortem.reminder').map((e) => e.data.overdue);
+  expect(reminders.slice(0, 2)).toEqual([false, false]);
+  expect((await store.listOutbox({ incidentId: idOf(handle), limit: 20 })).filter((m) => m.id.includes(':pm:reminder-')).length).toBe(reminders.length);
 });

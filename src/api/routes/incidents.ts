@@ -166,6 +166,11 @@ export function incidentRoutes(deps: { incidents: IncidentService; tokens: Token
     res.json(await deps.incidents.postmortem(incidentIdOf(req)));
   });
 
+  r.post('/:id/postmortem/review', commander, json, async (req, res) => {
+    const body = ResolveSchema.parse(bodyOf(req));
+    res.json(await deps.incidents.completeReview(incidentIdOf(req), body.summary, contextOf(req)));
+  });
+
   return r;
 }
 
