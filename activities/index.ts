@@ -7,6 +7,8 @@ import { createBackupActivities } from './backups';
 import { createCheckActivities } from './checks';
 import { createNotifyActivities } from './notify';
 import type { NotificationChannel } from './notify';
+import { createPagingActivities } from './paging';
+import type { PagingDeps } from './paging';
 import { createPostmortemActivities } from './postmortem';
 import { createRecordActivities } from './records';
 
@@ -19,6 +21,12 @@ export interface ActivityDeps {
   env?: Record<string, string | undefined>;
   /** Where file backups are written (embedded mode: `<data dir>/backups`). */
   backupDir?: string;
+  /** config/oncall.yaml (reloaded when it changes), for page steps. */
+  oncall?: PagingDeps['oncall'];
+  /** Configured paging channels (email, Slack DM, SMS/voice webhook); absent ones page into the outbox. */
+  pageChannels?: PagingDeps['channels'];
+  throttle?: PagingDeps['throttle'];
+  publicUrl?: string;
 }
 
 /** Every activity the incident workflow calls, wired to its dependencies. */
@@ -32,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createActionActivities({ targets, env }),
     ...createBackupActivities({ targets, env, backupDir: deps.backupDir ?? path.resolve('data', 'backups') }),
     ...createPostmortemActivities(deps),
+    ...createPagingActivities({ store: deps.store, oncall: deps.oncall, channels: deps.pageChannels, throttle: deps.throttle, publicUrl: deps.publicUrl }),
   };
 }
 
@@ -39,3 +48,4 @@ export type FirelineActivities = ReturnType<typeof createActivities>;
 export type { NotificationChannel };
 export type { RecordBatch } from './records';
 export type { NotifyRequest, NotifyResult } from './notify';
+export type { PageRequest, PageResult } from './paging';

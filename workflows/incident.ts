@@ -155,6 +155,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const incidentId = input.incident.id;
   const openDecisions: Record<string, OpenDecision> = {};
   const openTasks: Record<string, OpenTask> = {};
+  const backgroundWork = new Set<Promise<void>>();
   let currentStep: { id: string; kind: string } | null = null;
   let stepScope: CancellationScope | undefined;
 
@@ -463,6 +464,18 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     get review() {
       return state.review ?? null;
     },
+    acknowledged: () => state.acknowledged !== null,
+    manualEscalations: () => state.escalationLevel,
+    defaultPolicy: runbook.escalation,
+    background: (work) => {
+      const tracked = work
+        .catch((err: unknown) => {
+          // Cancelled with its step when the incident was resolved: nothing went wrong.
+          if (!isCancellation(err)) emit('step.failed', `Background paging failed: ${failureMessage(err)}`, { error: failureMessage(err) });
+        })
+        .finally(() => backgroundWork.delete(tracked));
+      backgroundWork.add(tracked);
+    },
     setReview: (review) => {
       state.review = review;
     },
@@ -556,7 +569,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   }
 
   async function continueAsNewIfSuggested() {
-    if (!workflowInfo().continueAsNewSuggested) return;
+    // Background paging lives in this run's memory only: never continue as new under it.
+    if (!workflowInfo().continueAsNewSuggested || backgroundWork.size) return;
     await flush();
     await condition(allHandlersFinished);
     await continueAsNew<typeof incidentWorkflow>({ incident: input.incident, snapshot, carried: state });
@@ -593,6 +607,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     emit('phase.completed', interrupted ? `Left ${phase} early` : `Completed ${phase}`, { phase, interrupted });
   }
 
+  await Promise.all(backgroundWork);
   state.status = 'closed';
   state.phase = 'closed';
   const closedAt = nowIso();

@@ -16,6 +16,7 @@ import type {
   WaitStep,
 } from '../src/domain/runbook';
 import type { TimelineEventType } from '../src/domain/timeline';
+import { runPage } from './escalation';
 import type { DecisionRecord, OpenDecision, OpenTask, ReceivedEvent, TaskRecord } from './messages';
 
 export const RUNBOOK_ACTOR: Actor = { id: 'runbook', name: 'Runbook', role: 'admin' };
@@ -33,6 +34,13 @@ export interface StepContext {
   /** The post-mortem review the retrospective waits for; the completeReview update fills `done`. */
   review: { stepId: string; dueAt: string; done: { by: Actor; at: string } | null } | null;
   setReview(review: StepContext['review']): void;
+  acknowledged(): boolean;
+  /** How many times someone pressed escalate; a page step moves to its next level when this grows. */
+  manualEscalations(): number;
+  /** The runbook's `escalation` policy. */
+  defaultPolicy: string | undefined;
+  /** Work that outlives its step (a page step with `wait: none`); the workflow waits for it before closing. */
+  background(work: Promise<void>): void;
   emit(type: TimelineEventType, summary: string, data?: Record<string, unknown>, actor?: Actor): void;
   flush(): Promise<void>;
 }
@@ -64,6 +72,7 @@ function templateContext(ctx: StepContext) {
 /** What a simulated step reports in a drill: the result a healthy run would have had. */
 const SIMULATED_RESULT: Record<Step['kind'], string> = {
   notify: 'sent',
+  page: 'acknowledged',
   decide: 'simulated',
   verify: 'healthy',
   action: 'ok',
@@ -81,6 +90,8 @@ export async function runStep(ctx: StepContext, step: Step): Promise<StepOutput>
   switch (step.kind) {
     case 'notify':
       return runNotify(ctx, step);
+    case 'page':
+      return runPage(ctx, step, ctx.defaultPolicy);
     case 'decide':
       return runDecide(ctx, step);
     case 'verify':

@@ -16,6 +16,8 @@ export const ChannelFailureType = {
    * escalating to the next level.
    */
   uncertain: 'ChannelDeliveryUncertain',
+  /** Fireline's own per-contact throttle (./throttle) holds the page back: retryable, `nextRetryDelay` = the wait. */
+  throttled: 'ChannelThrottled',
 } as const;
 
 export type ChannelFailureType = (typeof ChannelFailureType)[keyof typeof ChannelFailureType];
@@ -63,6 +65,17 @@ export function rateLimitedFailure(channel: ChannelKind, message: string, retryA
   const seconds = Math.min(Math.max(Math.ceil(retryAfterMs / 1000), 1), MAX_CHANNEL_RETRY_AFTER_MS / 1000);
   const nextRetryDelay: Duration = `${seconds}s`;
   return failure(ChannelFailureType.rateLimited, false, message, { channel, code, retryAfterMs: seconds * 1000 }, { nextRetryDelay });
+}
+
+/**
+ * For an activity that applies the per-contact throttle itself: the page waits `delayMs` and is then retried.
+ * Each such wait uses one attempt of the activity's retry policy; throttling in the workflow (sleep until
+ * `nextAllowedAt`) uses none.
+ */
+export function throttledFailure(channel: ChannelKind, delayMs: number): ApplicationFailure {
+  const seconds = Math.min(Math.max(Math.ceil(delayMs / 1000), 1), MAX_CHANNEL_RETRY_AFTER_MS / 1000);
+  const nextRetryDelay: Duration = `${seconds}s`;
+  return failure(ChannelFailureType.throttled, false, `throttled: the contact was paged recently; next ${channel} page in ${seconds}s`, { channel, code: null, retryAfterMs: seconds * 1000 }, { nextRetryDelay });
 }
 
 /** True for a channel failure that retrying cannot fix (permanent or uncertain). */

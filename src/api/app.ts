@@ -4,11 +4,15 @@ import type { Express, RequestHandler } from 'express';
 import { EMPTY_ONCALL } from '../domain/oncall';
 import type { OnCallConfig } from '../domain/oncall';
 import type { Logger } from '../logger';
+import type { Integrations } from '../ingest/integrations';
+import type { AlertSink } from '../ingest/sink';
 import type { ParseOptions } from '../runbooks/load';
 import type { IncidentService } from '../services/incidents';
 import type { TokenService } from '../services/tokens';
 import type { Store } from '../store/store';
 import { requireRole } from './auth';
+import { alertRoutes, pagerDutyRoutes } from './routes/alerts';
+import { silenceRoutes } from './routes/silences';
 import { errorHandler, notFoundHandler } from './errors';
 import { incidentRoutes } from './routes/incidents';
 import { oncallRoutes } from './routes/oncall';
@@ -28,6 +32,10 @@ export interface AppDeps {
   checkTemporal: () => Promise<void>;
   /** The current config/oncall.yaml (reloadable, e.g. createOnCallSource(file).current); none = empty. */
   oncall?: () => OnCallConfig;
+  /** Where receivers hand alerts; without it the receivers answer 503. */
+  alertSink?: AlertSink;
+  /** config/integrations.yaml, resolved; without it every receiver answers 401. */
+  integrations?: Integrations;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -71,7 +79,10 @@ export function createApp(deps: AppDeps): Express {
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));
   api.use('/oncall', oncallRoutes({ tokens: deps.tokens, store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL) }));
+  api.use('/alerts', alertRoutes(deps));
+  api.use('/silences', silenceRoutes(deps));
   app.use('/api/v1', api);
+  app.use('/v2', pagerDutyRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

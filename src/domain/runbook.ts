@@ -51,8 +51,9 @@ export const DrillBehaviourSchema = z.enum(['real', 'simulate']);
 export type DrillBehaviour = z.infer<typeof DrillBehaviourSchema>;
 
 /** What a drill does with a step kind unless the step says otherwise: side effects on systems are simulated. */
-export const DEFAULT_DRILL_BEHAVIOUR: Record<'notify' | 'decide' | 'verify' | 'action' | 'backup' | 'wait' | 'task' | 'postmortem', DrillBehaviour> = {
+export const DEFAULT_DRILL_BEHAVIOUR: Record<'notify' | 'page' | 'decide' | 'verify' | 'action' | 'backup' | 'wait' | 'task' | 'postmortem', DrillBehaviour> = {
   notify: 'real',
+  page: 'real',
   decide: 'real',
   verify: 'real',
   action: 'simulate',
@@ -88,6 +89,23 @@ export const NotifyStepSchema = z
     to: z.string().min(1).max(200).optional(),
     /** Text with ${incident.field}, ${decision.step} and ${params.name} placeholders, rendered when sent. */
     message: z.string().min(1).max(4000),
+  })
+  .strict();
+
+export const PageStepSchema = z
+  .object({
+    ...StepBase,
+    ...drillFor('page'),
+    kind: z.literal('page'),
+    /** Escalation policy in config/oncall.yaml; defaults to the runbook's `escalation`. */
+    policy: IdSchema.optional(),
+    /** What the page says; defaults to the incident's title and severity. */
+    message: z.string().min(1).max(2000).optional(),
+    /**
+     * `ack`: the step lasts until someone acknowledges (or the policy runs out, which fails the step).
+     * `none`: paging goes on in the background while the runbook moves on; acknowledging still stops it.
+     */
+    wait: z.enum(['ack', 'none']).default('ack'),
   })
   .strict();
 
@@ -250,6 +268,7 @@ export const PostmortemStepSchema = z
 
 export const StepSchema = z.discriminatedUnion('kind', [
   NotifyStepSchema,
+  PageStepSchema,
   DecideStepSchema,
   VerifyStepSchema,
   ActionStepSchema,
@@ -261,6 +280,7 @@ export const StepSchema = z.discriminatedUnion('kind', [
 export type Step = z.infer<typeof StepSchema>;
 export type StepKind = Step['kind'];
 export type NotifyStep = z.infer<typeof NotifyStepSchema>;
+export type PageStep = z.infer<typeof PageStepSchema>;
 export type DecideStep = z.infer<typeof DecideStepSchema>;
 export type VerifyStep = z.infer<typeof VerifyStepSchema>;
 export type ActionStep = z.infer<typeof ActionStepSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AlertEvent } from '../domain/alert';
-import { checkSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../targets/sign';
+import { checkSignature } from '../targets/sign';
 import type { SignatureCheck } from '../targets/sign';
 import { issuesFromZod, isPlainObject, fail } from './issues';
 import type { Parsed } from './issues';

@@ -179,10 +179,51 @@ CREATE INDEX oncall_overrides_schedule ON oncall_overrides (schedule_id, ends_at
 CREATE INDEX oncall_overrides_ends ON oncall_overrides (ends_at);
 `;
 
+/** Every page to every contact: what the escalation did, shown on the timeline and used for throttling. */
+const PAGES = `
+CREATE TABLE pages (
+  key TEXT PRIMARY KEY,
+  incident_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  level INTEGER NOT NULL,
+  person_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  provider_id TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX pages_incident ON pages (incident_id, updated_at);
+CREATE INDEX pages_recipient ON pages (channel, recipient, status, updated_at);
+`;
+
+/**
+ * Silences (maintenance windows): label matchers and a time range. Expiring one moves its end to the expiry time,
+ * so the history of what was silenced when stays answerable.
+ */
+const SILENCES = `
+CREATE TABLE silences (
+  id TEXT PRIMARY KEY,
+  matchers TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  ends_at TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX silences_ends_at ON silences (ends_at, starts_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
   { id: 3, name: 'idempotency-keys', sql: IDEMPOTENCY_KEYS },
   { id: 4, name: 'alerts', sql: ALERTS },
+  { id: 5, name: 'silences', sql: SILENCES },
   { id: 6, name: 'oncall-overrides', sql: ONCALL_OVERRIDES },
+  { id: 8, name: 'pages', sql: PAGES },
 ];

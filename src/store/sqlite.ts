@@ -8,7 +8,7 @@ import type { Severity } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
 import type { Migration } from './migrations';
-import type { AlertRecord, AuditEntry, IncidentFilter, OnCallOverrideRecord, OutboxMessage, Page, PostmortemRecord, Store, TokenRecord } from './store';
+import type { AlertRecord, AuditEntry, IncidentFilter, OnCallOverrideRecord, OutboxMessage, Page, PageRecord, PostmortemRecord, SilenceRecord, Store, TokenRecord } from './store';
 import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
 
 /** SQLite has no boolean type; better-sqlite3 refuses to bind JS booleans. */
@@ -82,6 +82,22 @@ interface AuditRow {
 type SqlValue = string | number | null;
 type NamedParams = Record<string, SqlValue>;
 
+interface PageRow {
+  key: string;
+  incident_id: string;
+  step_id: string;
+  round: number;
+  level: number;
+  person_id: string;
+  channel: string;
+  recipient: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+  provider_id: string | null;
+  updated_at: string;
+}
+
 interface AlertRow {
   incident_id: string;
   fingerprint: string;
@@ -94,6 +110,17 @@ interface AlertRow {
   received: number;
   first_seen: string;
   last_seen: string;
+}
+
+interface SilenceRow {
+  id: string;
+  matchers: string;
+  starts_at: string;
+  ends_at: string;
+  comment: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
 }
 
 interface PostmortemRow {
@@ -241,6 +268,16 @@ function prepareStatements(db: Database.Database) {
          last_seen = max(alerts.last_seen, excluded.last_seen)`,
     ),
     listAlerts: db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen, fingerprint'),
+    recordPage: db.prepare<PageRow>(
+      `INSERT INTO pages (key, incident_id, step_id, round, level, person_id, channel, recipient, status, attempts, error, provider_id, updated_at)
+       VALUES (@key, @incident_id, @step_id, @round, @level, @person_id, @channel, @recipient, @status, @attempts, @error, @provider_id, @updated_at)
+       ON CONFLICT (key) DO UPDATE SET status = excluded.status, attempts = max(pages.attempts, excluded.attempts),
+         error = excluded.error, provider_id = excluded.provider_id, updated_at = excluded.updated_at`,
+    ),
+    listPages: db.prepare<[string], PageRow>('SELECT * FROM pages WHERE incident_id = ? ORDER BY updated_at, key'),
+    recentPages: db.prepare<[string, string, string], { updated_at: string }>(
+      "SELECT updated_at FROM pages WHERE channel = ? AND recipient = ? AND status = 'sent' AND updated_at >= ? ORDER BY updated_at",
+    ),
     claimKey: db.prepare<[string, string, string, string]>(
       'INSERT INTO idempotency_keys (scope, key, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING',
     ),
@@ -256,6 +293,21 @@ function prepareStatements(db: Database.Database) {
     listAudit: db.prepare<[number], AuditRow>('SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT ?'),
     listAuditByIncident: db.prepare<[string, number], AuditRow>(
       'SELECT * FROM audit_log WHERE incident_id = ? ORDER BY at DESC, id DESC LIMIT ?',
+    ),
+    insertSilence: db.prepare<SilenceRow>(
+      insertSql('silences', ['id', 'matchers', 'starts_at', 'ends_at', 'comment', 'created_by', 'created_at', 'updated_at'], ''),
+    ),
+    getSilence: db.prepare<[string], SilenceRow>('SELECT * FROM silences WHERE id = ?'),
+    listSilences: db.prepare<[number], SilenceRow>('SELECT * FROM silences ORDER BY ends_at DESC, id LIMIT ?'),
+    listActiveSilences: db.prepare<{ at: string; limit: number }, SilenceRow>(
+      'SELECT * FROM silences WHERE ends_at > @at AND starts_at <= @at ORDER BY ends_at DESC, id LIMIT @limit',
+    ),
+    expireSilence: db.prepare<{ id: string; at: string }>(
+      `UPDATE silences SET
+         starts_at = CASE WHEN starts_at > @at THEN @at ELSE starts_at END,
+         ends_at = @at,
+         updated_at = @at
+       WHERE id = @id AND ends_at > @at`,
     ),
   };
 }
@@ -436,6 +488,46 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async recordPage(page: PageRecord): Promise<void> {
+    this.statements.recordPage.run({
+      key: page.key,
+      incident_id: page.incidentId,
+      step_id: page.stepId,
+      round: page.round,
+      level: page.level,
+      person_id: page.personId,
+      channel: page.channel,
+      recipient: page.recipient,
+      status: page.status,
+      attempts: page.attempts,
+      error: page.error,
+      provider_id: page.providerId,
+      updated_at: page.updatedAt,
+    });
+  }
+
+  async listPages(incidentId: string): Promise<PageRecord[]> {
+    return this.statements.listPages.all(incidentId).map((r) => ({
+      key: r.key,
+      incidentId: r.incident_id,
+      stepId: r.step_id,
+      round: r.round,
+      level: r.level,
+      personId: r.person_id,
+      channel: r.channel as PageRecord['channel'],
+      recipient: r.recipient,
+      status: r.status as PageRecord['status'],
+      attempts: r.attempts,
+      error: r.error,
+      providerId: r.provider_id,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async recentPages(channel: string, recipient: string, since: string): Promise<string[]> {
+    return this.statements.recentPages.all(channel, recipient, since).map((r) => r.updated_at);
+  }
+
   async claimIdempotencyKey(scope: string, key: string, value: string, at: string): Promise<string | undefined> {
     if (this.statements.claimKey.run(scope, key, value, at).changes === 1) return undefined;
     return this.statements.getKey.get(scope, key)?.value;
@@ -483,6 +575,29 @@ export class SqliteStore implements Store {
         ? this.statements.listAudit.all(limit)
         : this.statements.listAuditByIncident.all(filter.incidentId, limit);
     return rows.map(auditFromRow);
+  }
+
+  async insertSilence(silence: SilenceRecord): Promise<void> {
+    this.statements.insertSilence.run(silenceToRow(silence));
+  }
+
+  async getSilence(id: string): Promise<SilenceRecord | undefined> {
+    const row = this.statements.getSilence.get(id);
+    return row && silenceFromRow(row);
+  }
+
+  async listSilences(filter: { activeAt?: string; limit?: number }): Promise<SilenceRecord[]> {
+    const limit = checkLimit(filter.limit ?? 1000);
+    const rows =
+      filter.activeAt === undefined
+        ? this.statements.listSilences.all(limit)
+        : this.statements.listActiveSilences.all({ at: filter.activeAt, limit });
+    return rows.map(silenceFromRow);
+  }
+
+  async expireSilence(id: string, at: string): Promise<SilenceRecord | undefined> {
+    this.statements.expireSilence.run({ id, at });
+    return this.getSilence(id);
   }
 
   private get statements(): Statements {
@@ -790,5 +905,31 @@ function onCallOverrideFromRow(row: OnCallOverrideRow): OnCallOverrideRecord {
     reason: row.reason,
     createdAt: row.created_at,
     createdBy: parseJson<OnCallOverrideRecord['createdBy']>(row.created_by),
+  };
+}
+
+function silenceToRow(silence: SilenceRecord): SilenceRow {
+  return {
+    id: silence.id,
+    matchers: JSON.stringify(silence.matchers),
+    starts_at: silence.startsAt,
+    ends_at: silence.endsAt,
+    comment: silence.comment,
+    created_by: JSON.stringify(silence.createdBy),
+    created_at: silence.createdAt,
+    updated_at: silence.updatedAt,
+  };
+}
+
+function silenceFromRow(row: SilenceRow): SilenceRecord {
+  return {
+    id: row.id,
+    matchers: parseJson<SilenceRecord['matchers']>(row.matchers),
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    comment: row.comment,
+    createdBy: parseJson<SilenceRecord['createdBy']>(row.created_by),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }

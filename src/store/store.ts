@@ -52,6 +52,12 @@ export interface Store {
   upsertAlerts(alerts: AlertRecord[]): Promise<void>;
   listAlerts(incidentId: string): Promise<AlertRecord[]>;
 
+  /** Records a page attempt's outcome; the key is the page's idempotency key, so a retry updates its row. */
+  recordPage(page: PageRecord): Promise<void>;
+  listPages(incidentId: string): Promise<PageRecord[]>;
+  /** When pages to this recipient were sent since `since` (for per-contact throttling). */
+  recentPages(channel: string, recipient: string, since: string): Promise<string[]>;
+
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   countTokens(): Promise<number>;
@@ -68,6 +74,19 @@ export interface Store {
   listOnCallOverrides(filter: { scheduleId?: string; endsAfter?: string; limit: number }): Promise<OnCallOverrideRecord[]>;
   /** Deletes the override if it belongs to the schedule; returns the deleted row. */
   deleteOnCallOverride(scheduleId: string, id: string): Promise<OnCallOverrideRecord | undefined>;
+
+  insertSilence(silence: SilenceRecord): Promise<void>;
+  getSilence(id: string): Promise<SilenceRecord | undefined>;
+  /**
+   * Silences, latest end first. With `activeAt` only those in force then (startsAt ≤ at < endsAt); `limit`
+   * defaults to 1000.
+   */
+  listSilences(filter: { activeAt?: string; limit?: number }): Promise<SilenceRecord[]>;
+  /**
+   * Ends a silence at `at` (a pending one starts and ends there), keeping it for the record; answers the
+   * updated silence, or undefined when there is none with this id. Expiring an expired silence changes nothing.
+   */
+  expireSilence(id: string, at: string): Promise<SilenceRecord | undefined>;
 }
 
 export interface IncidentFilter {
@@ -159,4 +178,39 @@ export interface OnCallOverrideRecord {
   reason: string | null;
   createdAt: string;
   createdBy: { id: string; name: string; role: Role };
+}
+
+/** A label matcher of a silence, as in Alertmanager: equality, inequality, regex and negated regex (anchored). */
+export interface SilenceMatcher {
+  name: string;
+  value: string;
+  op: '=' | '!=' | '=~' | '!~';
+}
+
+/** A maintenance window: alerts whose labels match every matcher between startsAt and endsAt are silenced. */
+export interface SilenceRecord {
+  id: string;
+  matchers: SilenceMatcher[];
+  startsAt: string;
+  endsAt: string;
+  comment: string;
+  createdBy: { id: string; name: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PageRecord {
+  key: string;
+  incidentId: string;
+  stepId: string;
+  round: number;
+  level: number;
+  personId: string;
+  channel: 'email' | 'slack' | 'webhook' | 'outbox';
+  recipient: string;
+  status: 'sent' | 'failed' | 'throttled';
+  attempts: number;
+  error: string | null;
+  providerId: string | null;
+  updatedAt: string;
 }

@@ -1,0 +1,125 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { IncidentInfo } from '../src/domain/incident';
+import type { EscalationSnapshot } from '../src/domain/oncall';
+import { UnknownPolicyError } from '../src/oncall/escalation';
+import { snapshotEscalation } from '../src/oncall/overrides';
+import type { OnCallSource } from '../src/oncall/source';
+import type { PageRecord, Store } from '../src/store/store';
+import { DEFAULT_THROTTLE_RULES, throttleDelayMs } from './channels/throttle';
+import type { ThrottleKind, ThrottleRules } from './channels/throttle';
+import type { ChannelKind, PageChannel } from './channels/types';
+
+export interface PageRequest {
+  /** `<incident>:<step>:r<round>:l<level>:<person>:<channel>` — the same for every attempt of this page. */
+  key: string;
+  incident: IncidentInfo;
+  stepId: string;
+  round: number;
+  level: number;
+  personId: string;
+  name: string;
+  channel: ChannelKind;
+  to: string;
+  message: string;
+}
+
+export interface PageResult {
+  /** The channel it went through: the outbox when that channel is not configured. */
+  via: ChannelKind | 'outbox';
+  providerId: string | null;
+  detail: string;
+}
+
+export interface PagingDeps {
+  store: Store;
+  oncall?: OnCallSource;
+  channels?: Partial<Record<ChannelKind, PageChannel>>;
+  publicUrl?: string;
+  /** Per-contact limits (GoAlert's by default); throttled pages are delayed, never dropped. */
+  throttle?: Partial<Record<ThrottleKind, ThrottleRules>>;
+  now?: () => Date;
+}
+
+const THROTTLE_LOOKBACK_MS = 3 * 3_600_000;
+
+function attemptOf(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
+/** Escalation: pin the policy when a page step starts, and deliver one page to one contact. */
+export function createPagingActivities(deps: PagingDeps) {
+  const now = deps.now ?? (() => new Date());
+  const publicUrl = (deps.publicUrl ?? 'http://localhost:3000').replace(/\/$/, '');
+
+  async function record(req: PageRequest, via: PageRecord['channel'], status: PageRecord['status'], error: string | null, providerId: string | null) {
+    await deps.store.recordPage({
+      key: req.key,
+      incidentId: req.incident.id,
+      stepId: req.stepId,
+      round: req.round,
+      level: req.level,
+      personId: req.personId,
+      channel: via,
+      recipient: req.to,
+      status,
+      attempts: attemptOf(),
+      error,
+      providerId,
+      updatedAt: now().toISOString(),
+    });
+  }
+
+  return {
+    async resolveEscalation(req: { policyId: string; at: string }): Promise<EscalationSnapshot> {
+      if (!deps.oncall) throw ApplicationFailure.nonRetryable(`no on-call configuration: cannot page policy "${req.policyId}"`, 'UnknownPolicy');
+      try {
+        return await snapshotEscalation({ store: deps.store, config: deps.oncall.current() }, req.policyId, new Date(req.at));
+      } catch (err) {
+        if (err instanceof UnknownPolicyError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownPolicy');
+        throw err;
+      }
+    },
+
+    async sendPage(req: PageRequest): Promise<PageResult> {
+      const channel = deps.channels?.[req.channel];
+      const subject = `${req.incident.drill ? '[DRILL] ' : ''}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
+      const incidentUrl = `${publicUrl}/incidents/${encodeURIComponent(req.incident.id)}`;
+      if (!channel) {
+        // Not configured here: the page is still visible, in the outbox the web page shows.
+        await deps.store.enqueueOutbox({
+          id: req.key,
+          incidentId: req.incident.id,
+          channel: req.channel,
+          to: req.to,
+          subject,
+          body: `${req.incident.drill ? '[DRILL] ' : ''}${req.message}\n${incidentUrl}`,
+          drill: req.incident.drill,
+          createdAt: now().toISOString(),
+        });
+        await record(req, 'outbox', 'sent', null, req.key);
+        return { via: 'outbox', providerId: req.key, detail: `${req.channel} is not configured; in the outbox` };
+      }
+      const rules = deps.throttle?.[req.channel] ?? DEFAULT_THROTTLE_RULES[req.channel];
+      const since = new Date(now().getTime() - THROTTLE_LOOKBACK_MS).toISOString();
+      const delay = throttleDelayMs(await deps.store.recentPages(req.channel, req.to, since), now(), rules);
+      if (delay > 0) {
+        await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
+        throw ApplicationFailure.create({ message: `${req.channel} to this contact is throttled`, type: 'Throttled', nextRetryDelay: delay });
+      }
+      try {
+        const delivery = await channel.send({ idempotencyKey: req.key, to: req.to, subject, text: req.message, incidentUrl, drill: req.incident.drill });
+        await record(req, req.channel, 'sent', null, delivery.providerId);
+        return { via: req.channel, providerId: delivery.providerId, detail: delivery.detail };
+      } catch (err) {
+        // Recorded on every failed attempt; a later successful retry overwrites it with `sent`.
+        await record(req, req.channel, 'failed', (err as Error).message.slice(0, 500), null);
+        throw err;
+      }
+    },
+  };
+}
