@@ -27,6 +27,8 @@ export interface PageRequest {
 export interface PageResult {
   /** The channel it went through: the outbox when that channel is not configured. */
   via: ChannelKind | 'outbox';
+  /** When this attempt began talking to the provider (ISO): the moment the page went out. */
+  startedAt: string;
   providerId: string | null;
   detail: string;
 }
@@ -90,6 +92,7 @@ export function createPagingActivities(deps: PagingDeps) {
       const subject = `${req.incident.drill ? '[DRILL] ' : ''}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
       const incidentUrl = `${publicUrl}/incidents/${encodeURIComponent(req.incident.id)}`;
       if (!channel) {
+        const startedAt = now().toISOString();
         // Not configured here: the page is still visible, in the outbox the web page shows.
         await deps.store.enqueueOutbox({
           id: req.key,
@@ -102,7 +105,16 @@ export function createPagingActivities(deps: PagingDeps) {
           createdAt: now().toISOString(),
         });
         await record(req, 'outbox', 'sent', null, req.key);
-        return { via: 'outbox', providerId: req.key, detail: `${req.channel} is not configured; in the outbox` };
+        return { via: 'outbox', startedAt, providerId: req.key, detail: `${req.channel} is not configured; in the outbox` };
+      }
+      // A crash after the provider accepted but before Temporal heard of it: email cannot dedupe, so look first.
+      const earlier = (await deps.store.listPages(req.incident.id)).find((p) => p.key === req.key && p.status === 'sent');
+      if (earlier) return { via: req.channel, startedAt: earlier.updatedAt, providerId: earlier.providerId, detail: 'already delivered by an earlier attempt' };
+      // Last look before anything goes out: once an acknowledgement is recorded, no page starts.
+      const incident = await deps.store.getIncident(req.incident.id);
+      if (incident?.acknowledgedAt || incident?.resolvedAt) {
+        await record(req, req.channel, 'withdrawn', 'acknowledged before it went out', null);
+        throw ApplicationFailure.nonRetryable('acknowledged before this page went out', 'PageWithdrawn');
       }
       const rules = deps.throttle?.[req.channel] ?? DEFAULT_THROTTLE_RULES[req.channel];
       const since = new Date(now().getTime() - THROTTLE_LOOKBACK_MS).toISOString();
@@ -111,10 +123,11 @@ export function createPagingActivities(deps: PagingDeps) {
         await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
         throw ApplicationFailure.create({ message: `${req.channel} to this contact is throttled`, type: 'Throttled', nextRetryDelay: delay });
       }
+      const startedAt = now().toISOString();
       try {
         const delivery = await channel.send({ idempotencyKey: req.key, to: req.to, subject, text: req.message, incidentUrl, drill: req.incident.drill });
         await record(req, req.channel, 'sent', null, delivery.providerId);
-        return { via: req.channel, providerId: delivery.providerId, detail: delivery.detail };
+        return { via: req.channel, startedAt, providerId: delivery.providerId, detail: delivery.detail };
       } catch (err) {
         // Recorded on every failed attempt; a later successful retry overwrites it with `sent`.
         await record(req, req.channel, 'failed', (err as Error).message.slice(0, 500), null);

@@ -7,6 +7,7 @@ import { RoleSchema } from './domain/roles';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
 import { openStore } from './launch/store';
+import { loadOnCallSource } from './launch/oncall';
 import { loadTargetsOrFail } from './launch/targets';
 import { startWorker } from './launch/worker';
 import { createLogger } from './logger';
@@ -157,7 +158,8 @@ async function commandRunbooks(config: Config, args: string[]): Promise<number> 
     return 0;
   }
   if (sub !== 'validate') throw new UsageError('fireline runbooks validate [paths] | fireline runbooks schema [--out file]');
-  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir], { targets: loadTargetsOrFail(config, process.env) });
+  const policies = loadOnCallSource(config, createLogger({ level: 'silent' })).current().escalationPolicies.map((p) => p.id);
+  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir], { targets: loadTargetsOrFail(config, process.env), escalationPolicies: policies });
   printValidation(result, (s) => process.stdout.write(s));
   return result.problems.length ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 // The escalation loop of a page step: level by level, contact by contact, until someone acknowledges.
 // Deterministic: runs inside the workflow sandbox.
-import { ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { FirelineActivities, PageRequest } from '../activities';
 import type { EscalationSnapshot, SnapshotTarget } from '../src/domain/oncall';
 import type { PageStep } from '../src/domain/runbook';
@@ -8,6 +8,8 @@ import type { StepContext, StepOutput } from './steps';
 
 const { sendPage } = proxyActivities<FirelineActivities>({
   startToCloseTimeout: '1m',
+  // A page already being delivered when someone acknowledges is let finish, so the timeline says what happened.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // Throttling asks for a later retry through nextRetryDelay; permanent failures are non-retryable.
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 6 },
 });
@@ -63,7 +65,8 @@ async function escalate(ctx: StepContext, step: PageStep, snapshot: EscalationSn
       // A level nobody could be reached on is no reason to wait: go on to the next one now.
       if (delivered === 0) continue;
       await condition(() => stopped() !== null || ctx.manualEscalations() > escalationsSeen, delayMs);
-      escalationsSeen = ctx.manualEscalations();
+      // Each press of escalate skips exactly one level's wait, however quickly presses follow each other.
+      if (ctx.manualEscalations() > escalationsSeen) escalationsSeen += 1;
     }
   }
   if (snapshot.fallback && !stopped()) {
@@ -90,13 +93,20 @@ async function pageTargets(
     if (wait > 0 && (await condition(() => stopped() !== null, wait))) return delivered;
     if (stopped()) return delivered;
     const batch = contacts.filter((c) => c.delayMs === offset);
-    const results = await Promise.allSettled(batch.map((c) => sendPage(pageRequest(ctx, step, round, level, c.target, c.channel, c.to))));
+    // Cancelled by an acknowledgement: pages still waiting for a worker are then never sent.
+    const results = await CancellationScope.cancellable(() => {
+      const scope = CancellationScope.current();
+      ctx.onAcknowledge(() => scope.cancel());
+      return Promise.allSettled(batch.map((c) => sendPage(pageRequest(ctx, step, round, level, c.target, c.channel, c.to))));
+    });
     for (const [i, result] of results.entries()) {
       const c = batch[i]!;
       const data = { stepId: step.id, round, level: level + 1, person: c.target.personId, channel: c.channel };
       if (result.status === 'fulfilled') {
         delivered += 1;
-        ctx.emit('page.sent', `Paged ${c.target.name} by ${result.value.via} (level ${level + 1})`, { ...data, via: result.value.via, providerId: result.value.providerId });
+        ctx.emit('page.sent', `Paged ${c.target.name} by ${result.value.via} (level ${level + 1})`, { ...data, via: result.value.via, providerId: result.value.providerId, startedAt: result.value.startedAt });
+      } else if ((isCancellation(result.reason) || isWithdrawn(result.reason)) && stopped()) {
+        ctx.emit('page.failed', `Page to ${c.target.name} by ${c.channel} withdrawn: acknowledged first`, { ...data, withdrawn: true });
       } else {
         const error = result.reason instanceof Error ? (result.reason.cause instanceof Error ? result.reason.cause.message : result.reason.message) : String(result.reason);
         ctx.emit('page.failed', `Could not page ${c.target.name} by ${c.channel}: ${error}`, { ...data, error });
@@ -121,4 +131,9 @@ function pageRequest(ctx: StepContext, step: PageStep, round: number, level: num
     to,
     message: step.message ?? `${incident.severity} ${incident.title} — please acknowledge in Fireline.`,
   };
+}
+
+/** The activity found the incident acknowledged (or resolved) in the read model just before sending. */
+function isWithdrawn(reason: unknown): boolean {
+  return reason instanceof Error && reason.cause instanceof ApplicationFailure && reason.cause.type === 'PageWithdrawn';
 }

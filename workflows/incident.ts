@@ -156,6 +156,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const openDecisions: Record<string, OpenDecision> = {};
   const openTasks: Record<string, OpenTask> = {};
   const backgroundWork = new Set<Promise<void>>();
+  let ackListeners: (() => void)[] = [];
   let currentStep: { id: string; kind: string } | null = null;
   let stepScope: CancellationScope | undefined;
 
@@ -300,6 +301,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     async ({ actor }) => {
       state.acknowledged = { by: actor, at: nowIso() };
       state.status = 'acknowledged';
+      // Withdraw pages scheduled but not yet picked up by a worker.
+      for (const withdraw of ackListeners) withdraw();
+      ackListeners = [];
       patch({ status: 'acknowledged', acknowledgedAt: state.acknowledged.at });
       emit('incident.acknowledged', `Acknowledged by ${actor.name}`, {}, actor);
       await flush();
@@ -465,6 +469,10 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       return state.review ?? null;
     },
     acknowledged: () => state.acknowledged !== null,
+    onAcknowledge: (fn) => {
+      if (state.acknowledged) fn();
+      else ackListeners.push(fn);
+    },
     manualEscalations: () => state.escalationLevel,
     defaultPolicy: runbook.escalation,
     background: (work) => {

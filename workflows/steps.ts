@@ -35,6 +35,8 @@ export interface StepContext {
   review: { stepId: string; dueAt: string; done: { by: Actor; at: string } | null } | null;
   setReview(review: StepContext['review']): void;
   acknowledged(): boolean;
+  /** Runs `fn` when the incident is acknowledged (at once if it already is). */
+  onAcknowledge(fn: () => void): void;
   /** How many times someone pressed escalate; a page step moves to its next level when this grows. */
   manualEscalations(): number;
   /** The runbook's `escalation` policy. */

@@ -43,8 +43,8 @@ export function emailMessageId(idempotencyKey: string, publicUrl: string | URL):
   return `<fireline.${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@${host}>`;
 }
 
-/** Deliberately simple: one `local@domain` per comma-separated entry, display names allowed (`Ada <ada@x>`). */
-const ADDRESS = /^(?:[^<>@,;]*<)?[^\s<>@,;"]+@[^\s<>@,;"]+\.?[^\s<>@,;"]*>?$/;
+/** Deliberately simple: `local@domain` or `Name <local@domain>` per comma-separated entry (no commas in names). */
+const ADDRESS = /^(?:[^<>@,;]*<[^\s<>@,;"]+@[^\s<>@,;"]+>|[^\s<>@,;"]+@[^\s<>@,;"]+)$/;
 
 interface SendState {
   /** The message stream the connection reads; `readableEnded` = the whole message went out, "." follows. */

@@ -8,9 +8,13 @@ import type { Integrations } from '../ingest/integrations';
 import type { AlertSink } from '../ingest/sink';
 import type { ParseOptions } from '../runbooks/load';
 import type { IncidentService } from '../services/incidents';
+import { createMetricsService } from '../services/metrics';
+import type { MetricsService } from '../services/metrics';
+import { createPostmortemService } from '../services/postmortems';
+import type { PostmortemService } from '../services/postmortems';
 import type { TokenService } from '../services/tokens';
 import type { Store } from '../store/store';
-import { requireRole } from './auth';
+import { createSessionAuth, requireRole } from './auth';
 import { alertRoutes, pagerDutyRoutes } from './routes/alerts';
 import { silenceRoutes } from './routes/silences';
 import { errorHandler, notFoundHandler } from './errors';
@@ -18,6 +22,12 @@ import { incidentRoutes } from './routes/incidents';
 import { oncallRoutes } from './routes/oncall';
 import { outboxRoutes } from './routes/outbox';
 import { runbookRoutes } from './routes/runbooks';
+import { metricsRoutes } from './routes/metrics';
+import { postmortemRoutes } from './routes/postmortems';
+import { sessionRoutes } from './routes/session';
+import { StreamHub, streamRoutes } from './routes/stream';
+import { webRoutes } from './web';
+import { incidentSearchRoutes } from './web/search';
 import type { RunbookListing } from './routes/runbooks';
 
 export interface AppDeps {
@@ -36,6 +46,16 @@ export interface AppDeps {
   alertSink?: AlertSink;
   /** config/integrations.yaml, resolved; without it every receiver answers 401. */
   integrations?: Integrations;
+  /** The sink's view of silences; refreshed when the silences API changes one. */
+  silenceCache?: { refresh(): Promise<void> };
+  /** FIRELINE_PUBLIC_URL: when https, the page's cookies are `Secure`. */
+  publicUrl?: string;
+  /** Post-mortem editing; made from store and incidents when absent. */
+  postmortems?: PostmortemService;
+  /** Milestones and summaries; made from the store when absent. */
+  metrics?: MetricsService;
+  /** How often live updates poll the read model (default 1 s). */
+  streamIntervalMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -74,8 +94,19 @@ export function createApp(deps: AppDeps): Express {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', temporal, store });
   });
 
+  const sessions = createSessionAuth({ store: deps.store, tokens: deps.tokens, publicUrl: deps.publicUrl });
+  const postmortems = postmortemRoutes({ tokens: deps.tokens, postmortems: deps.postmortems ?? createPostmortemService({ store: deps.store, incidents: deps.incidents }) });
+  const metrics = metricsRoutes({ tokens: deps.tokens, metrics: deps.metrics ?? createMetricsService({ store: deps.store }) });
+  const hub = new StreamHub({ store: deps.store, logger: deps.logger, intervalMs: deps.streamIntervalMs });
+
   const api = express.Router();
+  api.use(sessions.middleware);
+  api.use('/session', sessionRoutes({ tokens: deps.tokens, sessions }));
+  api.use('/incidents', incidentSearchRoutes(deps), postmortems.incidents, metrics.incidents);
   api.use('/incidents', incidentRoutes(deps));
+  api.use('/action-items', postmortems.actionItems);
+  api.use('/metrics', metrics.summary);
+  api.use('/stream', streamRoutes({ tokens: deps.tokens, store: deps.store, hub }));
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));
   api.use('/oncall', oncallRoutes({ tokens: deps.tokens, store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL) }));
@@ -83,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/silences', silenceRoutes(deps));
   app.use('/api/v1', api);
   app.use('/v2', pagerDutyRoutes(deps));
+  app.use(webRoutes());
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -13,18 +13,21 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const DRAIN_AFTER_REFUSAL_MS = 2000;
 const DRAIN_AFTER_REFUSAL_BYTES = 4 * 1024 * 1024;
 
-export const JSON_TYPES = ['application/json', 'application/*+json'];
-
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'payload_too_large', `the request body is larger than ${Math.round(limit / 1024)} KB`);
 }
 
+const draining = new WeakSet<Request>();
+
 /**
- * Gives the sender a short grace period to finish writing, discarding what arrives, then cuts the connection.
- * Closing a socket with unread bytes makes the kernel answer with a reset, which can destroy the 413 before
- * the sender reads it; draining forever would let anyone keep the server busy.
+ * For a request refused before its body was read (401, 413, 415): gives the sender a short grace period to finish
+ * writing, discarding what arrives, then cuts the connection. Closing a socket with unread bytes makes the kernel
+ * answer with a reset, which can destroy the refusal before the sender reads it; draining without a bound (Node's
+ * default for unread bodies) would let anyone keep the server busy.
  */
-function drainThenClose(req: Request): void {
+export function discardUnreadBody(req: Request): void {
+  if (req.complete || req.destroyed || draining.has(req)) return;
+  draining.add(req);
   let drained = 0;
   const socket = req.socket;
   const cut = () => {
@@ -52,7 +55,7 @@ export function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffe
   }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    drainThenClose(req);
+    discardUnreadBody(req);
     return Promise.reject(tooLarge(limit));
   }
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
@@ -79,7 +82,7 @@ export function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffe
       if (received > limit) {
         chunks.length = 0;
         finish(tooLarge(limit));
-        drainThenClose(req);
+        discardUnreadBody(req);
         return;
       }
       chunks.push(chunk);
@@ -100,11 +103,18 @@ export function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffe
   });
 }
 
+/** `application/json` or `application/<anything>+json`, any parameters; the header as sent. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const mediaType = (header.split(';')[0] ?? '').trim().toLowerCase();
+  return mediaType === 'application/json' || /^application\/[a-z0-9!#$&^_.-]+\+json$/.test(mediaType);
+}
+
 /** Refuses anything but JSON (415), and charsets other than UTF-8. */
 export function requireJsonContentType(req: Request): void {
   const type = req.headers['content-type'];
   if (!type) throw new HttpError(415, 'unsupported_media_type', 'Content-Type is missing; send the body as application/json');
-  if (!req.is(JSON_TYPES)) {
+  if (!isJsonContentType(type)) {
     throw new HttpError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(type.slice(0, 80))} is not accepted; send the body as application/json`);
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();

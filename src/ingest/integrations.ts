@@ -201,7 +201,7 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
   for (const [id, config] of Object.entries(parsed.data.integrations)) {
     const base: RunbookPath = ['integrations', id];
     const needs = credentialProblem(config);
-    if (needs) problems.push(at(base, needs));
+    if (needs) problems.push(at(base, needs, true));
     let enabled = true;
     const secret = (path: RunbookPath, ref: { env: string }): string => {
       const value = env[ref.env];
@@ -267,7 +267,7 @@ function sharedCredentialProblems(integrations: ResolvedIntegration[], at: At): 
     ].filter((c): c is string => Boolean(c));
     for (const credential of credentials) {
       const other = seen.get(credential);
-      if (other) problems.push(at(['integrations', i.id], `uses the same credential as integration "${other}": give each integration its own`));
+      if (other) problems.push(at(['integrations', i.id], `uses the same credential as integration "${other}": give each integration its own`, true));
       else seen.set(credential, i.id);
     }
   }

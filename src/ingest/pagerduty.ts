@@ -4,7 +4,7 @@ import type { AlertEvent, GroupAction } from '../domain/alert';
 import { issuesFromZod, isPlainObject } from './issues';
 import type { Parsed, PayloadIssue } from './issues';
 import { sha256Hex } from './keys';
-import { MAX_SUMMARY, oneLine, toUtcIso } from './schema';
+import { isIsoTime, MAX_SUMMARY, oneLine, toUtcIso } from './schema';
 
 /** PagerDuty Events API v2 (integrations.md §3): the limits PagerDuty itself enforces. */
 export const MAX_DEDUP_KEY = 255;
@@ -26,8 +26,7 @@ const TimestampSchema = z
   .string()
   .max(64)
   .transform(normaliseOffset)
-  .pipe(z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time' }))
-  .refine((text) => Number.isFinite(Date.parse(text)), { message: 'not a valid time' });
+  .refine(isIsoTime, { message: 'expected an ISO 8601 date-time such as 2026-04-21T09:02:45.118Z' });
 
 const OptionalText = z.string().max(1024).optional();
 

@@ -14,7 +14,11 @@ export const LabelMapSchema = z
   .refine((map) => Object.keys(map).length <= MAX_LABELS, { message: `at most ${MAX_LABELS} entries are accepted` });
 
 /** RFC 3339 as Go writes it: any number of fractional digits (or none), `Z` or an offset. */
-export const IsoTimeSchema = z.iso.datetime({ offset: true }).refine((text) => Number.isFinite(Date.parse(text)), { message: 'not a valid time' });
+const Rfc3339 = z.iso.datetime({ offset: true });
+export function isIsoTime(text: string): boolean {
+  return Rfc3339.safeParse(text).success && Number.isFinite(Date.parse(text));
+}
+export const IsoTimeSchema = z.string().max(64).refine(isIsoTime, { message: 'expected an RFC 3339 date-time such as 2026-04-21T08:14:07.512Z' });
 
 /** One instant, one spelling: UTC, milliseconds (the read model compares these as text). */
 export function toUtcIso(text: string): string {

@@ -47,7 +47,7 @@ export const CreateSilenceSchema = z
     }
     // Like Alertmanager: a silence whose every matcher also matches an empty (missing) label would silence
     // nearly everything, which is never what a maintenance window means.
-    if (input.matchers.every((m) => matcherMatches(m, ''))) {
+    if (input.matchers.length > 0 && input.matchers.every((m) => matcherMatches(m, ''))) {
       ctx.addIssue({ code: 'custom', path: ['matchers'], message: 'at least one matcher must need a label to be present (every matcher here also matches alerts without the label)' });
     }
   });
@@ -116,4 +116,56 @@ export function findSilence(silences: readonly SilenceRecord[], alert: Pick<Aler
 /** Whether a maintenance window silences this alert at `at`: recorded, but starting nothing. */
 export function isSilenced(silences: readonly SilenceRecord[], alert: Pick<AlertEvent, 'labels'>, at: Date | string): boolean {
   return findSilence(silences, alert, at) !== undefined;
+}
+
+/**
+ * The silences in force now or later, held in memory so the sink can ask synchronously for every alert. Refreshed
+ * from the store every `refreshMs` (other processes' changes arrive within that) and at once after this process's
+ * own API changes.
+ */
+export class SilenceCache {
+  private silences: SilenceRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly refreshMs: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly store: { listSilences(filter: { activeAt?: string; limit?: number }): Promise<SilenceRecord[]> },
+    options: { refreshMs?: number; now?: () => Date; onError?: (error: unknown) => void } = {},
+  ) {
+    this.refreshMs = options.refreshMs ?? 10_000;
+    this.now = options.now ?? (() => new Date());
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  private readonly onError: (error: unknown) => void;
+
+  async refresh(): Promise<void> {
+    const at = this.now().toISOString();
+    // Latest end first, so the ones not yet ended come before the expired history.
+    const all = await this.store.listSilences({ limit: 1000 });
+    this.silences = all.filter((s) => s.endsAt > at);
+  }
+
+  /** Loads once, then keeps refreshing until stop(); a failed refresh keeps the last list. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer ??= setInterval(() => {
+      this.refresh().catch(this.onError);
+    }, this.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** For the sink: `(alert, at) => boolean`. */
+  readonly isSilenced = (alert: Pick<AlertEvent, 'labels'>, at: Date | string): boolean => isSilenced(this.silences, alert, at);
+
+  /** The silence that silences the alert at `at`, to record which one did. */
+  find(alert: Pick<AlertEvent, 'labels'>, at: Date | string): SilenceRecord | undefined {
+    return findSilence(this.silences, alert, at);
+  }
 }

@@ -135,7 +135,7 @@ function isMissing(data: unknown, path: RunbookPath): boolean {
 }
 
 function describeType(name: string): string {
-  const words: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', null: 'nothing' };
+  const words: Record<string, string> = { object: 'a mapping', record: 'a mapping', array: 'a list', string: 'text', null: 'nothing' };
   return words[name] ?? `a ${name}`;
 }
 

@@ -8,6 +8,7 @@ import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
 import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
+import { loadOnCallSource } from './oncall';
 import { loadTargetsOrFail } from './targets';
 
 export interface RunningApi {
@@ -25,7 +26,8 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = createTokenService({ store });
-  const parseOptions = { targets: loadTargetsOrFail(config, opts.env) };
+  const oncall = loadOnCallSource(config, logger);
+  const parseOptions = { targets: loadTargetsOrFail(config, opts.env), escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id) };
   const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
   const app = createApp({
@@ -35,6 +37,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     tokens,
     runbooks,
     parseOptions,
+    oncall: () => oncall.current(),
     checkTemporal: async () => {
       await connection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
     },

@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createIncidentWorker } from '../temporal/worker';
+import { loadOnCallSource } from './oncall';
 import { loadTargetsOrFail } from './targets';
 
 export interface RunningWorker {
@@ -33,6 +34,8 @@ export async function startWorker(opts: {
     targets: loadTargetsOrFail(opts.config, env, opts.logger),
     env,
     backupDir: path.join(opts.config.dataDir, 'backups'),
+    oncall: loadOnCallSource(opts.config, opts.logger),
+    publicUrl: opts.config.publicUrl,
     workflowBundlePath: opts.workflowBundlePath,
   });
   const done = worker.run().finally(() => connection.close());

@@ -52,6 +52,12 @@ function weekdayOf(wallMidnight: number): number {
   return (new Date(wallMidnight).getUTCDay() + 6) % 7;
 }
 
+function msOf(date: Date): number {
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('not a valid date');
+  return ms;
+}
+
 function mod(n: number, m: number): number {
   return ((n % m) + m) % m;
 }
@@ -199,7 +205,7 @@ function peopleOf(p: Prepared, ids: readonly string[]): Person[] {
  */
 export function whoIsOnCall(schedule: Schedule, people: readonly Person[], at: Date, overrides: readonly ScheduleOverride[] = []): Person[] {
   const p = prepare(schedule, people, overrides);
-  return peopleOf(p, resolveAt(p, at.getTime()).personIds);
+  return peopleOf(p, resolveAt(p, msOf(at)).personIds);
 }
 
 // --- Shifts over a window ---------------------------------------------------------------------------------
@@ -277,8 +283,8 @@ export interface Shift {
  */
 export function shifts(schedule: Schedule, people: readonly Person[], window: { from: Date; to: Date }, overrides: readonly ScheduleOverride[] = []): Shift[] {
   const p = prepare(schedule, people, overrides);
-  const from = window.from.getTime();
-  const to = window.to.getTime();
+  const from = msOf(window.from);
+  const to = msOf(window.to);
   if (!(from < to)) return [];
   // Far enough out that every shift touching the window starts and ends at a real change point.
   let scanFrom = from - p.reachMs - RESTRICTION_REACH_MS;
@@ -318,7 +324,7 @@ const HANDOFF_HORIZON_MS = 400 * DAY_MS;
 export function nextHandoffs(schedule: Schedule, people: readonly Person[], from: Date, count: number, overrides: readonly ScheduleOverride[] = []): Handoff[] {
   const p = prepare(schedule, people, overrides);
   const out: Handoff[] = [];
-  const start = from.getTime();
+  const start = msOf(from);
   const chunk = Math.max(14 * DAY_MS, p.reachMs);
   let current = resolveAt(p, start).personIds;
   for (let lo = start; out.length < count && lo < start + HANDOFF_HORIZON_MS; lo += chunk) {

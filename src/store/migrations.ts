@@ -218,6 +218,60 @@ CREATE TABLE silences (
 CREATE INDEX silences_ends_at ON silences (ends_at, starts_at);
 `;
 
+/**
+ * What the managers' page needs. Post-mortems get a version for optimistic concurrency and action items of
+ * their own (listed across incidents by status and due date). Sessions of the page are stored by the sha256 of
+ * their id. `incident_metrics` caches each incident's milestones, recomputed from the timeline while the
+ * incident is open and kept once it is closed (`final`), so a summary over 10,000 incidents reads one row each.
+ */
+const WEB_AND_METRICS = `
+ALTER TABLE postmortems ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+
+CREATE TABLE action_items (
+  id TEXT PRIMARY KEY,
+  incident_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  owner TEXT,
+  due TEXT,
+  status TEXT NOT NULL CHECK (status IN ('open', 'done')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  completed_at TEXT
+);
+CREATE INDEX action_items_incident ON action_items (incident_id, position);
+CREATE INDEX action_items_status ON action_items (status, coalesce(due, '9999-12-31'), id);
+
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  token_id TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+CREATE TABLE incident_metrics (
+  incident_id TEXT PRIMARY KEY,
+  impact_started_at TEXT NOT NULL,
+  detected_at TEXT NOT NULL,
+  reported_at TEXT,
+  acknowledged_at TEXT,
+  mitigated_at TEXT,
+  resolved_at TEXT,
+  time_to_detect_ms INTEGER NOT NULL,
+  time_to_acknowledge_ms INTEGER,
+  time_to_mitigate_ms INTEGER,
+  time_to_resolve_ms INTEGER,
+  final INTEGER NOT NULL CHECK (final IN (0, 1)),
+  source_updated_at TEXT NOT NULL,
+  source_seq INTEGER NOT NULL,
+  computed_at TEXT NOT NULL
+);
+
+CREATE INDEX incidents_updated_at ON incidents (updated_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
@@ -225,5 +279,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 4, name: 'alerts', sql: ALERTS },
   { id: 5, name: 'silences', sql: SILENCES },
   { id: 6, name: 'oncall-overrides', sql: ONCALL_OVERRIDES },
+  { id: 7, name: 'web-and-metrics', sql: WEB_AND_METRICS },
   { id: 8, name: 'pages', sql: PAGES },
 ];

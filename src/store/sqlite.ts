@@ -8,7 +8,7 @@ import type { Severity } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
 import type { Migration } from './migrations';
-import type { AlertRecord, AuditEntry, IncidentFilter, OnCallOverrideRecord, OutboxMessage, Page, PageRecord, PostmortemRecord, SilenceRecord, Store, TokenRecord } from './store';
+import type { ActionItemListing, ActionItemRecord, ActionItemStatus, AlertRecord, AuditEntry, EditablePostmortem, IncidentFilter, IncidentMetricsRecord, IncidentMetricsRow, OnCallOverrideRecord, OutboxMessage, Page, PageRecord, PostmortemChange, PostmortemRecord, SessionRecord, SilenceRecord, Store, TokenRecord } from './store';
 import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
 
 /** SQLite has no boolean type; better-sqlite3 refuses to bind JS booleans. */
@@ -653,6 +653,156 @@ export class SqliteStore implements Store {
   }
 
   private onCallPrepared: OnCallStatements | undefined;
+
+  async timelineHead(incidentId: string): Promise<{ updatedAt: string; maxSeq: number } | undefined> {
+    const row = this.webStatements.timelineHead.get(incidentId);
+    return row && { updatedAt: row.updated_at, maxSeq: row.max_seq };
+  }
+
+  async incidentsHead(): Promise<string | null> {
+    return this.webStatements.incidentsHead.get()?.at ?? null;
+  }
+
+  async searchIncidents(filter: IncidentFilter & { titleContains?: string }): Promise<Page<IncidentRecord>> {
+    const limit = checkLimit(filter.limit);
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+    const { sql, params } = listIncidentsQuery(filter, after, limit + 1);
+    let query = sql;
+    if (filter.titleContains) {
+      // The title test rides on the same index walk as the list: rows come in list order and stop at the limit.
+      const condition = "title LIKE @titleLike ESCAPE '\\'";
+      query = sql.includes(' WHERE ')
+        ? sql.replace(' WHERE ', ` WHERE ${condition} AND `)
+        : sql.replace(' ORDER BY ', ` WHERE ${condition} ORDER BY `);
+      params.titleLike = `%${filter.titleContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    const rows = this.listStatement(query).all(params);
+    const items = rows.slice(0, limit).map(incidentFromRow);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async listTimelineByType(incidentId: string, types: readonly TimelineEventType[]): Promise<TimelineEvent[]> {
+    if (types.length === 0) return [];
+    const rows = this.webStatements.timelineByType.all({ incidentId, types: JSON.stringify(types) });
+    return rows.map(timelineFromRow);
+  }
+
+  async listStaleIncidentMetrics(limit: number): Promise<{ incident: IncidentRecord; maxSeq: number }[]> {
+    const rows = this.webStatements.staleMetrics.all(checkLimit(limit));
+    return rows.map(({ max_seq, ...row }) => ({ incident: incidentFromRow(row), maxSeq: max_seq }));
+  }
+
+  async upsertIncidentMetrics(rows: IncidentMetricsRecord[]): Promise<void> {
+    const upsert = this.webStatements.upsertMetrics;
+    this.db.transaction(() => {
+      for (const r of rows) upsert.run(metricsToRow(r));
+    })();
+  }
+
+  async getIncidentMetrics(incidentId: string): Promise<IncidentMetricsRecord | undefined> {
+    const row = this.webStatements.getMetrics.get(incidentId);
+    return row && metricsFromRow(row);
+  }
+
+  async listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsRow[]> {
+    return this.webStatements.listMetrics.all(range).map((row) => ({
+      ...metricsFromRow(row),
+      declaredAt: row.declared_at,
+      severity: row.severity,
+      service: row.service,
+      runbookId: row.runbook_id,
+      drill: row.drill === 1,
+      status: row.status,
+    }));
+  }
+
+  async getEditablePostmortem(incidentId: string): Promise<EditablePostmortem | undefined> {
+    const row = this.webStatements.getEditablePostmortem.get(incidentId);
+    if (!row) return undefined;
+    const postmortem: PostmortemRecord = {
+      incidentId: row.incident_id,
+      template: row.template,
+      status: row.status as PostmortemRecord['status'],
+      dueAt: row.due_at,
+      body: row.body,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+    const actionItems = this.webStatements.actionItemsOf.all(incidentId).map(actionItemFromRow);
+    return { postmortem, version: row.version, actionItems };
+  }
+
+  async savePostmortem(change: PostmortemChange): Promise<{ saved: true; version: number } | { saved: false; currentVersion: number | null }> {
+    const w = this.webStatements;
+    return this.db.transaction(() => {
+      const updated = w.updatePostmortem.get({
+        incidentId: change.incidentId,
+        expectedVersion: change.expectedVersion,
+        body: change.body,
+        status: change.status,
+        updatedAt: change.updatedAt,
+      });
+      if (!updated) {
+        const current = w.postmortemVersion.get(change.incidentId);
+        return { saved: false as const, currentVersion: current?.version ?? null };
+      }
+      w.deleteActionItems.run(change.incidentId);
+      for (const item of change.actionItems) w.insertActionItem.run(actionItemToRow(item));
+      return { saved: true as const, version: updated.version };
+    }).immediate();
+  }
+
+  async listActionItems(filter: { status?: ActionItemStatus; cursor?: string; limit: number }): Promise<Page<ActionItemListing>> {
+    const limit = checkLimit(filter.limit);
+    const after = filter.cursor === undefined ? undefined : decodeActionItemCursor(filter.cursor);
+    const rows = this.webStatements.listActionItems.all({
+      status: filter.status ?? null,
+      afterDue: after?.due ?? null,
+      afterId: after?.id ?? null,
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit).map((row) => ({
+      ...actionItemFromRow(row),
+      incident: { title: row.incident_title, severity: row.incident_severity, status: row.incident_status },
+    }));
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeActionItemCursor(last) : null };
+  }
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    this.webStatements.insertSession.run({
+      id_hash: session.idHash,
+      token_id: session.tokenId,
+      csrf: session.csrf,
+      created_at: session.createdAt,
+      expires_at: session.expiresAt,
+    });
+  }
+
+  async findSession(idHash: string, now: string): Promise<{ session: SessionRecord; token: TokenRecord } | undefined> {
+    const row = this.webStatements.findSession.get(idHash, now);
+    if (!row) return undefined;
+    return {
+      session: { idHash: row.id_hash, tokenId: row.token_id, csrf: row.csrf, createdAt: row.created_at, expiresAt: row.expires_at },
+      token: { id: row.token_id, name: row.token_name, role: row.token_role, hash: row.token_hash, createdAt: row.token_created_at },
+    };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.webStatements.deleteSession.run(idHash);
+  }
+
+  async deleteExpiredSessions(now: string): Promise<number> {
+    return this.webStatements.deleteExpiredSessions.run(now).changes;
+  }
+
+  /** Prepared on first use, like the others: the page's statements need migration 7's tables. */
+  private get webStatements(): WebStatements {
+    return (this.webPrepared ??= prepareWebStatements(this.db));
+  }
+
+  private webPrepared: WebStatements | undefined;
 }
 
 function checkLimit(limit: number): number {
@@ -932,4 +1082,234 @@ function silenceFromRow(row: SilenceRow): SilenceRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+// The managers' page (migration 7): heads for live updates, metrics, post-mortem editing, sessions.
+
+interface MetricsRow {
+  incident_id: string;
+  impact_started_at: string;
+  detected_at: string;
+  reported_at: string | null;
+  acknowledged_at: string | null;
+  mitigated_at: string | null;
+  resolved_at: string | null;
+  time_to_detect_ms: number;
+  time_to_acknowledge_ms: number | null;
+  time_to_mitigate_ms: number | null;
+  time_to_resolve_ms: number | null;
+  final: Bit;
+  source_updated_at: string;
+  source_seq: number;
+  computed_at: string;
+}
+
+interface MetricsWithIncidentRow extends MetricsRow {
+  declared_at: string;
+  severity: Severity;
+  service: string | null;
+  runbook_id: string;
+  drill: Bit;
+  status: IncidentStatus;
+}
+
+interface ActionItemRow {
+  id: string;
+  incident_id: string;
+  position: number;
+  title: string;
+  owner: string | null;
+  due: string | null;
+  status: ActionItemStatus;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+interface ActionItemListingRow extends ActionItemRow {
+  incident_title: string;
+  incident_severity: Severity;
+  incident_status: IncidentStatus;
+}
+
+interface SessionRow {
+  id_hash: string;
+  token_id: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+}
+
+interface SessionWithTokenRow extends SessionRow {
+  token_name: string;
+  token_role: Role;
+  token_hash: string;
+  token_created_at: string;
+}
+
+const METRICS_COLUMNS = [
+  'incident_id',
+  'impact_started_at',
+  'detected_at',
+  'reported_at',
+  'acknowledged_at',
+  'mitigated_at',
+  'resolved_at',
+  'time_to_detect_ms',
+  'time_to_acknowledge_ms',
+  'time_to_mitigate_ms',
+  'time_to_resolve_ms',
+  'final',
+  'source_updated_at',
+  'source_seq',
+  'computed_at',
+] as const satisfies readonly (keyof MetricsRow)[];
+
+/** Undated action items sort after every dated one. */
+const NO_DUE = '9999-12-31';
+const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id), 0)';
+
+function prepareWebStatements(db: Database.Database) {
+  const metricsUpdates = METRICS_COLUMNS.filter((c) => c !== 'incident_id').map((c) => `${c} = excluded.${c}`);
+  return {
+    timelineHead: db.prepare<[string], { updated_at: string; max_seq: number }>(
+      `SELECT i.updated_at, ${LAST_SEQ} AS max_seq FROM incidents i WHERE i.id = ?`,
+    ),
+    incidentsHead: db.prepare<[], { at: string | null }>('SELECT max(updated_at) AS at FROM incidents'),
+    timelineByType: db.prepare<{ incidentId: string; types: string }, TimelineRow>(
+      `SELECT * FROM timeline_events
+       WHERE incident_id = @incidentId AND type IN (SELECT value FROM json_each(@types))
+       ORDER BY seq`,
+    ),
+    staleMetrics: db.prepare<[number], IncidentRow & { max_seq: number }>(
+      `SELECT i.*, ${LAST_SEQ} AS max_seq
+       FROM incidents i LEFT JOIN incident_metrics m ON m.incident_id = i.id
+       WHERE m.incident_id IS NULL
+          OR (m.final = 0 AND (m.source_updated_at <> i.updated_at OR m.source_seq <> ${LAST_SEQ}))
+       LIMIT ?`,
+    ),
+    upsertMetrics: db.prepare<MetricsRow>(
+      insertSql('incident_metrics', METRICS_COLUMNS, `ON CONFLICT (incident_id) DO UPDATE SET ${metricsUpdates.join(', ')}`),
+    ),
+    getMetrics: db.prepare<[string], MetricsRow>('SELECT * FROM incident_metrics WHERE incident_id = ?'),
+    listMetrics: db.prepare<{ from: string; to: string }, MetricsWithIncidentRow>(
+      `SELECT m.*, i.declared_at, i.severity, i.service, i.runbook_id, i.drill, i.status
+       FROM incidents i JOIN incident_metrics m ON m.incident_id = i.id
+       WHERE i.declared_at >= @from AND i.declared_at < @to
+       ORDER BY i.declared_at, i.id`,
+    ),
+    getEditablePostmortem: db.prepare<[string], PostmortemRow & { version: number }>('SELECT * FROM postmortems WHERE incident_id = ?'),
+    postmortemVersion: db.prepare<[string], { version: number }>('SELECT version FROM postmortems WHERE incident_id = ?'),
+    updatePostmortem: db.prepare<{ incidentId: string; expectedVersion: number; body: string; status: string; updatedAt: string }, { version: number }>(
+      `UPDATE postmortems SET body = @body, status = @status, updated_at = @updatedAt, version = version + 1
+       WHERE incident_id = @incidentId AND version = @expectedVersion
+       RETURNING version`,
+    ),
+    actionItemsOf: db.prepare<[string], ActionItemRow>('SELECT * FROM action_items WHERE incident_id = ? ORDER BY position, id'),
+    deleteActionItems: db.prepare<[string]>('DELETE FROM action_items WHERE incident_id = ?'),
+    insertActionItem: db.prepare<ActionItemRow>(
+      insertSql('action_items', ['id', 'incident_id', 'position', 'title', 'owner', 'due', 'status', 'created_at', 'updated_at', 'completed_at'], ''),
+    ),
+    // Same expression as the action_items_status index, so a status page is one index range.
+    listActionItems: db.prepare<{ status: string | null; afterDue: string | null; afterId: string | null; limit: number }, ActionItemListingRow>(
+      `SELECT a.*, i.title AS incident_title, i.severity AS incident_severity, i.status AS incident_status
+       FROM action_items a JOIN incidents i ON i.id = a.incident_id
+       WHERE (@status IS NULL OR a.status = @status)
+         AND (@afterDue IS NULL OR (coalesce(a.due, '${NO_DUE}'), a.id) > (@afterDue, @afterId))
+       ORDER BY coalesce(a.due, '${NO_DUE}'), a.id
+       LIMIT @limit`,
+    ),
+    insertSession: db.prepare<SessionRow>(insertSql('sessions', ['id_hash', 'token_id', 'csrf', 'created_at', 'expires_at'], '')),
+    findSession: db.prepare<[string, string], SessionWithTokenRow>(
+      `SELECT s.*, t.name AS token_name, t.role AS token_role, t.hash AS token_hash, t.created_at AS token_created_at
+       FROM sessions s JOIN tokens t ON t.id = s.token_id
+       WHERE s.id_hash = ? AND s.expires_at > ?`,
+    ),
+    deleteSession: db.prepare<[string]>('DELETE FROM sessions WHERE id_hash = ?'),
+    deleteExpiredSessions: db.prepare<[string]>('DELETE FROM sessions WHERE expires_at <= ?'),
+  };
+}
+type WebStatements = ReturnType<typeof prepareWebStatements>;
+
+function metricsToRow(r: IncidentMetricsRecord): MetricsRow {
+  return {
+    incident_id: r.incidentId,
+    impact_started_at: r.impactStartedAt,
+    detected_at: r.detectedAt,
+    reported_at: r.reportedAt,
+    acknowledged_at: r.acknowledgedAt,
+    mitigated_at: r.mitigatedAt,
+    resolved_at: r.resolvedAt,
+    time_to_detect_ms: r.timeToDetectMs,
+    time_to_acknowledge_ms: r.timeToAcknowledgeMs,
+    time_to_mitigate_ms: r.timeToMitigateMs,
+    time_to_resolve_ms: r.timeToResolveMs,
+    final: toBit(r.final),
+    source_updated_at: r.sourceUpdatedAt,
+    source_seq: r.sourceSeq,
+    computed_at: r.computedAt,
+  };
+}
+
+function metricsFromRow(row: MetricsRow): IncidentMetricsRecord {
+  return {
+    incidentId: row.incident_id,
+    impactStartedAt: row.impact_started_at,
+    detectedAt: row.detected_at,
+    reportedAt: row.reported_at,
+    acknowledgedAt: row.acknowledged_at,
+    mitigatedAt: row.mitigated_at,
+    resolvedAt: row.resolved_at,
+    timeToDetectMs: row.time_to_detect_ms,
+    timeToAcknowledgeMs: row.time_to_acknowledge_ms,
+    timeToMitigateMs: row.time_to_mitigate_ms,
+    timeToResolveMs: row.time_to_resolve_ms,
+    final: row.final === 1,
+    sourceUpdatedAt: row.source_updated_at,
+    sourceSeq: row.source_seq,
+    computedAt: row.computed_at,
+  };
+}
+
+function actionItemToRow(item: ActionItemRecord): ActionItemRow {
+  return {
+    id: item.id,
+    incident_id: item.incidentId,
+    position: item.position,
+    title: item.title,
+    owner: item.owner,
+    due: item.due,
+    status: item.status,
+    created_at: item.createdAt,
+    updated_at: item.updatedAt,
+    completed_at: item.completedAt,
+  };
+}
+
+function actionItemFromRow(row: ActionItemRow): ActionItemRecord {
+  return {
+    id: row.id,
+    incidentId: row.incident_id,
+    position: row.position,
+    title: row.title,
+    owner: row.owner,
+    due: row.due,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+  };
+}
+
+const ActionItemCursorSchema = z.object({ due: z.string().min(1), id: z.string().min(1) });
+
+function encodeActionItemCursor(item: ActionItemRecord): string {
+  return Buffer.from(JSON.stringify({ due: item.due ?? NO_DUE, id: item.id }), 'utf8').toString('base64url');
+}
+
+function decodeActionItemCursor(cursor: string): { due: string; id: string } {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
+  const parsed = ActionItemCursorSchema.safeParse(tryParseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
+  if (!parsed.success) throw new InvalidCursorError();
+  return parsed.data;
 }

@@ -1,7 +1,7 @@
 import type { IncidentPatch, IncidentRecord, IncidentStatus } from '../domain/incident';
 import type { Role } from '../domain/roles';
 import type { Severity } from '../domain/severity';
-import type { TimelineEvent } from '../domain/timeline';
+import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 
 /**
  * The read model. Workflows write it through activities (idempotently, by deterministic ids); the API and
@@ -87,6 +87,43 @@ export interface Store {
    * updated silence, or undefined when there is none with this id. Expiring an expired silence changes nothing.
    */
   expireSilence(id: string, at: string): Promise<SilenceRecord | undefined>;
+
+  // The managers' page: live heads, search, metrics, post-mortem editing and sessions (migration 7).
+
+  /** The incident row's `updatedAt` and its last timeline seq (0 when none); cheap enough to poll each second. */
+  timelineHead(incidentId: string): Promise<{ updatedAt: string; maxSeq: number } | undefined>;
+  /** The latest `updatedAt` of any incident, null when there are none: when it moves, lists may have changed. */
+  incidentsHead(): Promise<string | null>;
+  /** `listIncidents` narrowed to titles containing `titleContains` (case-insensitive for ASCII letters). */
+  searchIncidents(filter: IncidentFilter & { titleContains?: string }): Promise<Page<IncidentRecord>>;
+  /** The incident's events of these types, oldest first. */
+  listTimelineByType(incidentId: string, types: readonly TimelineEventType[]): Promise<TimelineEvent[]>;
+
+  /**
+   * Incidents whose metrics row is missing or out of date: not final, and the incident row or its timeline
+   * moved on since it was computed. `maxSeq` is the timeline's last seq now.
+   */
+  listStaleIncidentMetrics(limit: number): Promise<{ incident: IncidentRecord; maxSeq: number }[]>;
+  upsertIncidentMetrics(rows: IncidentMetricsRecord[]): Promise<void>;
+  getIncidentMetrics(incidentId: string): Promise<IncidentMetricsRecord | undefined>;
+  /** Metrics of the incidents declared in [from, to), with the incident's current dimensions. */
+  listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsRow[]>;
+
+  getEditablePostmortem(incidentId: string): Promise<EditablePostmortem | undefined>;
+  /**
+   * Replaces body, status and the whole action item list in one transaction if the stored version is still
+   * `expectedVersion`; answers the new version, or the current one when someone saved in between.
+   */
+  savePostmortem(change: PostmortemChange): Promise<{ saved: true; version: number } | { saved: false; currentVersion: number | null }>;
+  /** Action items across incidents, soonest due first (undated last); keyset-paged. */
+  listActionItems(filter: { status?: ActionItemStatus; cursor?: string; limit: number }): Promise<Page<ActionItemListing>>;
+
+  insertSession(session: SessionRecord): Promise<void>;
+  /** The session with this id hash if it has not expired at `now`, with the token it was opened with. */
+  findSession(idHash: string, now: string): Promise<{ session: SessionRecord; token: TokenRecord } | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+  /** Returns how many expired sessions were removed. */
+  deleteExpiredSessions(now: string): Promise<number>;
 }
 
 export interface IncidentFilter {
@@ -208,9 +245,90 @@ export interface PageRecord {
   personId: string;
   channel: 'email' | 'slack' | 'webhook' | 'outbox';
   recipient: string;
-  status: 'sent' | 'failed' | 'throttled';
+  status: 'sent' | 'failed' | 'throttled' | 'withdrawn';
   attempts: number;
   error: string | null;
   providerId: string | null;
   updatedAt: string;
+}
+
+/** When an incident's milestones were reached (ISO); see src/services/metrics.ts for how each is found. */
+export interface IncidentMilestones {
+  impactStartedAt: string;
+  detectedAt: string;
+  reportedAt: string | null;
+  acknowledgedAt: string | null;
+  mitigatedAt: string | null;
+  resolvedAt: string | null;
+}
+
+/** One incident's cached milestones and the durations between them (milliseconds; null until reached). */
+export interface IncidentMetricsRecord extends IncidentMilestones {
+  incidentId: string;
+  timeToDetectMs: number;
+  timeToAcknowledgeMs: number | null;
+  timeToMitigateMs: number | null;
+  timeToResolveMs: number | null;
+  /** Computed from a closed incident: never recomputed. */
+  final: boolean;
+  /** The incident's `updatedAt` and last timeline seq it was computed from. */
+  sourceUpdatedAt: string;
+  sourceSeq: number;
+  computedAt: string;
+}
+
+export interface IncidentMetricsRow extends IncidentMetricsRecord {
+  declaredAt: string;
+  severity: Severity;
+  service: string | null;
+  runbookId: string;
+  drill: boolean;
+  status: IncidentStatus;
+}
+
+export type ActionItemStatus = 'open' | 'done';
+
+export interface ActionItemRecord {
+  id: string;
+  incidentId: string;
+  /** Order within the post-mortem. */
+  position: number;
+  title: string;
+  owner: string | null;
+  /** A calendar day, YYYY-MM-DD. */
+  due: string | null;
+  status: ActionItemStatus;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface ActionItemListing extends ActionItemRecord {
+  incident: { title: string; severity: Severity; status: IncidentStatus };
+}
+
+export interface EditablePostmortem {
+  postmortem: PostmortemRecord;
+  version: number;
+  actionItems: ActionItemRecord[];
+}
+
+export interface PostmortemChange {
+  incidentId: string;
+  expectedVersion: number;
+  body: string;
+  status: PostmortemRecord['status'];
+  updatedAt: string;
+  actionItems: ActionItemRecord[];
+}
+
+/** A signed-in page session; the session id itself is only in the browser's cookie. */
+export interface SessionRecord {
+  /** sha256 hex of the session id. */
+  idHash: string;
+  tokenId: string;
+  /** The value the page must echo in X-Fireline-CSRF on state-changing requests. */
+  csrf: string;
+  createdAt: string;
+  expiresAt: string;
 }

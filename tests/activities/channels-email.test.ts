@@ -1,3 +1,5 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEmailChannel, emailMessageId } from '../../activities/channels/email';
@@ -236,10 +238,9 @@ describe('email channel: failures and retries', () => {
   });
 
   test('a server that never greets is a retryable timeout', async () => {
-    const net = await import('node:net');
     const silent = net.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as import('node:net').AddressInfo).port;
+    const port = (silent.address() as AddressInfo).port;
     const mute = createEmailChannel({ smtpUrl: `smtp://127.0.0.1:${port}`, from: 'fireline@example.com', publicUrl: PUBLIC_URL, timeouts: { greetingMs: 300 } });
     try {
       const failure = await failureOf(mute.send(page()));

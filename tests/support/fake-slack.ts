@@ -26,9 +26,10 @@ import type { AddressInfo } from 'node:net';
  *   ephemeral messages, views.
  * - `POST /response/<id>` records what an app sends to a `response_url` (`responseUrl(id)` makes one).
  *
- * Knobs apply per method name or to every method with `'*'`; the first matching knob with calls left wins, in the
- * order latency → rate limit → HTTP error → forced error. `times` defaults to 1; `Infinity` keeps a knob until
- * `clearKnobs()`. A rate limit with `forMs` applies to every call in that period instead of a number of calls.
+ * Knobs apply per method name or to every method with `'*'`; the first matching knob with calls left wins. A call
+ * goes through: latency → token check → rate limit → HTTP error → forced error → the method. `times` defaults to
+ * 1; `Infinity` keeps a knob until `clearKnobs()`. A rate limit with `forMs` applies to every call in that period
+ * instead of a number of calls.
  *
  * The bot is `botUserId` (default `UBOT`) / `botId` `BBOT` in team `teamId` `T0FIRELINE`; it is a member of every
  * channel it creates and of channels added with `members` including it.

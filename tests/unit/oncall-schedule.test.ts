@@ -73,6 +73,10 @@ describe('weekly rotation in Europe/Berlin (DST: last Sunday of March and of Oct
     expect(onCall(config, schedule, '2025-03-17T08:00:00Z')).toEqual(['ana']);
   });
 
+  test('an invalid date is an error, not a guess', () => {
+    expect(() => whoIsOnCall(schedule, config.people, new Date('not a date'))).toThrow(RangeError);
+  });
+
   test('a 12h rotation keeps 09:00 and 21:00 local; the night of the change is 11 hours', () => {
     const twelve = rotation({ zone: 'Europe/Berlin', length: '12h', handoff: '09:00', start: '2025-03-28' });
     expect(handoffTimes(twelve.config, twelve.schedule, '2025-03-29T12:00:00Z', 4)).toEqual([

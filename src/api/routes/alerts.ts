@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { AlertEvent } from '../../domain/alert';
 import { parseAlertmanager } from '../../ingest/alertmanager';
-import { parseUntrustedJson, readRawBody, requireJsonContentType, JSON_TYPES } from '../../ingest/body';
+import { discardUnreadBody, isJsonContentType, parseUntrustedJson, readRawBody, requireJsonContentType } from '../../ingest/body';
 import { checkGenericSignature, GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, parseGeneric } from '../../ingest/generic';
 import { parseGrafana, verifyGrafanaSignature } from '../../ingest/grafana';
 import { Integrations } from '../../ingest/integrations';
@@ -146,8 +146,15 @@ export function alertRoutes(deps: AlertRouteDeps): Router {
     await deliver(req, res, integration, parsed.value);
   });
 
+  r.use(refusedBeforeReading);
   return r;
 }
+
+/** A refusal sent before the body was read (401, 415) stops the sender instead of reading on for as long as it sends. */
+const refusedBeforeReading: ErrorRequestHandler = (err, req, _res, next) => {
+  discardUnreadBody(req);
+  next(err);
+};
 
 // --- PagerDuty Events API v2 (POST /v2/enqueue) -----------------------------------------------------------
 
@@ -165,6 +172,7 @@ const invalidEvent = (errors: string[]) => new PagerDutyError(400, pagerDutyInva
 
 /** Every answer of /v2/enqueue has PagerDuty's shape (§3.3), errors included, so PagerDuty clients understand them. */
 const pagerDutyErrors: ErrorRequestHandler = (err, req, res, next) => {
+  discardUnreadBody(req);
   let failure: PagerDutyError | undefined;
   if (err instanceof PagerDutyError) failure = err;
   else if (err instanceof HttpError) {
@@ -189,7 +197,7 @@ export function pagerDutyRoutes(deps: AlertRouteDeps): Router {
   const now = deps.now ?? (() => new Date());
 
   r.post('/enqueue', async (req, res) => {
-    if (!req.headers['content-type'] || !req.is(JSON_TYPES)) throw invalidEvent(['Content-Type must be application/json']);
+    if (!isJsonContentType(req.headers['content-type'])) throw invalidEvent(['Content-Type must be application/json']);
     requireJsonContentType(req);
     const body = parseUntrustedJson(await readRawBody(req));
     const routingKey = routingKeyOf(body);

@@ -54,8 +54,6 @@ const CreateOverrideSchema = z
   })
   .strict();
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
-
 /**
  * Calendar apps cannot send headers, so the feed also takes `?token=`. Only a viewer token is accepted there:
  * a URL ends up in calendar settings, browser history and proxy logs, and a leaked feed URL must be able to

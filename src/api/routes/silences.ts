@@ -16,6 +16,8 @@ import { jsonBody } from '../json-body';
 export interface SilenceRouteDeps {
   store: Store;
   tokens: TokenService;
+  /** Refreshed after each change, so this process's sink applies it at once. */
+  silenceCache?: { refresh(): Promise<void> };
   now?: () => Date;
 }
 
@@ -81,6 +83,7 @@ export function silenceRoutes(deps: SilenceRouteDeps): Router {
       updatedAt: at.toISOString(),
     };
     await deps.store.insertSilence(silence);
+    await deps.silenceCache?.refresh();
     await audit(req, 'silence.create', { silenceId: silence.id, matchers: silence.matchers, startsAt: silence.startsAt, endsAt: silence.endsAt, comment: silence.comment });
     req.log.info({ silenceId: silence.id }, 'silence created');
     res.status(201).location(`/api/v1/silences/${silence.id}`).json({ silence: view(silence, at) });
@@ -106,6 +109,7 @@ export function silenceRoutes(deps: SilenceRouteDeps): Router {
     const before = await deps.store.getSilence(id);
     if (!before) throw new HttpError(404, 'not_found', `no silence ${id}`);
     const silence = (await deps.store.expireSilence(id, at.toISOString())) ?? before;
+    await deps.silenceCache?.refresh();
     if (before.endsAt > at.toISOString()) {
       await audit(req, 'silence.expire', { silenceId: id, matchers: silence.matchers, endedAt: silence.endsAt });
       req.log.info({ silenceId: id }, 'silence expired');
