@@ -6,7 +6,6 @@ import { createActionActivities } from './actions';
 import { createBackupActivities } from './backups';
 import { createCheckActivities } from './checks';
 import { createNotifyActivities } from './notify';
-import type { NotificationChannel } from './notify';
 import { createPagingActivities } from './paging';
 import type { PagingDeps } from './paging';
 import { createPostmortemActivities } from './postmortem';
@@ -14,7 +13,6 @@ import { createRecordActivities } from './records';
 
 export interface ActivityDeps {
   store: Store;
-  channels?: Parameters<typeof createNotifyActivities>[0]['channels'];
   /** Databases, backup targets, commands and secrets from config/targets.yaml. */
   targets?: Targets;
   /** Where `${ENV_VAR}` references in targets are looked up. */
@@ -35,7 +33,7 @@ export function createActivities(deps: ActivityDeps) {
   const env = deps.env ?? {};
   return {
     ...createRecordActivities(deps),
-    ...createNotifyActivities(deps),
+    ...createNotifyActivities({ store: deps.store, channels: deps.pageChannels, publicUrl: deps.publicUrl }),
     ...createCheckActivities({ targets, env }),
     ...createActionActivities({ targets, env }),
     ...createBackupActivities({ targets, env, backupDir: deps.backupDir ?? path.resolve('data', 'backups') }),
@@ -45,7 +43,6 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type FirelineActivities = ReturnType<typeof createActivities>;
-export type { NotificationChannel };
 export type { RecordBatch } from './records';
 export type { NotifyRequest, NotifyResult } from './notify';
 export type { PageRequest, PageResult } from './paging';

@@ -1,6 +1,7 @@
 import type { IncidentInfo } from '../src/domain/incident';
 import type { NotifyStep } from '../src/domain/runbook';
 import type { Store } from '../src/store/store';
+import type { ChannelKind, PageChannel } from './channels/types';
 import { renderTemplate } from './template';
 
 export interface NotifyRequest {
@@ -21,26 +22,33 @@ export interface NotifyResult {
   duplicate: boolean;
 }
 
-/** A configured delivery channel (Slack, email, webhook). Added by later work; absent ones fall back to the outbox. */
-export interface NotificationChannel {
-  send(message: { id: string; to: string | null; subject: string; body: string }): Promise<void>;
-}
-
 export function createNotifyActivities(deps: {
   store: Store;
-  channels?: Partial<Record<Exclude<NotifyStep['via'], 'outbox'>, NotificationChannel>>;
+  /** The same channels pages use; a notify step to one that is not configured lands in the outbox. */
+  channels?: Partial<Record<ChannelKind, PageChannel>>;
+  publicUrl?: string;
   now?: () => Date;
 }) {
   const now = deps.now ?? (() => new Date());
+  const publicUrl = (deps.publicUrl ?? 'http://localhost:3000').replace(/\/$/, '');
   return {
     async sendNotification(req: NotifyRequest): Promise<NotifyResult> {
       const drillMark = req.incident.drill ? '[DRILL] ' : '';
       const body = drillMark + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
       const subject = `${drillMark}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
-      const channel = req.via === 'outbox' ? undefined : deps.channels?.[req.via];
-      if (channel) {
-        await channel.send({ id: req.id, to: req.to, subject, body });
-        return { deliveredVia: req.via, messageId: req.id, duplicate: false };
+      const channel = req.via === 'outbox' || !req.to ? undefined : deps.channels?.[req.via];
+      if (channel && req.to) {
+        // Channels add the drill mark themselves.
+        const text = renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
+        const delivery = await channel.send({
+          idempotencyKey: req.id,
+          to: req.to,
+          subject: `[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`,
+          text,
+          incidentUrl: `${publicUrl}/incidents/${encodeURIComponent(req.incident.id)}`,
+          drill: req.incident.drill,
+        });
+        return { deliveredVia: req.via, messageId: delivery.providerId ?? req.id, duplicate: false };
       }
       const isNew = await deps.store.enqueueOutbox({
         id: req.id,

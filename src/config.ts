@@ -15,7 +15,8 @@ const port = (fallback: number) =>
     .default(fallback);
 
 /** Every setting Fireline reads, from the environment. Only entry points call loadConfig. */
-export const ConfigSchema = z.object({
+export const ConfigSchema = z
+  .object({
   FIRELINE_PORT: port(3000),
   FIRELINE_HOST: z.string().min(1).default('127.0.0.1'),
   FIRELINE_DATA_DIR: z.string().min(1).default('./data'),
@@ -34,10 +35,29 @@ export const ConfigSchema = z.object({
   TEMPORAL_CLI_PATH: optionalText,
   /** Port of the embedded dev server (its UI listens on this + 1000). */
   TEMPORAL_DEV_PORT: port(7233),
+  SMTP_URL: optionalText.pipe(z.string().regex(/^smtps?:\/\//, 'expected smtp://host:port or smtps://user:pass@host:465').optional()),
+  FIRELINE_MAIL_FROM: optionalText,
+  SLACK_BOT_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  /** Only for tests: a fake Slack Web API. */
+  SLACK_API_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
+  /** An SMS/voice gateway that takes Fireline's signed JSON pages. */
+  PAGING_WEBHOOK_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
+  PAGING_WEBHOOK_SECRET: optionalText,
   DATABASE_URL: optionalText.pipe(
     z.string().regex(/^(postgres|postgresql):\/\//, 'expected postgres://user:pass@host:port/db').optional(),
   ),
-});
+  })
+  .superRefine((c, ctx) => {
+    if ((c.SMTP_URL === undefined) !== (c.FIRELINE_MAIL_FROM === undefined)) {
+      const missing = c.SMTP_URL === undefined ? 'SMTP_URL' : 'FIRELINE_MAIL_FROM';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'email needs both SMTP_URL and FIRELINE_MAIL_FROM' });
+    }
+    if ((c.SLACK_BOT_TOKEN === undefined) !== (c.SLACK_SIGNING_SECRET === undefined)) {
+      const missing = c.SLACK_BOT_TOKEN === undefined ? 'SLACK_BOT_TOKEN' : 'SLACK_SIGNING_SECRET';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET' });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema> & {
   publicUrl: string;

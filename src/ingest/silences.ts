@@ -128,6 +128,7 @@ export class SilenceCache {
   private timer: NodeJS.Timeout | undefined;
   private readonly refreshMs: number;
   private readonly now: () => Date;
+  private readonly onError: (error: unknown) => void;
 
   constructor(
     private readonly store: { listSilences(filter: { activeAt?: string; limit?: number }): Promise<SilenceRecord[]> },
@@ -137,8 +138,6 @@ export class SilenceCache {
     this.now = options.now ?? (() => new Date());
     this.onError = options.onError ?? (() => undefined);
   }
-
-  private readonly onError: (error: unknown) => void;
 
   async refresh(): Promise<void> {
     const at = this.now().toISOString();

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { installTemporalRuntime } from '../temporal/runtime';
+import { createPageChannels } from '../../activities/channels';
 import { createIncidentWorker } from '../temporal/worker';
 import { loadOnCallSource } from './oncall';
 import { loadTargetsOrFail } from './targets';
@@ -26,6 +27,16 @@ export async function startWorker(opts: {
   installTemporalRuntime(opts.logger);
   // Targets may name the data dir (e.g. the read model's own backup) even when it comes from the default.
   const env = { ...opts.env, FIRELINE_DATA_DIR: opts.config.dataDir };
+  const config = opts.config;
+  const pageChannels = createPageChannels({
+    publicUrl: config.publicUrl,
+    smtpUrl: config.SMTP_URL,
+    mailFrom: config.FIRELINE_MAIL_FROM,
+    slackBotToken: config.SLACK_BOT_TOKEN,
+    slackApiUrl: config.SLACK_API_URL,
+    webhookUrl: config.PAGING_WEBHOOK_URL,
+    webhookSecret: config.PAGING_WEBHOOK_SECRET,
+  });
   const { worker, connection } = await createIncidentWorker({
     address: opts.temporalAddress,
     namespace: opts.config.TEMPORAL_NAMESPACE,
@@ -35,10 +46,14 @@ export async function startWorker(opts: {
     env,
     backupDir: path.join(opts.config.dataDir, 'backups'),
     oncall: loadOnCallSource(opts.config, opts.logger),
+    pageChannels,
     publicUrl: opts.config.publicUrl,
     workflowBundlePath: opts.workflowBundlePath,
   });
-  const done = worker.run().finally(() => connection.close());
+  const done = worker.run().finally(async () => {
+    await pageChannels.close();
+    await connection.close();
+  });
   return {
     done,
     async stop() {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/api/app';
 import type { Role } from '../../src/domain/roles';
 import { parseAlertmanager } from '../../src/ingest/alertmanager';
-import { isSilenced } from '../../src/ingest/silences';
+import { isSilenced, SilenceCache } from '../../src/ingest/silences';
 import type { SilenceRecord } from '../../src/ingest/silences';
 import { createLogger } from '../../src/logger';
 import type { IncidentService } from '../../src/services/incidents';
@@ -21,6 +21,7 @@ let close: () => Promise<void>;
 let store: SqliteStore;
 const tokens: Partial<Record<Role, string>> = {};
 const tokenIds: Partial<Record<Role, string>> = {};
+let cache: SilenceCache;
 
 beforeAll(async () => {
   store = await openTestStore(tempDir());
@@ -30,7 +31,11 @@ beforeAll(async () => {
     tokens[role] = created.token;
     tokenIds[role] = created.record.id;
   }
+  // A long refresh interval: only the API's own refresh after each change can update it during the test.
+  cache = new SilenceCache(store, { refreshMs: 3_600_000 });
+  await cache.start();
   const app = createApp({
+    silenceCache: cache,
     logger: createLogger({ level: process.env.FIRELINE_TEST_LOG_LEVEL ?? 'silent' }),
     store,
     incidents: {} as IncidentService,
@@ -43,6 +48,7 @@ beforeAll(async () => {
   close = server.close;
 });
 afterAll(async () => {
+  cache?.stop();
   await close?.();
   await store?.close();
 });
@@ -96,6 +102,8 @@ describe('silences API', () => {
     const parsed = parseAlertmanager(fixture, { integration: 'am' });
     if (!parsed.ok) throw new Error('fixture');
     expect(parsed.value.alerts.map((a) => isSilenced(stored, a, new Date()))).toEqual([true, true]);
+    // The sink's cache learnt of it from the API at once.
+    expect(parsed.value.alerts.map((a) => cache.isSilenced(a, new Date()))).toEqual([true, true]);
 
     const expired = await request<{ silence: SilenceView }>('DELETE', `/api/v1/silences/${silence.id}`, { as: 'admin' });
     expect(expired.status).toBe(200);
@@ -106,6 +114,7 @@ describe('silences API', () => {
     expect(again.body.silence.endsAt).toBe(expired.body.silence.endsAt);
     expect((await request<{ silences: SilenceView[] }>('GET', '/api/v1/silences?state=active', { as: 'admin' })).body.silences).toEqual([]);
     expect(isSilenced(await store.listSilences({ activeAt: new Date().toISOString() }), parsed.value.alerts[0]!, new Date())).toBe(false);
+    expect(cache.isSilenced(parsed.value.alerts[0]!, new Date())).toBe(false);
 
     const audit = await store.listAudit({ limit: 50 });
     const mine = audit.filter((a) => a.action.startsWith('silence.')).map((a) => [a.action, a.actor.id, a.details.silenceId, a.path, a.method]);

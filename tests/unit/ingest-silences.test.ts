@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateSilenceSchema, findSilence, isSilenced, matcherMatches, silenceWindow } from '../../src/ingest/silences';
+import { CreateSilenceSchema, findSilence, isSilenced, matcherMatches, SilenceCache, silenceWindow } from '../../src/ingest/silences';
 import type { SilenceMatcher, SilenceRecord } from '../../src/ingest/silences';
 import { SqliteStore } from '../../src/store/sqlite';
 
@@ -141,5 +141,29 @@ describe('SqliteStore silences', () => {
     expect(await store.expireSilence('past', during)).toEqual(past);
     expect(await store.expireSilence('nope', during)).toBeUndefined();
     expect(await store.listSilences({ activeAt: during })).toEqual([]);
+  });
+
+  test('SilenceCache: synchronous checks for the sink, refreshed from the store', async () => {
+    let now = new Date(during);
+    const cache = new SilenceCache(store, { now: () => now, refreshMs: 60_000 });
+    await cache.start();
+    const orders = alert({ service: 'orders' });
+    expect(cache.isSilenced(orders, now)).toBe(false);
+    await store.insertSilence(silence([{ name: 'service', value: 'orders', op: '=' }], { id: 'orders' }));
+    await store.insertSilence(silence([{ name: 'service', value: 'checkout', op: '=' }], { id: 'later', startsAt: '2026-04-21T09:30:00.000Z' }));
+    await store.insertSilence(silence([{ name: 'service', value: 'search', op: '=' }], { id: 'over', endsAt: '2026-04-21T08:30:00.000Z' }));
+    expect(cache.isSilenced(orders, now)).toBe(false);
+    await cache.refresh();
+    expect(cache.isSilenced(orders, now)).toBe(true);
+    expect(cache.find(orders, now)?.id).toBe('orders');
+    // Pending silences are held too, and apply once their time comes.
+    expect(cache.isSilenced(alert({ service: 'checkout' }), now)).toBe(false);
+    expect(cache.isSilenced(alert({ service: 'checkout' }), '2026-04-21T09:31:00.000Z')).toBe(true);
+    expect(cache.isSilenced(alert({ service: 'search' }), now)).toBe(false);
+    await store.expireSilence('orders', now.toISOString());
+    now = new Date('2026-04-21T09:01:00.000Z');
+    await cache.refresh();
+    expect(cache.isSilenced(orders, now)).toBe(false);
+    cache.stop();
   });
 });
