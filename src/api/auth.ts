@@ -7,6 +7,7 @@ import type { SessionRecord, Store, TokenRecord } from '../store/store';
 import { HttpError } from './http-error';
 
 declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- how Express's Request type is extended
   namespace Express {
     interface Request {
       /** Set when the page's session cookie (not a bearer token) authenticated the request. */

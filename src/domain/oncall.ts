@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DurationSchema, formatDuration } from './duration';
+import { RoleSchema } from './roles';
 
 /**
  * config/oncall.yaml: people, schedules and escalation policies. Pure schemas; the loader
@@ -77,6 +78,8 @@ export const PersonSchema = z
     timeZone: TimeZoneSchema,
     /** In order of delay; without rules, every address the person has is used at once. */
     contact: z.array(ContactRuleSchema).max(10).optional(),
+    /** What the person may do in Fireline when acting through Slack (viewer < responder < commander < admin). */
+    role: RoleSchema.default('responder'),
   })
   .strict()
   .transform((p) => ({

@@ -8,6 +8,7 @@ import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
 import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
+import { startIngestion } from './ingest';
 import { loadOnCallSource } from './oncall';
 import { loadTargetsOrFail } from './targets';
 
@@ -30,6 +31,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
   const parseOptions = { targets: loadTargetsOrFail(config, opts.env), escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id) };
   const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
+  const ingestion = await startIngestion({ config, env: opts.env, logger, client, store, runbooks, incidents });
   const app = createApp({
     logger,
     store,
@@ -38,6 +40,9 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     runbooks,
     parseOptions,
     oncall: () => oncall.current(),
+    alertSink: ingestion.sink,
+    integrations: ingestion.integrations,
+    silenceCache: ingestion.silences,
     checkTemporal: async () => {
       await connection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
     },
@@ -48,6 +53,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
       const s = app.listen(config.FIRELINE_PORT, config.FIRELINE_HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
   } catch (err) {
+    ingestion.stop();
     await connection.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ConfigError([`FIRELINE_PORT: port ${config.FIRELINE_PORT} on ${config.FIRELINE_HOST} is already in use`]);
@@ -62,6 +68,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     port,
     adminTokenShownOnce,
     async stop() {
+      ingestion.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await connection.close();

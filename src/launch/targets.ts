@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Targets } from '../domain/targets';
 import type { Logger } from '../logger';
 import { formatTargetsProblem, loadTargets } from '../targets/load';
+import { warnOnce } from './warnings';
 
 export function targetsFile(config: Config): string {
   return path.join(config.configDir, 'targets.yaml');
@@ -15,6 +16,6 @@ export function loadTargetsOrFail(config: Config, env: Record<string, string | u
   const result = loadTargets(file, env);
   if (!result.ok) throw new ConfigError(result.problems.map(formatTargetsProblem));
   // Unset variables only matter to the steps that use them; say so once instead of failing start-up.
-  for (const warning of result.warnings) logger?.warn({ file: warning.file, line: warning.line }, formatTargetsProblem(warning));
+  if (logger) warnOnce(logger, 'config/targets.yaml', result.warnings.map(formatTargetsProblem));
   return result.targets;
 }

@@ -24,8 +24,7 @@ export const SECTION_KEYS = Object.keys(SECTION_HEADINGS) as SectionKey[];
 export type Sections = Record<SectionKey, string>;
 
 const ACTION_ITEMS_HEADING = 'Action items';
-const POSTMORTEM_STATUSES = ['draft', 'in-review', 'done'] as const;
-export type PostmortemStatus = (typeof POSTMORTEM_STATUSES)[number];
+export type PostmortemStatus = PostmortemRecord['status'];
 
 /** Allowed moves: draft ⇄ in-review → done; done is final (its action items still change). */
 const NEXT_STATUS: Record<PostmortemStatus, readonly PostmortemStatus[]> = {

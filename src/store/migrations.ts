@@ -272,6 +272,38 @@ CREATE TABLE incident_metrics (
 CREATE INDEX incidents_updated_at ON incidents (updated_at);
 `;
 
+/**
+ * Slack: each incident's channel and pinned live card, written by the worker's sync loop so a restart or a retry
+ * never makes a second channel or card. `synced_*` are the incident row's `updated_at` and last timeline seq the
+ * card shows; `posted_seq` is the last timeline event echoed into the channel. One lease row keeps a single sync
+ * loop active when several workers share the read model.
+ */
+const SLACK = `
+CREATE TABLE slack_incidents (
+  incident_id TEXT PRIMARY KEY,
+  channel_id TEXT,
+  channel_name TEXT NOT NULL,
+  card_ts TEXT,
+  pinned INTEGER NOT NULL CHECK (pinned IN (0, 1)),
+  invited TEXT NOT NULL,
+  card_hash TEXT,
+  synced_updated_at TEXT,
+  synced_seq INTEGER NOT NULL,
+  posted_seq INTEGER NOT NULL,
+  final INTEGER NOT NULL CHECK (final IN (0, 1)),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX slack_incidents_channel ON slack_incidents (channel_id);
+CREATE INDEX slack_incidents_final ON slack_incidents (final, incident_id);
+
+CREATE TABLE slack_sync_lease (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
@@ -281,4 +313,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 6, name: 'oncall-overrides', sql: ONCALL_OVERRIDES },
   { id: 7, name: 'web-and-metrics', sql: WEB_AND_METRICS },
   { id: 8, name: 'pages', sql: PAGES },
+  { id: 9, name: 'slack', sql: SLACK },
 ];

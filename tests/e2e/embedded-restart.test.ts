@@ -82,6 +82,8 @@ async function startStack(inst: Installation, name: string): Promise<SpawnedProc
   const proc = spawnFireline(name, ['start'], {
     FIRELINE_DATA_DIR: inst.dataDir,
     FIRELINE_RUNBOOKS_DIR: inst.runbooksDir,
+    // No monitoring integrations, on-call or targets: this installation only declares by hand.
+    FIRELINE_CONFIG_DIR: path.join(inst.dataDir, 'no-config'),
     FIRELINE_PORT: String(inst.port),
     TEMPORAL_DEV_PORT: String(inst.devPort),
     FIRELINE_ADMIN_TOKEN: inst.adminToken,

@@ -66,7 +66,8 @@ describe('loadTargets: the example config/targets.yaml', () => {
     expect(targets.backups['payments-ledger']).toMatchObject({ provider: 'http', pollInterval: 10_000, start: { url: '${LEDGER_BACKUP_URL}/snapshots' } });
     expect(targets.commands['flush-checkout-cache']).toMatchObject({ argv: ['/usr/bin/env', 'true'], timeout: 30_000 });
     expect(targets.commands['pause-order-queue-consumers']?.drill).toBeDefined();
-    expect(targets.secrets).toEqual({ 'failover-hmac': { env: 'FAILOVER_HMAC_SECRET' }, 'payments-hmac': { env: 'PAYMENTS_HMAC_SECRET' } });
+    expect(targets.secrets).toMatchObject({ 'failover-hmac': { env: 'FAILOVER_HMAC_SECRET' }, 'payments-hmac': { env: 'PAYMENTS_HMAC_SECRET' } });
+    expect(Object.values(targets.secrets).every((s) => /^[A-Z][A-Z0-9_]*$/.test(s.env))).toBe(true);
     expect(result.warnings).toEqual([]);
   });
 
@@ -81,6 +82,9 @@ describe('loadTargets: the example config/targets.yaml', () => {
       ORDERS_KUBE_CONTEXT: 'prod',
       ORDERS_DRILL_KUBE_CONTEXT: 'staging',
       FAILOVER_HMAC_SECRET: 's',
+      AUDIT_LOG_SNAPSHOT_URL: 'https://audit',
+      AUDIT_LOG_TOKEN: 't',
+      ...Object.fromEntries(['DEPLOY', 'EDGE', 'IAM', 'CUSTOMER_API', 'FRAUD', 'INVENTORY', 'FEATURE_FLAGS'].map((n) => [`${n}_HMAC_SECRET`, 's'])),
     };
     const result = loadTargets(EXAMPLE, env);
     if (!result.ok) throw new Error('expected the example to load');

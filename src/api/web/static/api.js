@@ -1,4 +1,4 @@
-/* global document, fetch, window, CustomEvent */
+/* global document, fetch, window, CustomEvent, URLSearchParams */
 // The page talks to the same JSON API as every other client, signed in by its session cookie. State-changing
 // requests echo the CSRF cookie in X-Fireline-CSRF, which another site cannot read or send.
 

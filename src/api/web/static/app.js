@@ -1,4 +1,4 @@
-/* global document, window */
+/* global document, window, URLSearchParams */
 // The managers' page: a hash-routed single page over the JSON API. Views render into <main>; each may return
 // a cleanup function (closing its live connection) that runs when the route changes.
 import { ApiError, api } from './api.js';

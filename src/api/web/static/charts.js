@@ -79,7 +79,7 @@ export function barChart({ items, format = String, label, labelWidth = 130 }) {
   const m = { top: 6, right: 60, bottom: 6, left: labelWidth };
   const height = m.top + m.bottom + Math.max(1, items.length) * row;
   const w = WIDTH - m.left - m.right;
-  const max = niceMax(Math.max(0, ...items.map((i) => i.value)));
+  const max = Math.max(4, Math.ceil(niceMax(Math.max(1, ...items.map((i) => i.value))) / 4) * 4);
   const root = svg('svg', { viewBox: `0 0 ${WIDTH} ${height}`, role: 'img', 'aria-label': label, class: 'chart' });
   if (items.length === 0) {
     root.append(svg('text', { x: WIDTH / 2, y: height / 2 + 4, 'text-anchor': 'middle' }, 'No incidents in this range'));
@@ -101,7 +101,7 @@ export function columnChart({ labels, values, color = '#5b4a9e', label, height =
   const m = { top: 12, right: 12, bottom: 42, left: 40 };
   const w = WIDTH - m.left - m.right;
   const hgt = height - m.top - m.bottom;
-  const max = niceMax(Math.max(1, ...values));
+  const max = Math.max(4, Math.ceil(niceMax(Math.max(1, ...values)) / 4) * 4);
   const band = w / Math.max(1, labels.length);
   const root = svg('svg', { viewBox: `0 0 ${WIDTH} ${height}`, role: 'img', 'aria-label': label, class: 'chart' });
   const grid = svg('g', { class: 'grid' });

@@ -1,4 +1,4 @@
-/* global document */
+/* global document, Node, setTimeout, clearTimeout */
 // Builds DOM nodes from data. Text always goes in as text nodes: nothing from the API is parsed as HTML.
 
 /**

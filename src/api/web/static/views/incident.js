@@ -31,6 +31,13 @@ async function loadTimeline(id) {
   }
 }
 
+function loadPostmortem(id) {
+  return get(`/api/v1/incidents/${id}/postmortem`).catch((err) => {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  });
+}
+
 function timelineRow(e, fresh) {
   return h('tr', { class: fresh ? 'new' : null, dataset: { seq: String(e.seq) } },
     h('td', { class: 'nowrap' }, timeEl(e.at)),
@@ -138,17 +145,10 @@ function tasksPanel(events, live) {
 }
 
 function alertsPanel(alerts) {
-  if (!alerts.length) return h('p', { class: 'empty' }, 'No alerts feed this incident.');
-  return h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, ['Alert', 'Status', 'Started', 'Ended', 'Seen'].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, alerts.map((a) => h('tr', {},
-      h('td', {}, a.summary, h('div', { class: 'small muted' }, a.source)),
-      h('td', {}, h('span', { class: `badge ${a.status === 'firing' ? 'status-open' : 'status-resolved'}` }, a.status)),
-      h('td', { class: 'nowrap' }, timeEl(a.startsAt, { seconds: false })),
-      h('td', { class: 'nowrap' }, timeEl(a.endsAt, { seconds: false })),
-      h('td', { class: 'num' }, String(a.received)),
-    ))),
-  ));
+  return list(alerts, (a) => [
+    h('span', { class: `badge ${a.status === 'firing' ? 'status-open' : 'status-resolved'}` }, a.status), ' ', a.summary,
+    h('div', { class: 'small muted' }, `${a.source}, started `, timeEl(a.startsAt, { seconds: false }), a.endsAt ? [', ended ', timeEl(a.endsAt, { seconds: false })] : '', `, seen ${a.received}×`),
+  ], 'No alerts feed this incident.');
 }
 
 function actionItemsPanel(id, pm) {
@@ -166,10 +166,7 @@ export async function renderIncident(main, { id, me }) {
     get(`/api/v1/incidents/${id}`),
     loadTimeline(id),
     get(`/api/v1/incidents/${id}/metrics`),
-    get(`/api/v1/incidents/${id}/postmortem`).catch((err) => {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    }),
+    loadPostmortem(id),
   ]);
   const state = { incident: detail.incident, live: detail.live, events, metrics, pm, filter: 'all' };
   const lastSeq = () => (state.events.length ? state.events[state.events.length - 1].seq : 0);
@@ -203,8 +200,8 @@ export async function renderIncident(main, { id, me }) {
         h('div', {}, h('dt', {}, 'Escalation level'), h('dd', {}, String(state.live?.escalationLevel ?? '—'))),
         h('div', {}, h('dt', {}, 'Current step'), h('dd', {}, state.live?.currentStep ? `${state.live.currentStep.kind} ${state.live.currentStep.id}` : '—')),
       ),
-      h('div', { class: 'row', style: null },
-        h('a', { class: 'button', href: `#/incidents/${i.id}/postmortem` }, state.pm ? `Post-mortem (${state.pm.status})` : 'Post-mortem'),
+      h('div', { class: 'row actions' },
+        state.pm ? h('a', { class: 'button', href: `#/incidents/${i.id}/postmortem` }, `Post-mortem (${state.pm.status})`) : h('span', { class: 'muted small' }, 'The post-mortem is drafted in the retrospective.'),
         h('span', { class: 'muted small' }, 'Export timeline:'),
         h('a', { href: `/api/v1/incidents/${i.id}/timeline?format=md`, download: `${i.id}-timeline.md` }, 'Markdown'),
         h('a', { href: `/api/v1/incidents/${i.id}/timeline?format=csv`, download: `${i.id}-timeline.csv` }, 'CSV'),
@@ -254,7 +251,7 @@ export async function renderIncident(main, { id, me }) {
     const text = h('textarea', { id: 'note-text', name: 'text', rows: 2, maxlength: 4000, required: true });
     const status = h('p', { class: 'small', role: 'status' });
     const button = h('button', { type: 'submit', class: 'primary' }, 'Add note');
-    noteForm = h('form', { class: 'stack', 'aria-label': 'Add a note' }, h('div', { class: 'field' }, h('label', { for: 'note-text' }, 'Add a note to the timeline'), text), h('div', { class: 'row' }, button, status));
+    noteForm = h('form', { class: 'stack note-form', 'aria-label': 'Add a note' }, h('div', { class: 'field' }, h('label', { for: 'note-text' }, 'Add a note to the timeline'), text), h('div', { class: 'row' }, button, status));
     noteForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!text.value.trim()) return;
@@ -309,7 +306,8 @@ export async function renderIncident(main, { id, me }) {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(async () => {
       try {
-        const [m, d] = await Promise.all([get(`/api/v1/incidents/${id}/metrics`), get(`/api/v1/incidents/${id}`)]);
+        const [m, d, p] = await Promise.all([get(`/api/v1/incidents/${id}/metrics`), get(`/api/v1/incidents/${id}`), loadPostmortem(id)]);
+        state.pm = p;
         state.metrics = m;
         state.live = d.live;
         state.incident = d.incident;

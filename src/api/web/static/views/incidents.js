@@ -32,11 +32,11 @@ export async function renderIncidentList(main, { query: params }) {
   const current = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? '']));
   const runbooks = await get('/api/v1/runbooks').then((r) => (r.items ?? r.runbooks ?? []).map((rb) => rb.id).filter(Boolean)).catch(() => []);
 
-  const search = h('input', { type: 'search', id: 'q', name: 'q', value: current.q, placeholder: 'e.g. checkout', 'aria-describedby': 'q-hint' });
+  const search = h('input', { type: 'search', id: 'q', name: 'q', value: current.q, placeholder: 'title contains…' });
   const service = h('input', { type: 'text', id: 'service', name: 'service', value: current.service, list: 'known-services', size: 14 });
   const servicesList = h('datalist', { id: 'known-services' });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Find incidents' },
-    h('div', { class: 'field' }, h('label', { for: 'q' }, 'Search titles'), search, h('span', { class: 'hint', id: 'q-hint' }, 'Title contains this text')),
+    h('div', { class: 'field' }, h('label', { for: 'q' }, 'Search titles'), search),
     select('status', 'Status', STATUSES, current.status),
     select('severity', 'Severity', SEVERITIES, current.severity),
     h('div', { class: 'field' }, h('label', { for: 'service' }, 'Service'), service, servicesList),

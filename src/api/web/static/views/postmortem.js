@@ -62,7 +62,7 @@ export async function renderPostmortem(main, { id, me }) {
   function renderView() {
     renderStatus();
     fill(body,
-      canEdit ? h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', id: 'edit-postmortem', onclick: () => renderEditor() }, pm.status === 'done' ? 'Edit action items' : 'Edit post-mortem')) : null,
+      canEdit ? h('div', { class: 'row toolbar' }, h('button', { type: 'button', class: 'primary', id: 'edit-postmortem', onclick: () => renderEditor() }, pm.status === 'done' ? 'Edit action items' : 'Edit post-mortem')) : null,
       h('article', { class: 'panel', 'aria-label': 'Post-mortem' }, renderMarkdown(pm.body)),
     );
   }
