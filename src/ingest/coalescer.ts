@@ -47,7 +47,6 @@ interface GroupQueue {
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
   flushing: boolean;
-  lastSignalAt: number;
 }
 
 const SILENCED_INCIDENT = 'silenced';
@@ -60,6 +59,8 @@ const SIGNAL_DEADLINE_MS = 5000;
  */
 export class AlertCoalescer implements AlertSink {
   private readonly queues = new Map<string, GroupQueue>();
+  /** When each group was last signalled; outlives its queue so a quiet moment does not reset the pace. */
+  private readonly lastSignal = new Map<string, number>();
   private readonly minInterval: number;
   private readonly flappingWindow: number;
   private readonly now: () => Date;
@@ -107,7 +108,7 @@ export class AlertCoalescer implements AlertSink {
   private enqueue(key: string, alerts: AlertEvent[], at: Date): Promise<string> {
     let q = this.queues.get(key);
     if (!q) {
-      q = { integration: alerts[0]!.integration, groupKey: alerts[0]!.groupKey, first: alerts[0]!, pending: new Map(), waiters: [], timer: null, flushing: false, lastSignalAt: 0 };
+      q = { integration: alerts[0]!.integration, groupKey: alerts[0]!.groupKey, first: alerts[0]!, pending: new Map(), waiters: [], timer: null, flushing: false };
       this.queues.set(key, q);
     }
     for (const a of alerts) fold(q.pending, a, at.toISOString());
@@ -120,7 +121,7 @@ export class AlertCoalescer implements AlertSink {
 
   private schedule(key: string, q: GroupQueue) {
     if (q.timer || q.flushing) return;
-    const wait = Math.max(0, q.lastSignalAt + this.minInterval - Date.now());
+    const wait = Math.max(0, (this.lastSignal.get(key) ?? 0) + this.minInterval - Date.now());
     q.timer = setTimeout(() => void this.flush(key, q), wait);
   }
 
@@ -138,11 +139,19 @@ export class AlertCoalescer implements AlertSink {
       this.o.logger.warn({ err: (err as Error).message, integration: q.integration }, 'alert batch not delivered');
       for (const w of waiters) w.reject(err);
     } finally {
-      q.lastSignalAt = Date.now();
+      this.lastSignal.set(key, Date.now());
       q.flushing = false;
       if (q.waiters.length) this.schedule(key, q);
       else if (!q.timer) this.queues.delete(key);
+      this.forgetQuietGroups();
     }
+  }
+
+  /** Pacing only matters within one interval; older entries would just grow the map. */
+  private forgetQuietGroups() {
+    if (this.lastSignal.size < 1000) return;
+    const cutoff = Date.now() - this.minInterval;
+    for (const [key, at] of this.lastSignal) if (at < cutoff && !this.queues.has(key)) this.lastSignal.delete(key);
   }
 
   /** Sends one batch to the group's incident, opening a new incident when the group has none open. */

@@ -9,7 +9,7 @@ import type { PostmortemView } from '../../src/services/postmortems';
 import type { ActionItemListing, Page } from '../../src/store/store';
 import { API_RUNBOOKS, declareIncident, expectError, expectFieldError, getIncident, listen, send, startApiHarness, timelineOf, waitForOpenDecision, waitForStatus } from '../support/api';
 import type { ApiHarness, ApiResponse, RequestOptions } from '../support/api';
-import { DAY, HOUR, MINUTE, seedIncident } from '../support/browser';
+import { DAY, HOUR, MINUTE, keepIncidentIdsShort, seedIncident } from '../support/browser';
 import { eventually } from '../support/temporal';
 
 const REVIEW_RUNBOOK = `
@@ -29,6 +29,7 @@ let api: ApiHarness;
 
 beforeAll(async () => {
   api = await startApiHarness({ name: 'api-postmortems', runbooks: { ...API_RUNBOOKS, 'review.yaml': REVIEW_RUNBOOK } });
+  keepIncidentIdsShort(api.store);
 });
 afterAll(async () => {
   await api?.stop();

@@ -17,7 +17,7 @@ const SummaryQuerySchema = z
   })
   .strict();
 
-const IncidentIdSchema = z.string().regex(/^INC-\d{1,12}$/);
+const IncidentIdSchema = z.string().regex(/^INC-\d{1,15}$/);
 
 function incidentIdOf(req: Request): string {
   const parsed = IncidentIdSchema.safeParse(req.params.id);

@@ -9,7 +9,7 @@ import { actorOf, requireRole } from '../auth';
 import { HttpError } from '../http-error';
 import { jsonBody } from '../json-body';
 
-const IncidentIdSchema = z.string().regex(/^INC-\d{1,12}$/);
+const IncidentIdSchema = z.string().regex(/^INC-\d{1,15}$/);
 const SECTION_TEXT = z.string().max(50_000);
 const DaySchema = z.iso.date({ error: 'expected a calendar day YYYY-MM-DD' });
 

@@ -11,7 +11,7 @@ import { HttpError } from '../http-error';
 
 const StreamQuerySchema = z
   .object({
-    incident: z.string().regex(/^INC-\d{1,12}$/, 'not an incident id').optional(),
+    incident: z.string().regex(/^INC-\d{1,15}$/, 'not an incident id').optional(),
     after: z.coerce.number().int().min(0).optional(),
   })
   .strict();

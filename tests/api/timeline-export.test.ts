@@ -1,0 +1,191 @@
+// Timelines of incidents spread over weeks, exported as JSON (paged), Markdown and CSV; and the incident list
+// paging through 10,000 incidents with keyset cursors, whole and filtered, at the same speed deep as shallow.
+import type { IncidentRecord } from '../../src/domain/incident';
+import type { TimelineEvent } from '../../src/domain/timeline';
+import type { Page } from '../../src/store/store';
+import { expectError, parseCsv, startApiHarness, timelineOf } from '../support/api';
+import type { ApiHarness } from '../support/api';
+import { DAY, HOUR, MINUTE, buildIncident, keepIncidentIdsShort, seedIncident } from '../support/browser';
+import type { SeededIncident } from '../support/browser';
+
+let api: ApiHarness;
+const WEEK = 7 * DAY;
+/** Sunday 2025-06-01 23:30 UTC: the first incident runs over the week boundary into Monday. */
+const BASE = Date.parse('2025-06-01T23:30:00.000Z');
+const NASTY_NOTES = ['=SUM(A1:A3)', '+44 20 7946 0000', '-1 for "quotes", commas', '@here | pipes | *stars* _under_ `ticks`', 'two\nlines'];
+const spread: SeededIncident[] = [];
+
+beforeAll(async () => {
+  api = await startApiHarness({ name: 'api-timeline-export' });
+  keepIncidentIdsShort(api.store);
+  for (let w = 0; w < 6; w++) {
+    spread.push(await seedIncident(api.store, {
+      title: `Week ${w}: checkout errors, "quoted" | piped`,
+      declaredAt: new Date(BASE + w * WEEK),
+      service: w % 2 ? 'payments' : 'checkout',
+      severity: w % 2 ? 'SEV2' : 'SEV1',
+      alertLeadMs: 3 * MINUTE,
+      reportMs: 20_000,
+      pageMs: 40_000,
+      ackMs: 4 * MINUTE,
+      clearMs: 50 * MINUTE,
+      resolveMs: HOUR,
+      closeMs: 2 * DAY,
+      notes: NASTY_NOTES.map((text, i) => ({ atMs: (10 + i) * MINUTE, text })),
+      fillerSteps: 20 + w * 5,
+    }));
+  }
+});
+afterAll(async () => {
+  await api?.stop();
+});
+
+test('JSON: every event once, oldest first, UTC times, paged with after/next across days and weeks', async () => {
+  for (const s of spread) {
+    const id = s.incident.id;
+    const all = await timelineOf(api, id);
+    expect(all.next).toBeNull();
+    expect(all.events.map((e) => e.seq)).toEqual(s.events.map((e) => e.seq));
+    expect(all.events).toEqual(s.events);
+    for (const e of all.events) expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(all.events.map((e) => e.at)).toEqual([...all.events.map((e) => e.at)].sort());
+    // The incident spans two days (and, for the first, two ISO weeks).
+    expect(all.events[0]!.at.slice(0, 10)).not.toBe(all.events.at(-1)!.at.slice(0, 10));
+
+    const paged: TimelineEvent[] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const page: { events: TimelineEvent[]; next: number | null } = await timelineOf(api, id, `?after=${after}&limit=7`);
+      expect(page.events.length).toBeLessThanOrEqual(7);
+      paged.push(...page.events);
+      after = page.next;
+    }
+    expect(paged).toEqual(all.events);
+  }
+  const first = spread[0]!;
+  expect(first.events[0]!.at).toBe('2025-06-01T23:30:00.000Z');
+  expect(first.events.at(-1)!.at).toBe('2025-06-03T23:30:00.000Z');
+  expectError(await api.get(`/api/v1/incidents/${first.incident.id}/timeline?limit=0`, { as: 'viewer' }), 400);
+  expectError(await api.get(`/api/v1/incidents/${first.incident.id}/timeline?format=xml`, { as: 'viewer' }), 400);
+});
+
+test('CSV: a header and one row per event, formulas defused, quotes, commas and line breaks kept', async () => {
+  for (const s of spread) {
+    const res = await api.get(`/api/v1/incidents/${s.incident.id}/timeline?format=csv`, { as: 'viewer' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename="?${s.incident.id}-timeline\\.csv"?$`));
+    const rows = parseCsv(res.text);
+    expect(rows[0]).toEqual(['seq', 'at', 'type', 'phase', 'actor', 'summary']);
+    expect(rows.slice(1).map((r) => r.slice(0, 4))).toEqual(s.events.map((e) => [String(e.seq), e.at, e.type, e.phase]));
+    const notes = rows.filter((r) => r[2] === 'note.added').map((r) => r[5]);
+    expect(notes).toEqual(["'=SUM(A1:A3)", "'+44 20 7946 0000", `'-1 for "quotes", commas`, "'@here | pipes | *stars* _under_ `ticks`", 'two\nlines']);
+    for (const row of rows.slice(1)) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@]/);
+  }
+});
+
+test('Markdown: a heading, the facts, one table row per event with table syntax escaped', async () => {
+  for (const s of spread) {
+    const res = await api.get(`/api/v1/incidents/${s.incident.id}/timeline?format=md`, { as: 'viewer' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/markdown/);
+    const lines = res.text.split('\n');
+    expect(lines[0]).toBe(`# ${s.incident.id}: ${s.incident.title.replace(/\|/g, '\\|')}`);
+    expect(res.text).toContain(`- Severity: ${s.incident.severity}`);
+    expect(res.text).toContain('- Status: closed, phase closed');
+    expect(res.text).toContain(`- Declared: ${s.incident.declaredAt}`);
+    const rows = lines.filter((l) => /^\| \d+ \|/.test(l));
+    expect(rows).toHaveLength(s.events.length);
+    for (const row of rows) expect(row.split(/(?<!\\)\|/)).toHaveLength(8);
+    expect(res.text).toContain('@here \\| pipes \\| \\*stars\\* \\_under\\_ \\`ticks\\`');
+    expect(res.text).toContain('| two lines |');
+  }
+});
+
+test('a long timeline exports whole with a limit up to 10,000; the default JSON page is 1,000 events', async () => {
+  const big = await seedIncident(api.store, { title: 'Flapping for a week', declaredAt: new Date(BASE + 2 * WEEK), ackMs: MINUTE, resolveMs: 6 * DAY, closeMs: 7 * DAY, fillerSteps: 2400 });
+  const total = big.events.length;
+  expect(total).toBeGreaterThan(2400);
+  const page = await timelineOf(api, big.incident.id);
+  expect(page.events).toHaveLength(1000);
+  expect(page.next).toBe(1000);
+  const csv = parseCsv((await api.get(`/api/v1/incidents/${big.incident.id}/timeline?format=csv&limit=10000`, { as: 'viewer' })).text);
+  expect(csv).toHaveLength(total + 1);
+  const md = (await api.get(`/api/v1/incidents/${big.incident.id}/timeline?format=md&limit=10000`, { as: 'viewer' })).text;
+  expect(md.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(total);
+});
+
+test('the list pages through 10,000 incidents with cursors: each once, in order, as fast deep as shallow', async () => {
+  // 10,000 incidents over 40 weeks; every tenth pair shares a declaration time, so ties are broken by id.
+  const start = Date.parse('2024-01-01T00:00:00.000Z');
+  const STEP = Math.floor((40 * WEEK) / 10_000);
+  const services = ['checkout', 'payments', 'orders-db', 'inventory', 'search'];
+  const statuses = ['closed', 'closed', 'closed', 'resolved', 'open'] as const;
+  for (let i = 0; i < 10_000; i++) {
+    const id = `INC-${await api.store.allocateIncidentNumber()}`;
+    const declaredAt = new Date(start + (i % 10 === 1 ? i - 1 : i) * STEP).toISOString();
+    const incident: IncidentRecord = {
+      ...buildIncident(id, { title: `Bulk ${i}`, declaredAt }).incident,
+      service: services[i % 5]!,
+      status: statuses[i % 5]!,
+      severity: (['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const)[i % 4]!,
+    };
+    await api.store.insertIncident(incident);
+  }
+
+  async function pageThrough(query: string, limit: number): Promise<{ items: IncidentRecord[]; ms: number[] }> {
+    const items: IncidentRecord[] = [];
+    const ms: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const t0 = performance.now();
+      const res: { status: number; body: Page<IncidentRecord> } = await api.get<Page<IncidentRecord>>(`/api/v1/incidents?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`, { as: 'viewer' });
+      ms.push(performance.now() - t0);
+      expect(res.status).toBe(200);
+      items.push(...res.body.items);
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    return { items, ms };
+  }
+
+  const everything = await pageThrough('&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', 200);
+  expect(everything.items).toHaveLength(10_000);
+  expect(new Set(everything.items.map((i) => i.id)).size).toBe(10_000);
+  const order = everything.items.map((i) => [i.declaredAt, i.id] as const);
+  const sorted = [...order].sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? 1 : -1) : a[0] < b[0] ? 1 : -1));
+  expect(order).toEqual(sorted);
+
+  const checkout = await pageThrough('&service=checkout&status=closed&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', 50);
+  const expected = everything.items.filter((i) => i.service === 'checkout' && i.status === 'closed');
+  expect(checkout.items.map((i) => i.id)).toEqual(expected.map((i) => i.id));
+
+  // Keyset paging: the 50th page costs what the first does (an OFFSET would grow with depth).
+  const shallow: number[] = [];
+  const deep: number[] = [];
+  const cursorAt = async (n: number) => {
+    let cursor: string | null = null;
+    for (let p = 0; p < n; p++) cursor = (await api.get<Page<IncidentRecord>>(`/api/v1/incidents?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { as: 'viewer' })).body.nextCursor;
+    return cursor!;
+  };
+  const deepCursor = await cursorAt(49);
+  for (let r = 0; r < 20; r++) {
+    let t0 = performance.now();
+    await api.get('/api/v1/incidents?limit=50', { as: 'viewer' });
+    shallow.push(performance.now() - t0);
+    t0 = performance.now();
+    await api.get(`/api/v1/incidents?limit=50&cursor=${deepCursor}`, { as: 'viewer' });
+    deep.push(performance.now() - t0);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  expect(median(deep)).toBeLessThan(median(shallow) * 3 + 5);
+  expect(median(deep)).toBeLessThan(100);
+
+  // The page's search pages the same way, narrowed by title.
+  const found = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=bulk%20999&limit=50', { as: 'viewer' });
+  expect(found.body.items.map((i) => i.title).sort()).toEqual(['Bulk 999', 'Bulk 9990', 'Bulk 9991', 'Bulk 9992', 'Bulk 9993', 'Bulk 9994', 'Bulk 9995', 'Bulk 9996', 'Bulk 9997', 'Bulk 9998', 'Bulk 9999']);
+  const pct = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=100%25', { as: 'viewer' });
+  expect(pct.body.items).toEqual([]);
+  const filtered = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=bulk%2099&status=open&limit=3', { as: 'viewer' });
+  expect(filtered.body.items.every((i) => i.status === 'open' && i.title.startsWith('Bulk 99'))).toBe(true);
+  expect(filtered.body.nextCursor).not.toBeNull();
+});
