@@ -7,6 +7,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { findFreePort, startDevServer } from '../src/temporal/dev-server';
 import { benchDeclareLatency } from './declare-latency';
+import { benchReadModel } from './read-model';
+import { benchIngest } from './ingest';
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -20,6 +22,10 @@ async function main() {
     const out = (title: string, lines: string[]) => process.stdout.write(`\n${title}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
     const declare = await benchDeclareLatency({ address: server.address, dataDir, runs, warmup: 5 });
     out('Declare latency', declare.lines);
+    const readModel = await benchReadModel({ address: server.address, dataDir, samples: Number(process.env.BENCH_READ_SAMPLES ?? 300) });
+    out('Read model at 10,000 incidents (API routes vs DescribeWorkflowExecution)', readModel.lines);
+    const ingest = await benchIngest({ address: server.address, dataDir, count: Number(process.env.BENCH_ALERTS ?? 1000) });
+    out('Alert ingestion (202 only after durable acceptance)', ingest.lines);
   } finally {
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -56,6 +56,8 @@ export interface AppDeps {
   metrics?: MetricsService;
   /** How often live updates poll the read model (default 1 s). */
   streamIntervalMs?: number;
+  /** The Slack receiver (src/slack): mounted before anything reads the body, since Bolt verifies the raw bytes. */
+  slack?: { router: RequestHandler };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
+  if (deps.slack) app.use(deps.slack.router);
 
   app.get('/healthz', async (_req, res) => {
     const [temporal, store] = await Promise.all([probe(deps.checkTemporal), probe(() => deps.store.ping())]);

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
+import { startSlackApi } from '../slack';
 import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
 import { startIngestion } from './ingest';
@@ -31,8 +32,14 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
   const parseOptions = { targets: loadTargetsOrFail(config, opts.env), escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id) };
   const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
+  // SLACK_APP_TOKEN (Socket Mode) is read here until the settings schema has it.
+  const slack = await startSlackApi({ config, logger, store, incidents, runbooks, oncall: () => oncall.current(), appToken: opts.env.SLACK_APP_TOKEN }).catch(async (err: unknown) => {
+    await connection.close();
+    throw err;
+  });
   const ingestion = await startIngestion({ config, env: opts.env, logger, client, store, runbooks, incidents });
   const app = createApp({
+    ...(slack?.router ? { slack: { router: slack.router } } : {}),
     logger,
     store,
     incidents,
@@ -54,6 +61,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     });
   } catch (err) {
     ingestion.stop();
+    await slack?.stop();
     await connection.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ConfigError([`FIRELINE_PORT: port ${config.FIRELINE_PORT} on ${config.FIRELINE_HOST} is already in use`]);
@@ -71,6 +79,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
       ingestion.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await slack?.stop();
       await connection.close();
     },
   };

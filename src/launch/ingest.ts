@@ -58,6 +58,15 @@ export async function startIngestion(opts: {
     route: (alert) => routeAlert(rules, alert),
     isSilenced: silences.isSilenced,
   });
+  await sink.resume();
   logger.info({ integrations: integrationsResult.integrations.list(), rules: rules.length }, 'alert ingestion ready');
-  return { integrations: integrationsResult.integrations, sink, silences, stop: () => silences.stop() };
+  return {
+    integrations: integrationsResult.integrations,
+    sink,
+    silences,
+    stop: () => {
+      silences.stop();
+      sink.stop();
+    },
+  };
 }

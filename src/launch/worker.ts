@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
+import { startSlackWorker } from '../slack';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createPageChannels } from '../../activities/channels';
 import { createIncidentWorker } from '../temporal/worker';
@@ -37,20 +38,25 @@ export async function startWorker(opts: {
     webhookUrl: config.PAGING_WEBHOOK_URL,
     webhookSecret: config.PAGING_WEBHOOK_SECRET,
   });
+  const targets = loadTargetsOrFail(opts.config, env, opts.logger);
+  const oncall = loadOnCallSource(opts.config, opts.logger);
   const { worker, connection } = await createIncidentWorker({
     address: opts.temporalAddress,
     namespace: opts.config.TEMPORAL_NAMESPACE,
     taskQueue: opts.config.FIRELINE_TASK_QUEUE,
     store: opts.store,
-    targets: loadTargetsOrFail(opts.config, env, opts.logger),
+    targets,
     env,
     backupDir: path.join(opts.config.dataDir, 'backups'),
-    oncall: loadOnCallSource(opts.config, opts.logger),
+    oncall,
     pageChannels,
     publicUrl: opts.config.publicUrl,
     workflowBundlePath: opts.workflowBundlePath,
   });
+  // Keeps incident channels and live cards in Slack in step with the read model (or logs that Slack is off).
+  const slack = startSlackWorker({ config, logger: opts.logger, store: opts.store, oncall: () => oncall.current() });
   const done = worker.run().finally(async () => {
+    await slack?.stop();
     await pageChannels.close();
     await connection.close();
   });

@@ -1,7 +1,7 @@
 import type { IncidentPhase, IncidentRecord } from '../domain/incident';
 import { SEVERITIES } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
-import type { AlertRecord, IncidentMetricsRecord, IncidentMetricsRow, IncidentMilestones, Store } from '../store/store';
+import type { AlertRecord, IncidentMetricsPoint, IncidentMetricsRecord, IncidentMilestones, Store } from '../store/store';
 import { invalidField, notFound } from './errors';
 
 /*
@@ -156,7 +156,7 @@ function statsOf(values: (number | null)[]): DurationStats {
   return { n: present.length, medianMs: percentile(present, 0.5), p90Ms: percentile(present, 0.9) };
 }
 
-function groupStats(rows: readonly IncidentMetricsRow[]): GroupStats {
+function groupStats(rows: readonly IncidentMetricsPoint[]): GroupStats {
   return {
     count: rows.length,
     open: rows.filter((r) => r.resolvedAt === null).length,
@@ -167,11 +167,13 @@ function groupStats(rows: readonly IncidentMetricsRow[]): GroupStats {
   };
 }
 
+/** 1970-01-05 was a Monday. */
+const FIRST_MONDAY_MS = 4 * DAY_MS;
+const WEEK_MS = 7 * DAY_MS;
+
 /** Monday 00:00 UTC of the week holding `t`. */
 export function weekStart(t: number): number {
-  const d = new Date(t);
-  const day = (d.getUTCDay() + 6) % 7;
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day);
+  return Math.floor((t - FIRST_MONDAY_MS) / WEEK_MS) * WEEK_MS + FIRST_MONDAY_MS;
 }
 
 /** ISO 8601 week name, e.g. 2026-W09 (the week belongs to the year of its Thursday). */
@@ -179,7 +181,7 @@ export function isoWeekKey(t: number): string {
   const monday = weekStart(t);
   const thursday = new Date(monday + 3 * DAY_MS);
   const year = thursday.getUTCFullYear();
-  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * DAY_MS)) + 1;
+  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / WEEK_MS) + 1;
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
@@ -201,7 +203,7 @@ interface Period {
 function periods(groupBy: 'week' | 'month', from: number, to: number): Period[] {
   const out: Period[] = [];
   if (groupBy === 'week') {
-    for (let t = weekStart(from); t < to; t += 7 * DAY_MS) out.push({ key: isoWeekKey(t), start: t });
+    for (let t = weekStart(from); t < to; t += WEEK_MS) out.push({ key: isoWeekKey(t), start: t });
   } else {
     for (let t = monthStart(from); t < to; ) {
       out.push({ key: monthKey(t), start: t });
@@ -212,12 +214,16 @@ function periods(groupBy: 'week' | 'month', from: number, to: number): Period[] 
   return out;
 }
 
-function keyOf(row: IncidentMetricsRow, groupBy: GroupBy): string {
+function keyOf(row: IncidentMetricsPoint, groupBy: GroupBy, weekKeys: Map<number, string>): string {
   switch (groupBy) {
-    case 'week':
-      return isoWeekKey(ms(row.declaredAt));
+    case 'week': {
+      const start = weekStart(ms(row.declaredAt));
+      let key = weekKeys.get(start);
+      if (key === undefined) weekKeys.set(start, (key = isoWeekKey(start)));
+      return key;
+    }
     case 'month':
-      return monthKey(ms(row.declaredAt));
+      return row.declaredAt.slice(0, 7);
     case 'severity':
       return row.severity;
     case 'service':
@@ -231,10 +237,11 @@ function keyOf(row: IncidentMetricsRow, groupBy: GroupBy): string {
   }
 }
 
-function groupRows(rows: readonly IncidentMetricsRow[], groupBy: GroupBy, from: number, to: number): MetricsGroup[] {
-  const buckets = new Map<string, IncidentMetricsRow[]>();
+function groupRows(rows: readonly IncidentMetricsPoint[], groupBy: GroupBy, from: number, to: number): MetricsGroup[] {
+  const buckets = new Map<string, IncidentMetricsPoint[]>();
+  const weekKeys = new Map<number, string>();
   for (const row of rows) {
-    const key = keyOf(row, groupBy);
+    const key = keyOf(row, groupBy, weekKeys);
     const bucket = buckets.get(key);
     if (bucket) bucket.push(row);
     else buckets.set(key, [row]);
@@ -271,6 +278,11 @@ export function createMetricsService(deps: { store: Store; now?: () => Date }) {
     const milestones = milestonesOf(incident, events, alerts);
     const record: IncidentMetricsRecord = {
       incidentId: incident.id,
+      declaredAt: incident.declaredAt,
+      severity: incident.severity,
+      service: incident.service,
+      runbookId: incident.runbookId,
+      drill: incident.drill,
       ...milestones,
       ...durationsOf(milestones),
       final: incident.status === 'closed',
@@ -337,8 +349,8 @@ export function createMetricsService(deps: { store: Store; now?: () => Date }) {
       const incident = await deps.store.getIncident(id);
       if (!incident) throw notFound(`no incident ${id}`);
       const head = await deps.store.timelineHead(id);
+      // Computed afresh and not stored: a GET stays a read; summaries refresh the cache themselves.
       const { record, alerts } = await compute(incident, head?.maxSeq ?? 0);
-      await deps.store.upsertIncidentMetrics([record]);
       const phaseEvents = await deps.store.listTimelineByType(id, ['phase.entered', 'phase.completed']);
       const { incidentId, impactStartedAt, detectedAt, reportedAt, acknowledgedAt, mitigatedAt, resolvedAt } = record;
       return {

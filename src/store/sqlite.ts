@@ -8,7 +8,7 @@ import type { Severity } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
 import type { Migration } from './migrations';
-import type { ActionItemListing, ActionItemRecord, ActionItemStatus, AlertRecord, AuditEntry, EditablePostmortem, IncidentFilter, IncidentMetricsRecord, IncidentMetricsRow, OnCallOverrideRecord, OutboxMessage, Page, PageRecord, PostmortemChange, PostmortemRecord, SessionRecord, SilenceRecord, Store, TokenRecord } from './store';
+import type { ActionItemListing, ActionItemRecord, ActionItemStatus, AlertRecord, AuditEntry, EditablePostmortem, IncidentFilter, IncidentMetricsPoint, IncidentMetricsRecord, OnCallOverrideRecord, OutboxMessage, Page, PageRecord, PostmortemChange, PostmortemRecord, SessionRecord, SilenceRecord, Store, TokenRecord } from './store';
 import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
 import type { SlackIncidentRecord, SlackSyncCandidate } from './store';
 
@@ -257,6 +257,15 @@ function prepareStatements(db: Database.Database) {
     swapAlertGroup: db.prepare<[string, string, string, string, string]>(
       'UPDATE alert_groups SET incident_id = ?, updated_at = ? WHERE integration = ? AND group_key = ? AND incident_id = ?',
     ),
+    enqueueAlert: db.prepare<[string, string, string]>('INSERT INTO alert_inbox (incident_id, alert, received_at) VALUES (?, ?, ?)'),
+    pendingAlerts: db.prepare<[string, number], { id: number; alert: string; received_at: string }>(
+      'SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = ? AND forwarded_at IS NULL ORDER BY id LIMIT ?',
+    ),
+    incidentsWithPendingAlerts: db.prepare<[], { incident_id: string }>('SELECT DISTINCT incident_id FROM alert_inbox WHERE forwarded_at IS NULL'),
+    markAlertForwarded: db.prepare<[string, number]>('UPDATE alert_inbox SET forwarded_at = ? WHERE id = ?'),
+    saveIncidentStart: db.prepare<[string, string]>('INSERT INTO incident_starts (incident_id, args) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING'),
+    getIncidentStart: db.prepare<[string], { args: string; started_at: string | null }>('SELECT args, started_at FROM incident_starts WHERE incident_id = ?'),
+    markIncidentStarted: db.prepare<[string, string]>('UPDATE incident_starts SET started_at = ? WHERE incident_id = ?'),
     deleteAlertGroup: db.prepare<[string, string, string]>('DELETE FROM alert_groups WHERE integration = ? AND group_key = ? AND incident_id = ?'),
     upsertAlert: db.prepare<AlertRow>(
       `INSERT INTO alerts (incident_id, fingerprint, starts_at, status, ends_at, summary, labels, source, received, first_seen, last_seen)
@@ -446,6 +455,41 @@ export class SqliteStore implements Store {
       ? s.insertAlertGroup.run(integration, groupKey, incidentId, at)
       : s.swapAlertGroup.run(incidentId, at, integration, groupKey, expected);
     return result.changes === 1;
+  }
+
+  async enqueueAlerts(rows: { incidentId: string; alert: unknown; receivedAt: string }[]): Promise<void> {
+    const insert = this.statements.enqueueAlert;
+    this.db.transaction(() => {
+      for (const r of rows) insert.run(r.incidentId, JSON.stringify(r.alert), r.receivedAt);
+    })();
+  }
+
+  async pendingAlerts(incidentId: string, limit: number): Promise<{ id: number; alert: unknown; receivedAt: string }[]> {
+    return this.statements.pendingAlerts.all(incidentId, checkLimit(limit)).map((r) => ({ id: r.id, alert: parseJson<unknown>(r.alert), receivedAt: r.received_at }));
+  }
+
+  async incidentsWithPendingAlerts(): Promise<string[]> {
+    return this.statements.incidentsWithPendingAlerts.all().map((r) => r.incident_id);
+  }
+
+  async markAlertsForwarded(ids: number[], at: string): Promise<void> {
+    const mark = this.statements.markAlertForwarded;
+    this.db.transaction(() => {
+      for (const id of ids) mark.run(at, id);
+    })();
+  }
+
+  async saveIncidentStart(incidentId: string, args: unknown): Promise<void> {
+    this.statements.saveIncidentStart.run(incidentId, JSON.stringify(args));
+  }
+
+  async getIncidentStart(incidentId: string): Promise<{ args: unknown; startedAt: string | null } | undefined> {
+    const row = this.statements.getIncidentStart.get(incidentId);
+    return row ? { args: parseJson<unknown>(row.args), startedAt: row.started_at } : undefined;
+  }
+
+  async markIncidentStarted(incidentId: string, at: string): Promise<void> {
+    this.statements.markIncidentStarted.run(at, incidentId);
   }
 
   async deleteAlertGroup(integration: string, groupKey: string, incidentId: string): Promise<void> {
@@ -706,15 +750,20 @@ export class SqliteStore implements Store {
     return row && metricsFromRow(row);
   }
 
-  async listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsRow[]> {
-    return this.webStatements.listMetrics.all(range).map((row) => ({
-      ...metricsFromRow(row),
-      declaredAt: row.declared_at,
-      severity: row.severity,
-      service: row.service,
-      runbookId: row.runbook_id,
-      drill: row.drill === 1,
-      status: row.status,
+  async listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsPoint[]> {
+    // Arrays rather than objects per row: this is the one read that returns every incident of a range.
+    return this.webStatements.listMetrics.all(range).map(([incidentId, declaredAt, severity, service, runbookId, drill, resolvedAt, ttd, tta, ttm, ttr]) => ({
+      incidentId,
+      declaredAt,
+      severity,
+      service,
+      runbookId,
+      drill: drill === 1,
+      resolvedAt,
+      timeToDetectMs: ttd,
+      timeToAcknowledgeMs: tta,
+      timeToMitigateMs: ttm,
+      timeToResolveMs: ttr,
     }));
   }
 
@@ -1129,6 +1178,11 @@ function silenceFromRow(row: SilenceRow): SilenceRecord {
 
 interface MetricsRow {
   incident_id: string;
+  declared_at: string;
+  severity: Severity;
+  service: string | null;
+  runbook_id: string;
+  drill: Bit;
   impact_started_at: string;
   detected_at: string;
   reported_at: string | null;
@@ -1145,14 +1199,7 @@ interface MetricsRow {
   computed_at: string;
 }
 
-interface MetricsWithIncidentRow extends MetricsRow {
-  declared_at: string;
-  severity: Severity;
-  service: string | null;
-  runbook_id: string;
-  drill: Bit;
-  status: IncidentStatus;
-}
+type MetricsPointRow = [string, string, Severity, string | null, string, Bit, string | null, number, number | null, number | null, number | null];
 
 interface ActionItemRow {
   id: string;
@@ -1190,6 +1237,11 @@ interface SessionWithTokenRow extends SessionRow {
 
 const METRICS_COLUMNS = [
   'incident_id',
+  'declared_at',
+  'severity',
+  'service',
+  'runbook_id',
+  'drill',
   'impact_started_at',
   'detected_at',
   'reported_at',
@@ -1211,7 +1263,7 @@ const NO_DUE = '9999-12-31';
 const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id), 0)';
 
 function prepareWebStatements(db: Database.Database) {
-  const metricsUpdates = METRICS_COLUMNS.filter((c) => c !== 'incident_id').map((c) => `${c} = excluded.${c}`);
+  const metricsUpdates = METRICS_COLUMNS.filter((c) => c !== 'incident_id' && c !== 'declared_at').map((c) => `${c} = excluded.${c}`);
   return {
     timelineHead: db.prepare<[string], { updated_at: string; max_seq: number }>(
       `SELECT i.updated_at, ${LAST_SEQ} AS max_seq FROM incidents i WHERE i.id = ?`,
@@ -1230,15 +1282,18 @@ function prepareWebStatements(db: Database.Database) {
        LIMIT ?`,
     ),
     upsertMetrics: db.prepare<MetricsRow>(
-      insertSql('incident_metrics', METRICS_COLUMNS, `ON CONFLICT (incident_id) DO UPDATE SET ${metricsUpdates.join(', ')}`),
+      // declared_at never changes, so the clustered key (declared_at, incident_id) is the conflict target.
+      insertSql('incident_metrics', METRICS_COLUMNS, `ON CONFLICT (declared_at, incident_id) DO UPDATE SET ${metricsUpdates.join(', ')}`),
     ),
     getMetrics: db.prepare<[string], MetricsRow>('SELECT * FROM incident_metrics WHERE incident_id = ?'),
-    listMetrics: db.prepare<{ from: string; to: string }, MetricsWithIncidentRow>(
-      `SELECT m.*, i.declared_at, i.severity, i.service, i.runbook_id, i.drill, i.status
-       FROM incidents i JOIN incident_metrics m ON m.incident_id = i.id
-       WHERE i.declared_at >= @from AND i.declared_at < @to
-       ORDER BY i.declared_at, i.id`,
-    ),
+    listMetrics: db
+      .prepare<{ from: string; to: string }, MetricsPointRow>(
+        `SELECT incident_id, declared_at, severity, service, runbook_id, drill, resolved_at,
+                time_to_detect_ms, time_to_acknowledge_ms, time_to_mitigate_ms, time_to_resolve_ms
+         FROM incident_metrics WHERE declared_at >= @from AND declared_at < @to
+         ORDER BY declared_at, incident_id`,
+      )
+      .raw(true),
     getEditablePostmortem: db.prepare<[string], PostmortemRow & { version: number }>('SELECT * FROM postmortems WHERE incident_id = ?'),
     postmortemVersion: db.prepare<[string], { version: number }>('SELECT version FROM postmortems WHERE incident_id = ?'),
     updatePostmortem: db.prepare<{ incidentId: string; expectedVersion: number; body: string; status: string; updatedAt: string }, { version: number }>(
@@ -1275,6 +1330,11 @@ type WebStatements = ReturnType<typeof prepareWebStatements>;
 function metricsToRow(r: IncidentMetricsRecord): MetricsRow {
   return {
     incident_id: r.incidentId,
+    declared_at: r.declaredAt,
+    severity: r.severity,
+    service: r.service,
+    runbook_id: r.runbookId,
+    drill: toBit(r.drill),
     impact_started_at: r.impactStartedAt,
     detected_at: r.detectedAt,
     reported_at: r.reportedAt,
@@ -1295,6 +1355,11 @@ function metricsToRow(r: IncidentMetricsRecord): MetricsRow {
 function metricsFromRow(row: MetricsRow): IncidentMetricsRecord {
   return {
     incidentId: row.incident_id,
+    declaredAt: row.declared_at,
+    severity: row.severity,
+    service: row.service,
+    runbookId: row.runbook_id,
+    drill: row.drill === 1,
     impactStartedAt: row.impact_started_at,
     detectedAt: row.detected_at,
     reportedAt: row.reported_at,

@@ -48,6 +48,17 @@ export interface Store {
   swapAlertGroup(integration: string, groupKey: string, expected: string | undefined, incidentId: string, at: string): Promise<boolean>;
   /** Forgets the group's incident if it is still `incidentId` (its workflow could not be started). */
   deleteAlertGroup(integration: string, groupKey: string, incidentId: string): Promise<void>;
+  /** Accepts alerts into the inbox in one transaction (durable once this resolves). */
+  enqueueAlerts(rows: { incidentId: string; alert: unknown; receivedAt: string }[]): Promise<void>;
+  /** Inbox rows not yet forwarded, oldest first. */
+  pendingAlerts(incidentId: string, limit: number): Promise<{ id: number; alert: unknown; receivedAt: string }[]>;
+  /** Incidents with alerts waiting in the inbox (to resume forwarding after a restart). */
+  incidentsWithPendingAlerts(): Promise<string[]>;
+  markAlertsForwarded(ids: number[], at: string): Promise<void>;
+  /** The start arguments of an incident opened by alerts, kept until its workflow exists. */
+  saveIncidentStart(incidentId: string, args: unknown): Promise<void>;
+  getIncidentStart(incidentId: string): Promise<{ args: unknown; startedAt: string | null } | undefined>;
+  markIncidentStarted(incidentId: string, at: string): Promise<void>;
   /** Upserts the last known state of each alert episode; an older write never overwrites a newer one. */
   upsertAlerts(alerts: AlertRecord[]): Promise<void>;
   listAlerts(incidentId: string): Promise<AlertRecord[]>;
@@ -106,8 +117,8 @@ export interface Store {
   listStaleIncidentMetrics(limit: number): Promise<{ incident: IncidentRecord; maxSeq: number }[]>;
   upsertIncidentMetrics(rows: IncidentMetricsRecord[]): Promise<void>;
   getIncidentMetrics(incidentId: string): Promise<IncidentMetricsRecord | undefined>;
-  /** Metrics of the incidents declared in [from, to), with the incident's current dimensions. */
-  listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsRow[]>;
+  /** Metrics of the incidents declared in [from, to), oldest first. */
+  listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsPoint[]>;
 
   getEditablePostmortem(incidentId: string): Promise<EditablePostmortem | undefined>;
   /**
@@ -281,6 +292,12 @@ export interface IncidentMilestones {
 /** One incident's cached milestones and the durations between them (milliseconds; null until reached). */
 export interface IncidentMetricsRecord extends IncidentMilestones {
   incidentId: string;
+  /** Copied from the incident when computed, for grouping; a change to the incident recomputes the row. */
+  declaredAt: string;
+  severity: Severity;
+  service: string | null;
+  runbookId: string;
+  drill: boolean;
   timeToDetectMs: number;
   timeToAcknowledgeMs: number | null;
   timeToMitigateMs: number | null;
@@ -293,14 +310,11 @@ export interface IncidentMetricsRecord extends IncidentMilestones {
   computedAt: string;
 }
 
-export interface IncidentMetricsRow extends IncidentMetricsRecord {
-  declaredAt: string;
-  severity: Severity;
-  service: string | null;
-  runbookId: string;
-  drill: boolean;
-  status: IncidentStatus;
-}
+/** What a summary aggregates: one incident's dimensions and durations. */
+export type IncidentMetricsPoint = Pick<
+  IncidentMetricsRecord,
+  'incidentId' | 'declaredAt' | 'severity' | 'service' | 'runbookId' | 'drill' | 'resolvedAt' | 'timeToDetectMs' | 'timeToAcknowledgeMs' | 'timeToMitigateMs' | 'timeToResolveMs'
+>;
 
 export type ActionItemStatus = 'open' | 'done';
 

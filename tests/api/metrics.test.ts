@@ -181,9 +181,9 @@ test('a real incident: milestones and phase spans from the timeline the workflow
     expect(p.durationMs).toBe(gap(p.enteredAt, p.completedAt));
   }
   expect(m.alerts).toEqual([]);
-  expect(await api.store.getIncidentMetrics(id)).toMatchObject({ final: true });
 
   const now = await summary(`from=${new Date(Date.now() - DAY).toISOString()}&groupBy=runbook`);
+  expect(await api.store.getIncidentMetrics(id)).toMatchObject({ final: true, ...m.milestones, ...m.durations });
   expect(now.groups.find((g) => g.key === 'flow')).toMatchObject({ count: 1, timeToAcknowledge: { n: 1, medianMs: m.durations.timeToAcknowledgeMs } });
   expectError(await api.get('/api/v1/incidents/INC-999999999999/metrics', { as: 'viewer' }), 404, 'not_found');
 });

@@ -189,3 +189,64 @@ test('the list pages through 10,000 incidents with cursors: each once, in order,
   expect(filtered.body.items.every((i) => i.status === 'open' && i.title.startsWith('Bulk 99'))).toBe(true);
   expect(filtered.body.nextCursor).not.toBeNull();
 });
+
+/** Reads server-sent events from a streaming response until `until` is satisfied. */
+async function readEvents(res: Response, until: (events: { event: string; id?: string; data: unknown }[]) => boolean, timeoutMs = 10_000) {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: { event: string; id?: string; data: unknown }[] = [];
+  let buffer = '';
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (!until(events)) {
+      if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(events.map((e) => e.event))}`);
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields = Object.fromEntries(block.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+        if (fields.event) events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data ?? 'null') });
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return events;
+}
+
+test('live: the stream pushes timeline events another process writes, and catches up from Last-Event-ID', async () => {
+  const open = await seedIncident(api.store, { title: 'Live stream target', declaredAt: new Date(), ackMs: MINUTE });
+  const id = open.incident.id;
+  const last = open.events.at(-1)!.seq;
+  const auth = { authorization: `Bearer ${api.tokens.viewer}` };
+
+  const res = await fetch(`${api.url}/api/v1/stream?incident=${id}&after=${last}`, { headers: auth });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  // Written straight to the read model, as a worker in another process would.
+  const note: TimelineEvent = { id: `${id}:${last + 1}`, incidentId: id, seq: last + 1, at: new Date().toISOString(), type: 'note.added', phase: 'decide', actor: { id: 'x', name: 'Xavier', role: 'responder' }, summary: 'Database CPU back to 40%', data: {} };
+  setTimeout(() => void api.store.appendTimeline([note]), 300);
+  const events = await readEvents(res, (e) => e.some((x) => x.event === 'timeline'));
+  expect(events[0]).toMatchObject({ event: 'ready', data: { incident: id, after: last } });
+  const push = events.find((e) => e.event === 'timeline')!;
+  expect(push.id).toBe(String(last + 1));
+  expect(push.data).toMatchObject({ incident: { id, status: 'acknowledged' }, events: [{ seq: last + 1, summary: 'Database CPU back to 40%' }] });
+
+  // A reconnecting EventSource sends Last-Event-ID and gets what it missed at once.
+  const again = await fetch(`${api.url}/api/v1/stream?incident=${id}`, { headers: { ...auth, 'last-event-id': String(last - 1) } });
+  const missed = await readEvents(again, (e) => e.some((x) => x.event === 'timeline'));
+  expect((missed.find((e) => e.event === 'timeline')!.data as { events: TimelineEvent[] }).events.map((e) => e.seq)).toEqual([last, last + 1]);
+
+  // The list stream says when any incident changed.
+  const list = await fetch(`${api.url}/api/v1/stream`, { headers: auth });
+  setTimeout(() => void api.store.updateIncident(id, { status: 'resolved', resolvedAt: new Date().toISOString() }, new Date(Date.now() + 10 * MINUTE).toISOString()), 300);
+  const changed = await readEvents(list, (e) => e.some((x) => x.event === 'incidents'));
+  expect(changed.map((e) => e.event)).toEqual(['ready', 'incidents']);
+
+  expectError(await api.get('/api/v1/stream?incident=INC-999999999999', { as: 'viewer' }), 404, 'not_found');
+  expectError(await api.get(`/api/v1/stream?incident=${id}`), 401, 'unauthorized');
+  expectError(await api.get('/api/v1/stream?incident=nope', { as: 'viewer' }), 400);
+});

@@ -369,6 +369,15 @@ export class FakeSlack {
     return undefined;
   }
 
+  /** A message a person typed in a channel (not the bot), e.g. one to react to. */
+  addUserMessage(channel: string, user: string, text: string, options: { threadTs?: string } = {}): FakeSlackMessage {
+    const id = this.channels.has(channel) ? channel : (this.channelByName(channel)?.id ?? channel);
+    const message: FakeSlackMessage = { channel: id, ts: this.nextTs(), user, text, extra: {}, postedAt: this.now() };
+    if (options.threadTs) message.threadTs = options.threadTs;
+    this.messages.push(message);
+    return message;
+  }
+
   /** Messages in a channel (id or #name), oldest first, thread replies included. */
   messagesIn(channel: string): FakeSlackMessage[] {
     const id = this.channels.has(channel) ? channel : (this.channelByName(channel)?.id ?? channel);
@@ -1074,4 +1083,38 @@ export function postSlashCommand(url: string, command: string, text: string, fie
 /** An interaction (block_actions, view_submission …): one `payload` field holding the JSON, signed. */
 export function postInteraction(url: string, payload: Record<string, unknown>, options: SignedPostOptions): Promise<Response> {
   return postSignedForm(url, { payload: JSON.stringify(payload) }, options);
+}
+
+/** POSTs a JSON body (Events API deliveries) with `application/json` and v0 signature headers over exactly its bytes. */
+export async function postSignedJson(url: string, body: unknown, options: SignedPostOptions): Promise<Response> {
+  const text = JSON.stringify(body);
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-slack-request-timestamp': String(timestamp),
+    'x-slack-signature': slackSignature(options.signingSecret, timestamp, text),
+  };
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (value === null) delete headers[name.toLowerCase()];
+    else headers[name.toLowerCase()] = value;
+  }
+  return fetch(url, { method: 'POST', headers, body: text });
+}
+
+/** An Events API delivery (`event_callback`) wrapping `event`, signed. */
+export function postEvent(url: string, event: Record<string, unknown>, options: SignedPostOptions & { teamId?: string; eventId?: string }): Promise<Response> {
+  return postSignedJson(
+    url,
+    {
+      token: 'legacy',
+      team_id: options.teamId ?? 'T1',
+      api_app_id: 'AFIRELINE',
+      event: { event_ts: `${Math.floor(Date.now() / 1000)}.000100`, ...event },
+      type: 'event_callback',
+      event_id: options.eventId ?? `Ev${Date.now().toString(36).toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ team_id: options.teamId ?? 'T1', user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+    },
+    options,
+  );
 }

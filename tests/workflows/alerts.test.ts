@@ -101,7 +101,8 @@ test('alerts of one group make one incident; duplicates count; all resolved reso
   expect(a).toBe(b);
   expect(c).not.toBe(a);
   const handle = client.workflow.getHandle(incidentWorkflowId(a));
-  await eventually(async () => ((await handle.query(statusQuery)).alerts.received === 4 ? true : undefined), 'four deliveries');
+  // Accepted means in the inbox; the forwarder starts the workflow a moment later.
+  await eventually(async () => ((await handle.query(statusQuery).catch(() => null))?.alerts.received === 4 ? true : undefined), 'four deliveries');
   expect((await handle.query(statusQuery)).alerts).toEqual({ firing: 2, resolved: 0, received: 4 });
 
   await sink.accept([alert(g, 'f1', 'resolved'), alert(g, 'f2', 'resolved')], { requestId: 'r4' });
@@ -120,6 +121,7 @@ test('a firing alert after resolution joins the incident inside the flapping win
   const sink = coalescer(runbook('continue', true));
   const [id] = (await sink.accept([alert(g, 'f1')], { requestId: 'r1' })).incidents as [string];
   const handle = client.workflow.getHandle(incidentWorkflowId(id));
+  await eventually(async () => ((await handle.query(statusQuery).catch(() => null)) ? true : undefined), 'the workflow');
   const incidents = createIncidentService({ client, store, runbooks: { get: async () => runbook('continue', true) }, taskQueue, logger });
   await incidents.resolve(id, 'fixed', { actor: { id: 'u1', name: 'Grace', role: 'commander' }, requestId: 'r', source: 'api' });
   // Still inside the window: recorded on the same incident as a re-fire, not reopened.
@@ -141,14 +143,29 @@ test('silenced alerts are recorded and start nothing', async () => {
   expect((await store.listIncidents({ limit: 10 })).items).toHaveLength(0);
 });
 
-test('when Temporal is unreachable the batch is refused as unavailable and no incident is left behind', async () => {
-  const dead = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: '1s' }).catch(() => null);
-  const lazy = dead ?? Connection.lazy({ address: '127.0.0.1:1' });
-  const deadClient = new Client({ connection: lazy });
-  const sink = coalescer(runbook('continue'), { client: deadClient });
-  const err = await sink.accept([alert(`group-${groupCounter}-d`, 'f1')], { requestId: 'r1' }).catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(ServiceError);
-  expect((err as ServiceError).code).toBe('unavailable');
-  expect((await store.listIncidents({ limit: 10 })).items).toHaveLength(0);
+test('while Temporal is unreachable accepted alerts wait in the inbox, new ones are refused, and nothing is lost', async () => {
+  const lazy = Connection.lazy({ address: '127.0.0.1:1' });
+  const down = coalescer(runbook('continue'), { client: new Client({ connection: lazy }), retryDelayMs: 200 });
+  const g = `group-${groupCounter}-d`;
+  // The first alert is accepted (durable in the inbox) before anyone knows Temporal is down.
+  const [id] = (await down.accept([alert(g, 'f1')], { requestId: 'r1' })).incidents as [string];
+  // Once the forwarder has failed, new alerts are refused as unavailable (the receivers' 503).
+  const refused = await eventually(async () => {
+    const err = await down.accept([alert(g, 'f2')], { requestId: 'r2' }).then(() => undefined, (e: unknown) => e);
+    return err ?? undefined;
+  }, 'a refusal', 30_000);
+  expect(refused).toBeInstanceOf(ServiceError);
+  expect((refused as ServiceError).code).toBe('unavailable');
+  down.stop();
   await lazy.close();
+
+  // Temporal back (a new process on the same read model): the inbox is forwarded and the incident starts.
+  const up = coalescer(runbook('continue'));
+  await up.resume();
+  const handle = client.workflow.getHandle(incidentWorkflowId(id));
+  await eventually(async () => ((await handle.query(statusQuery).catch(() => null))?.alerts.received ? true : undefined), 'the incident with its alert');
+  const received = (await handle.query(statusQuery)).alerts.received;
+  expect(received).toBeGreaterThanOrEqual(1);
+  up.stop();
+  await handle.terminate('test done');
 });
