@@ -262,9 +262,9 @@ export function severityPreview(state: DeclareFormState, runbooks: readonly Runb
     const severity = severityFromRisk(risk);
     return `*Severity:* ${SEVERITY_EMOJI[severity]} *${severity}* — ${state.likelihood} × ${state.impact} (risk score ${riskScore(risk)} of 25)`;
   }
+  if (state.likelihood || state.impact) return `*Severity:* choose ${state.likelihood ? 'the impact' : 'the likelihood'} as well to see it.`;
   const runbook = runbooks.find((r) => r.id === state.runbook);
   if (runbook?.severity) return `*Severity:* ${SEVERITY_EMOJI[runbook.severity]} *${runbook.severity}* from runbook \`${runbook.id}\`; choose likelihood and impact to set it yourself.`;
-  if (state.likelihood || state.impact) return `*Severity:* choose ${state.likelihood ? 'the impact' : 'the likelihood'} as well to see it.`;
   return '*Severity:* from the runbook (SEV3 if it names none), or choose likelihood and impact.';
 }
 

@@ -147,6 +147,8 @@ export class SlackGateway {
       const started = this.clock.now();
       const budget = options.maxWaitMs ?? this.maxWaitMs;
       for (;;) {
+        // Wait first, then look: a message Slack stored while answering 429 has surely reached the history by then.
+        await this.waitTurn(channel, 'chat.postMessage', budget - (this.clock.now() - started));
         if (this.uncertain.has(id)) {
           const earlier = (await this.recentKeysNow(channel, key.eventType, budget - (this.clock.now() - started))).get(key.key);
           if (earlier) {
@@ -155,7 +157,6 @@ export class SlackGateway {
             return { ts: earlier, reused: true };
           }
         }
-        await this.waitTurn(channel, 'chat.postMessage', budget - (this.clock.now() - started));
         try {
           const result = await this.invoke<{ ts?: string; channel?: string }>(channel, 'chat.postMessage', {
             ...args,

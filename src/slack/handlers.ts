@@ -64,6 +64,9 @@ interface ModalMetadata {
 /** Least role per use case, as in the HTTP API; decisions are left to the workflow's validator (the step's approver). */
 const REQUIRED_ROLE = { declare: 'commander', run: 'commander', ack: 'responder', escalate: 'responder', resolve: 'commander', note: 'responder' } as const satisfies Record<string, Role>;
 
+/** The audit action of each use case, as the service names it. */
+const AUDIT_ACTION = { declare: 'incident.declare', run: 'incident.declare', ack: 'incident.acknowledge', escalate: 'incident.escalate', resolve: 'incident.resolve', note: 'incident.note' } as const;
+
 const WHAT = { declare: 'declare incidents', run: 'launch runbooks', ack: 'acknowledge incidents', escalate: 'escalate incidents', resolve: 'resolve incidents', note: 'add notes' } as const;
 
 const DRILL_VALUE = 'drill';
@@ -99,7 +102,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       id: randomUUID(),
       at: new Date().toISOString(),
       actor: identity.actor,
-      action: `incident.${action}`,
+      action: AUDIT_ACTION[action],
       method: 'slack',
       path,
       requestId: randomUUID(),

@@ -88,6 +88,8 @@ browserSuite('the web page', () => {
     await page.goto(`${api.url}/`);
     const token = page.locator('#token');
     await token.waitFor();
+    expect(await page.locator('#topbar').isVisible()).toBe(false);
+    await screenshot(page, '00-sign-in');
     // The first Tab stop is the skip link; the token field has focus already.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
     await page.keyboard.type('flt_wrong');
@@ -225,6 +227,7 @@ browserSuite('the web page', () => {
     await waitForStatus(api, reviewed.id, 'closed');
     await page.getByRole('link', { name: 'Action items' }).click();
     await page.locator('tbody tr', { hasText: 'Stop pinning the processor certificate chain' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Load more' }).isVisible()).toBe(false);
     await screenshot(page, '08-action-items');
   });
 

@@ -14,6 +14,7 @@ const topbar = document.getElementById('topbar');
 let me = null;
 let cleanup = null;
 let renderSeq = 0;
+let lastPath = null;
 
 const ROUTES = [
   { pattern: /^#\/incidents\/(INC-\d+)\/postmortem$/, nav: 'incidents', view: (m, q) => renderPostmortem(main, { id: m[1], me, query: q }) },
@@ -35,6 +36,9 @@ async function route() {
   if (cleanup) cleanup();
   cleanup = null;
   const { path, query } = parseHash();
+  // Changing only the query (filters) keeps focus on the control that changed it.
+  const keepFocus = path === lastPath && main.contains(document.activeElement) && document.activeElement.id ? document.activeElement.id : null;
+  lastPath = path;
   const found = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (found && a.dataset.nav === found.r.nav) a.setAttribute('aria-current', 'page');
@@ -57,6 +61,11 @@ async function route() {
     if (err instanceof ApiError && err.status === 401) return;
     const message = err instanceof ApiError ? err.message : 'Something went wrong while loading this page.';
     fill(main, h('h1', {}, err instanceof ApiError && err.status === 404 ? 'Not found' : 'Could not load'), h('p', { class: 'notice error', role: 'alert' }, message));
+  }
+  const kept = keepFocus && document.getElementById(keepFocus);
+  if (kept) {
+    kept.focus();
+    return;
   }
   // Move focus to the new page's heading so keyboard and screen-reader users start at the top.
   const heading = main.querySelector('h1');

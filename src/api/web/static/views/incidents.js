@@ -41,7 +41,7 @@ export async function renderIncidentList(main, { query: params }) {
     select('severity', 'Severity', SEVERITIES, current.severity),
     h('div', { class: 'field' }, h('label', { for: 'service' }, 'Service'), service, servicesList),
     select('runbook', 'Runbook', runbooks, current.runbook),
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Apply'), h('button', { type: 'button', id: 'clear-filters', onclick: () => (window.location.hash = '#/incidents') }, 'Clear')),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', id: 'apply-filters' }, 'Apply'), h('button', { type: 'button', id: 'clear-filters', onclick: () => (window.location.hash = '#/incidents') }, 'Clear')),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
