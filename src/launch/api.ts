@@ -47,6 +47,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     runbooks,
     parseOptions,
     oncall: () => oncall.current(),
+    publicUrl: config.publicUrl,
     alertSink: ingestion.sink,
     integrations: ingestion.integrations,
     silenceCache: ingestion.silences,

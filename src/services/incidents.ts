@@ -274,13 +274,6 @@ export function createIncidentService(deps: IncidentServiceDeps) {
       steer(id, ctx, 'incident.postmortem.review', { summary: summary ?? null }, (h, updateId) =>
         h.executeUpdate(completeReviewUpdate, { args: [{ actor: ctx.actor, summary }], updateId })),
 
-    async postmortem(id: string) {
-      await requireIncident(id);
-      const pm = await deps.store.getPostmortem(id);
-      if (!pm) throw notFound(`incident ${id} has no post-mortem yet (it is drafted in the retrospective)`);
-      return pm;
-    },
-
     changeSeverity: (id: string, severity: Severity, reason: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.severity', { severity, reason: reason ?? null }, (h, updateId) =>
         h.executeUpdate(changeSeverityUpdate, { args: [{ actor: ctx.actor, severity, reason }], updateId })),

@@ -62,13 +62,16 @@ export class SlackDirectory {
     return this.options.oncall().people.find((p) => p.id === id);
   }
 
-  /** The person's Slack member id: from the config, else by email; null when Slack does not know them. */
-  async slackIdOfPerson(personId: string): Promise<string | null> {
+  /**
+   * The person's Slack member id: from the config, else by email; null when Slack does not know them, undefined when
+   * Slack could not be asked just now.
+   */
+  async slackIdOfPerson(personId: string): Promise<string | null | undefined> {
     const person = this.personById(personId);
     if (!person) return null;
     if (person.slack) return person.slack;
     if (!person.email) return null;
-    return (await this.lookup(person.email)) ?? null;
+    return this.lookup(person.email);
   }
 
   private async personOfSlackUser(userId: string): Promise<Person | null> {

@@ -69,6 +69,8 @@ export class SlackSync {
   private readonly lastCardWrite = new Map<string, number>();
   /** Incidents whose channel history was checked for echoes posted before this process started. */
   private readonly echoesChecked = new Set<string>();
+  /** Incidents whose last sync failed: not tried again before `retryAt` (clock ms), backing off up to 5 minutes. */
+  private readonly failures = new Map<string, { count: number; retryAt: number }>();
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private botUserId: string | undefined;
   private stopped = false;
@@ -129,10 +131,18 @@ export class SlackSync {
     for (const candidate of candidates) {
       const id = candidate.incident.id;
       if (this.inFlight.has(id)) continue;
+      const failed = this.failures.get(id);
+      if (failed && failed.retryAt > this.clock.now()) continue;
       const work = this.syncIncident(candidate)
+        .then(() => {
+          this.failures.delete(id);
+        })
         .catch((error: unknown) => {
           if (isAbortError(error)) return;
-          this.options.logger.warn({ incidentId: id, err: (error as Error).message }, 'slack: incident sync failed; retrying on a later pass');
+          const count = (this.failures.get(id)?.count ?? 0) + 1;
+          const delayMs = Math.min(300_000, 1000 * 2 ** (count - 1));
+          this.failures.set(id, { count, retryAt: this.clock.now() + delayMs });
+          this.options.logger.warn({ incidentId: id, err: (error as Error).message, retryInMs: delayMs }, 'slack: incident sync failed; retrying later');
         })
         .finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, work);
@@ -187,8 +197,12 @@ export class SlackSync {
       const events = await store.listTimelineByType(incident.id, CARD_AND_ECHO_TYPES);
       const personIds = [...new Set(events.filter((e) => e.type === 'page.sent').map((e) => e.data.person).filter((p): p is string => typeof p === 'string'))];
       const people = new Map<string, CardPerson>();
+      // A Slack id that could not be looked up now leaves the incident out of step, so a later pass invites them.
+      let lookupsPending = false;
       for (const id of personIds) {
-        people.set(id, { name: this.options.directory.personById(id)?.name ?? id, slackId: await this.options.directory.slackIdOfPerson(id) });
+        const slackId = await this.options.directory.slackIdOfPerson(id);
+        if (slackId === undefined) lookupsPending = true;
+        people.set(id, { name: this.options.directory.personById(id)?.name ?? id, slackId: slackId ?? null });
       }
       const model = deriveCard(incident, events, (id) => people.get(id) ?? { name: id, slackId: null });
 
@@ -241,7 +255,7 @@ export class SlackSync {
         row = await this.save({ ...row, postedSeq: event.seq });
       }
 
-      if (!cardBehind && echoes.length === batch.length) {
+      if (!cardBehind && !lookupsPending && echoes.length === batch.length) {
         await this.save({ ...row, syncedUpdatedAt: incident.updatedAt, syncedSeq: maxSeq, final: incident.status === 'closed' });
         if (incident.status === 'closed') {
           this.lastCardWrite.delete(incident.id);

@@ -25,6 +25,8 @@ export interface StartDevServerOptions {
   ip?: string;
   log: (msg: string) => void;
   startTimeoutMs?: number;
+  /** More `start-dev` arguments, appended last (e.g. `--dynamic-config-value key=value`). */
+  extraArgs?: string[];
 }
 
 const STDERR_TAIL_LINES = 50;
@@ -50,6 +52,7 @@ export function devServerArgs(opts: StartDevServerOptions): string[] {
     // process (a power cut may drop the last commits) at a fraction of FULL's fsyncs. Pragmas mean nothing in memory.
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
+  if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
 }
 
@@ -74,6 +77,7 @@ async function startWithSdk(opts: StartDevServerOptions, ip: string, address: st
       namespace: opts.namespace ?? 'default',
       ui: opts.uiPort !== false,
       uiPort: opts.uiPort === false ? undefined : opts.uiPort,
+      extraArgs: opts.extraArgs,
     },
   });
   return { address, uiUrl, stop: once(() => env.teardown()) };

@@ -35,7 +35,7 @@ export async function openTestStore(dir = tempDir()): Promise<SqliteStore> {
   const store = SqliteStore.open(file);
   await store.migrate();
   const db = new Database(file);
-  db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident' AND value = 0").run(randomInt(1, 2 ** 40));
+  db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident' AND value = 0").run(randomInt(1, 2 ** 39));
   db.close();
   return store;
 }

@@ -162,15 +162,6 @@ export function incidentRoutes(deps: { incidents: IncidentService; tokens: Token
     res.status(202).json(await deps.incidents.postEvent(id, name, body.data, contextOf(req)));
   });
 
-  r.get('/:id/postmortem', viewer, async (req, res) => {
-    res.json(await deps.incidents.postmortem(incidentIdOf(req)));
-  });
-
-  r.post('/:id/postmortem/review', commander, json, async (req, res) => {
-    const body = ResolveSchema.parse(bodyOf(req));
-    res.json(await deps.incidents.completeReview(incidentIdOf(req), body.summary, contextOf(req)));
-  });
-
   return r;
 }
 
