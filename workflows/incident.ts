@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -609,6 +610,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       if ((state.resolved || state.aborted) && phase !== 'retrospective') break;
       await executeStep(steps[state.stepIndex]!);
       state.stepIndex += 1;
+      // A phase cut short by resolve or abort first records that it ended, then the run may continue as new.
+      const cutShort = (state.resolved !== null || state.aborted) && phase !== 'retrospective';
+      if (cutShort && patched('phase-end-before-continue-as-new')) break;
       await continueAsNewIfSuggested();
     }
     const interrupted = state.stepIndex < steps.length;

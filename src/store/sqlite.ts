@@ -209,7 +209,13 @@ function prepareStatements(db: Database.Database) {
     insertSql(
       'timeline_events',
       ['id', 'incident_id', 'seq', 'at', 'type', 'phase', 'actor', 'summary', 'data'],
-      'ON CONFLICT DO NOTHING',
+      // The latest write of an id wins: a workflow task the server rejected (a signal arrived meanwhile) may
+      // already have written its events, and its retry numbers them differently. Identical repeats change nothing.
+      `ON CONFLICT (id) DO UPDATE SET at = excluded.at, type = excluded.type, phase = excluded.phase, actor = excluded.actor,
+         summary = excluded.summary, data = excluded.data
+       WHERE timeline_events.type IS NOT excluded.type OR timeline_events.summary IS NOT excluded.summary
+         OR timeline_events.data IS NOT excluded.data OR timeline_events.actor IS NOT excluded.actor
+         OR timeline_events.phase IS NOT excluded.phase OR timeline_events.at IS NOT excluded.at`,
     ),
   );
   return {
@@ -1451,7 +1457,7 @@ function prepareSlackStatements(db: Database.Database) {
     SELECT * FROM (
       SELECT i.*, ${LAST_SEQ} AS max_seq, ${slackSelect}
       FROM incidents i LEFT JOIN slack_incidents s ON s.incident_id = i.id
-      WHERE i.status IN ('open', 'acknowledged', 'resolved')
+      WHERE i.status IN ('open', 'acknowledged', 'resolved') AND (s.final IS NULL OR s.final = 0)
       UNION ALL
       SELECT i.*, ${LAST_SEQ} AS max_seq, ${slackSelect}
       FROM slack_incidents s JOIN incidents i ON i.id = s.incident_id

@@ -23,7 +23,10 @@ export interface Store {
   deleteIncident(id: string): Promise<void>;
   listIncidents(filter: IncidentFilter): Promise<Page<IncidentRecord>>;
 
-  /** Inserts events whose id is not stored yet; returns how many were new. */
+  /**
+   * Writes events by id: new ids are inserted, an id written again with different content is overwritten (the
+   * retry of a rejected workflow task is the truth), an identical repeat changes nothing. Returns rows changed.
+   */
   appendTimeline(events: TimelineEvent[]): Promise<number>;
   listTimeline(incidentId: string, page: { afterSeq?: number; limit: number }): Promise<TimelineEvent[]>;
 
@@ -145,7 +148,8 @@ export interface Store {
   saveSlackIncident(record: SlackIncidentRecord): Promise<void>;
   /**
    * Incidents whose channel or card is behind: open ones without a row, without a card, or whose row or timeline
-   * moved since the card was drawn; and closed ones whose card was not drawn final yet. Oldest declared first.
+   * moved since the card was drawn; and closed ones whose card was not drawn final yet. Rows marked final (closed, or
+   * the channel is gone) are left alone. Oldest declared first.
    */
   listSlackSyncCandidates(limit: number): Promise<SlackSyncCandidate[]>;
   /** Takes or extends the one sync lease; false while another owner holds an unexpired one. */
