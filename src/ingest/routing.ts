@@ -4,6 +4,7 @@ import type { AlertEvent, AlertRoute, AlertSource } from '../domain/alert';
 import { ImpactSchema, LikelihoodSchema, SeveritySchema, severityFromRisk } from '../domain/severity';
 import type { Severity } from '../domain/severity';
 import type { RunbookPath } from '../runbooks/check';
+import { editDistance } from '../yaml/located';
 import { parseYamlText, readYamlFile, sortProblems, zodProblems } from './yaml-config';
 import type { At, ConfigProblem, YamlRead } from './yaml-config';
 
@@ -223,17 +224,4 @@ function closest(word: string, candidates: string[]): string | undefined {
     if (distance <= 3 && (!best || distance < best.distance)) best = { word: candidate, distance };
   }
   return best?.word;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      row.push(Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = row;
-  }
-  return previous[b.length] ?? 0;
 }

@@ -224,8 +224,12 @@ export class SlackGateway {
 
   /** Waits until (channel, method) may be called; fails at once when that is further away than the budget allows. */
   private async waitTurn(channel: string, method: string, budgetMs: number): Promise<void> {
-    const wait = (this.blockedUntil.get(`${channel} ${method}`) ?? 0) - this.clock.now();
-    if (wait <= 0) return;
+    const blockKey = `${channel} ${method}`;
+    const wait = (this.blockedUntil.get(blockKey) ?? 0) - this.clock.now();
+    if (wait <= 0) {
+      this.blockedUntil.delete(blockKey);
+      return;
+    }
     if (wait > Math.max(0, budgetMs)) {
       throw new SlackCallError(method, 'rate_limited', 'ratelimited', `Slack rate-limited ${method}; it may be called again in ${Math.ceil(wait / 1000)}s`, wait);
     }

@@ -185,6 +185,8 @@ export class SlackSync {
       createdAt: at,
       updatedAt: at,
     };
+    // Done: the incident closed (or its channel was archived or deleted by someone).
+    if (row.final) return;
     // An incident that closed before Slack ever saw it gets no channel.
     if (incident.status === 'closed' && !row.channelId) {
       await this.save({ ...row, final: true });

@@ -97,6 +97,10 @@ test('the card’s buttons: acknowledge (the fixture, replayed), escalate, decis
   expect(await eventsOf(incident.id, 'incident.acknowledged')).toEqual([expect.objectContaining({ actor: { id: 'slack:U0BEN', name: 'Ben Paged', role: 'responder' } })]);
   ({ card } = await h.card(incident.id, (m) => !buttonOn(m, 'incident.acknowledge') && textOf(m).includes('*Acknowledged by:* <@U0BEN>')));
 
+  // The link button only needs its click acknowledged.
+  const linkClick = await h.interact(clickPayload(h, 'vera', channel, card, 'incident.open', nextResponseId('link')));
+  expect({ status: linkClick.status, body: await linkClick.text() }).toEqual({ status: 200, body: '' });
+
   expect(await click('linus', channel, card, 'incident.escalate')).toMatch(/escalated/);
   expect(await eventsOf(incident.id, 'incident.escalated')).toHaveLength(1);
   ({ card } = await h.card(incident.id, (m) => textOf(m).includes('*Escalated:* 1×')));

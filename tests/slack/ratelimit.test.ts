@@ -101,3 +101,38 @@ test('"429 but posted" on a card and on an echo: looked up after Retry-After, ne
   await h.sync.syncOnce();
   expect(h.slack.calls).toEqual([]);
 });
+
+test('a sync that fails (Slack refuses the channel) backs off, then recovers without duplicates', async () => {
+  h.slack.clearKnobs();
+  h.slack.clearCalls();
+  const incident = await declare('Ledger mismatch');
+  h.slack.failWith('conversations.create', 'restricted_action');
+  await h.sync.syncOnce();
+  expect(h.slack.callsTo('conversations.create').map((c) => c.error)).toEqual(['restricted_action']);
+  expect((await h.store.getSlackIncident(incident.id))?.channelId ?? null).toBeNull();
+  // Right away: not tried again.
+  await h.sync.syncOnce();
+  expect(h.slack.callsTo('conversations.create')).toHaveLength(1);
+  await clock.sleep(1500);
+  await h.sync.syncOnce();
+  const row = (await h.store.getSlackIncident(incident.id))!;
+  expect(row.channelId).not.toBeNull();
+  expect(keyedMessages(h.slack, row.channelId!, CARD_EVENT_TYPE).get(incident.id)).toHaveLength(1);
+});
+
+test('a channel someone archived is left alone from then on', async () => {
+  h.slack.clearKnobs();
+  const incident = await declare('Archived too early');
+  await h.sync.syncOnce();
+  const row = (await h.store.getSlackIncident(incident.id))!;
+  h.slack.channels.get(row.channelId!)!.isArchived = true;
+  await h.api('POST', `/api/v1/incidents/${incident.id}/notes`, { as: 'responder', body: { text: 'anyone there?' } });
+  await clock.sleep(1500);
+  await h.sync.syncOnce();
+  expect((await h.store.getSlackIncident(incident.id))!.final).toBe(true);
+  h.slack.clearCalls();
+  await h.api('POST', `/api/v1/incidents/${incident.id}/notes`, { as: 'responder', body: { text: 'still nobody' } });
+  await h.sync.syncOnce();
+  expect(h.slack.calls).toEqual([]);
+});
+

@@ -13,6 +13,9 @@ import { cardMessage, channelNameFor, declareModal, parseDecisionValue, severity
 import { createSlackWebClient, SlackCallError, SlackGateway } from '../../src/slack/gateway';
 import { SlackDirectory } from '../../src/slack/identity';
 import { slackTimestampIsFresh } from '../../src/slack/verify';
+import { SLACK_OFF_MESSAGE, startSlackApi, startSlackWorker } from '../../src/slack';
+import { loadConfig } from '../../src/config';
+import pino from 'pino';
 import { FakeSlack, slackSignature } from '../support/fake-slack';
 import { ONCALL_YAML, USERS, VirtualClock } from './harness';
 
@@ -247,3 +250,15 @@ describe('gateway', () => {
     expect(slack.callsTo('users.lookupByEmail')).toHaveLength(1);
   });
 });
+
+test('without Slack settings both halves stay off and say so', async () => {
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  const config = loadConfig({});
+  const unused = {} as never;
+  expect(await startSlackApi({ config, logger: log, store: unused, incidents: unused, runbooks: unused, oncall: () => unused })).toBeUndefined();
+  expect(startSlackWorker({ config, logger: log, store: unused, oncall: () => unused })).toBeUndefined();
+  expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([SLACK_OFF_MESSAGE, SLACK_OFF_MESSAGE]);
+  expect(SLACK_OFF_MESSAGE).toMatch(/^Slack is off/);
+});
+

@@ -12,7 +12,11 @@ import type { AddressInfo } from 'node:net';
  *   slack.failWith('conversations.open', 'user_not_found');
  *   slack.delay('*', 200);
  *   slack.messagesIn(channelId); slack.callsTo('chat.postMessage'); slack.responses
+ *   slack.addUserMessage(channelId, 'U1', 'typed by a person');           // e.g. to react to it
  *   await slack.close();
+ *
+ * Requests into a Slack app: postSlashCommand / postInteraction / postSignedForm (form bodies), postEvent /
+ * postSignedJson (Events API), all signed with slackSignature.
  *
  * Wire behaviour:
  * - `POST /api/<method>` (GET with a query works too), form (`application/x-www-form-urlencoded`, with or without

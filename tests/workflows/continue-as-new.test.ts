@@ -255,12 +255,10 @@ test('a long runbook continues as new several times and nothing is lost, repeate
   expect(await store.getIncident(id)).toMatchObject({ status: 'closed', phase: 'closed', runbookVersion: snapshot.version });
 });
 
-// KNOWN BUG, reported rather than fixed here (marked `failing` so the suite stays green and flags the fix):
 // recordTimeline is a local activity, so it writes while the workflow task runs. When a signal arrives during the
 // task that continues as new (or completes), the server rejects that completion (UnhandledCommand) and the task is
-// retried with the signal applied first: the same seqs now belong to different events, and the store, idempotent
-// on `<incident>:<seq>`, keeps the rejected attempt's events. The alert.fired is lost and the step's last events
-// appear twice. Turn this back into `test` once the timeline write is fixed.
+// retried with the signal applied first: the same seqs then belong to different events. The store lets the later
+// write of an id win, so the retry — the one history keeps — is what the timeline shows.
 test('an alert signalled while a run continues as new is recorded once, and no step event is recorded twice', async () => {
   // Deterministic form of an alert arriving during the last workflow task of a run: the worker's recordTimeline
   // signals a new alert (once per step) before it returns, so that task's continue-as-new is rejected by the
