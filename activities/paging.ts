@@ -6,6 +6,7 @@ import { UnknownPolicyError } from '../src/oncall/escalation';
 import { snapshotEscalation } from '../src/oncall/overrides';
 import type { OnCallSource } from '../src/oncall/source';
 import type { PageRecord, Store } from '../src/store/store';
+import { uncertainFailure } from './channels/errors';
 import { DEFAULT_THROTTLE_RULES, throttleDelayMs } from './channels/throttle';
 import type { ThrottleKind, ThrottleRules } from './channels/throttle';
 import type { ChannelKind, PageChannel } from './channels/types';
@@ -44,6 +45,21 @@ export interface PagingDeps {
 }
 
 const THROTTLE_LOOKBACK_MS = 3 * 3_600_000;
+
+/** While a send runs the activity heartbeats, so a dead worker's attempt is retried in seconds, not minutes. */
+const HEARTBEAT_MS = 3000;
+
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // Not inside an activity (unit tests): nothing to keep alive.
+  }
+}
+
+function earlierAttempt(pages: PageRecord[], key: string): boolean {
+  return pages.some((p) => p.key === key && p.status === 'sending');
+}
 
 function attemptOf(): number {
   try {
@@ -123,7 +139,18 @@ export function createPagingActivities(deps: PagingDeps) {
         await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
         throw ApplicationFailure.create({ message: `${req.channel} to this contact is throttled`, type: 'Throttled', nextRetryDelay: delay });
       }
+      // Email cannot be deduplicated by the receiver: an attempt that died mid-send (a crashed worker) leaves
+      // this mark, and the retry then counts the page as uncertain and moves on rather than risk a second one.
+      if (req.channel === 'email') {
+        if (earlierAttempt(await deps.store.listPages(req.incident.id), req.key)) {
+          const why = 'an earlier attempt died while sending; not sent again (it may have arrived)';
+          await record(req, req.channel, 'failed', why, null);
+          throw uncertainFailure('email', why);
+        }
+        await record(req, req.channel, 'sending', null, null);
+      }
       const startedAt = now().toISOString();
+      const beat = setInterval(heartbeat, HEARTBEAT_MS);
       try {
         const delivery = await channel.send({ idempotencyKey: req.key, to: req.to, subject, text: req.message, incidentUrl, drill: req.incident.drill });
         await record(req, req.channel, 'sent', null, delivery.providerId);
@@ -132,6 +159,8 @@ export function createPagingActivities(deps: PagingDeps) {
         // Recorded on every failed attempt; a later successful retry overwrites it with `sent`.
         await record(req, req.channel, 'failed', (err as Error).message.slice(0, 500), null);
         throw err;
+      } finally {
+        clearInterval(beat);
       }
     },
   };

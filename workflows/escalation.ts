@@ -8,6 +8,7 @@ import type { StepContext, StepOutput } from './steps';
 
 const { sendPage } = proxyActivities<FirelineActivities>({
   startToCloseTimeout: '1m',
+  heartbeatTimeout: '10s',
   // A page already being delivered when someone acknowledges is let finish, so the timeline says what happened.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // Throttling asks for a later retry through nextRetryDelay; permanent failures are non-retryable.

@@ -276,7 +276,8 @@ export interface PageRecord {
   personId: string;
   channel: 'email' | 'slack' | 'webhook' | 'outbox';
   recipient: string;
-  status: 'sent' | 'failed' | 'throttled' | 'withdrawn';
+  /** `sending` is set just before an email goes out and replaced by the outcome; left alone, the attempt died. */
+  status: 'sending' | 'sent' | 'failed' | 'throttled' | 'withdrawn';
   attempts: number;
   error: string | null;
   providerId: string | null;
