@@ -39,6 +39,8 @@ export const ConfigSchema = z
   FIRELINE_MAIL_FROM: optionalText,
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
+  /** Socket Mode instead of HTTP (an xapp- token); not needed when Slack can reach /slack/events. */
+  SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith('xapp-', 'expected an app-level token starting with xapp-').optional()),
   /** Only for tests: a fake Slack Web API. */
   SLACK_API_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
   /** An SMS/voice gateway that takes Fireline's signed JSON pages. */

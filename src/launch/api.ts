@@ -32,8 +32,7 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
   const parseOptions = { targets: loadTargetsOrFail(config, opts.env), escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id) };
   const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
-  // SLACK_APP_TOKEN (Socket Mode) is read here until the settings schema has it.
-  const slack = await startSlackApi({ config, logger, store, incidents, runbooks, oncall: () => oncall.current(), appToken: opts.env.SLACK_APP_TOKEN }).catch(async (err: unknown) => {
+  const slack = await startSlackApi({ config, logger, store, incidents, runbooks, oncall: () => oncall.current(), appToken: config.SLACK_APP_TOKEN }).catch(async (err: unknown) => {
     await connection.close();
     throw err;
   });

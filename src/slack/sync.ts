@@ -192,7 +192,9 @@ export class SlackSync {
       await this.save({ ...row, final: true });
       return;
     }
-    if (!row.channelId) row = await this.ensureChannel(row, incident);
+    // A channel made just now holds nothing yet: no need to look for earlier posts in it.
+    let newChannel = false;
+    if (!row.channelId) ({ row, created: newChannel } = await this.ensureChannel(row, incident));
     const channel = row.channelId!;
 
     try {
@@ -215,7 +217,7 @@ export class SlackSync {
       const cardKey = { eventType: CARD_EVENT_TYPE, key: incident.id };
       if (!row.cardTs) {
         // No ts stored: a card may still exist (posted just before a crash, or "429 but posted"); look before posting.
-        gateway.markUncertain(channel, cardKey);
+        if (!newChannel) gateway.markUncertain(channel, cardKey);
         const posted = await gateway.postOnce(channel, { text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false }, cardKey);
         this.lastCardWrite.set(incident.id, this.clock.now());
         row = await this.save({ ...row, cardTs: posted.ts, cardHash: posted.reused ? null : hash });
@@ -247,13 +249,14 @@ export class SlackSync {
 
       const echoes = events.filter((e) => e.seq > row.postedSeq && ECHOED_EVENT_TYPES.includes(e.type)).sort((a, b) => a.seq - b.seq);
       const batch = echoes.slice(0, this.options.echoPerPass ?? 10);
+      // Progress is stored after each post; after a restart, one that went out just before a crash is found by its key.
+      let earlier = new Map<string, string>();
       if (batch.length && !this.echoesChecked.has(incident.id)) {
-        // Progress is stored after each post; one that went out just before a crash is found by its key.
-        for (const event of batch) gateway.markUncertain(channel, { eventType: TIMELINE_EVENT_TYPE, key: event.id });
+        if (!newChannel) earlier = await gateway.recentKeys(channel, TIMELINE_EVENT_TYPE);
         this.echoesChecked.add(incident.id);
       }
       for (const event of batch) {
-        await gateway.postOnce(channel, { ...eventMessage(event), unfurl_links: false, unfurl_media: false }, { eventType: TIMELINE_EVENT_TYPE, key: event.id });
+        if (!earlier.has(event.id)) await gateway.postOnce(channel, { ...eventMessage(event), unfurl_links: false, unfurl_media: false }, { eventType: TIMELINE_EVENT_TYPE, key: event.id });
         row = await this.save({ ...row, postedSeq: event.seq });
       }
 
@@ -275,7 +278,7 @@ export class SlackSync {
     }
   }
 
-  private async ensureChannel(row: SlackIncidentRecord, incident: IncidentRecord): Promise<SlackIncidentRecord> {
+  private async ensureChannel(row: SlackIncidentRecord, incident: IncidentRecord): Promise<{ row: SlackIncidentRecord; created: boolean }> {
     const { gateway, logger } = this.options;
     for (const suffix of CHANNEL_SUFFIXES) {
       const name = channelNameFor(incident, suffix);
@@ -283,7 +286,7 @@ export class SlackSync {
         const created = await gateway.call<{ channel?: { id?: string } }>('conversations.create', { name, is_private: false });
         if (!created.channel?.id) throw new Error('conversations.create answered without a channel id');
         logger.info({ incidentId: incident.id, channel: created.channel.id, name }, 'slack: incident channel created');
-        return this.save({ ...row, channelId: created.channel.id, channelName: name });
+        return { row: await this.save({ ...row, channelId: created.channel.id, channelName: name }), created: true };
       } catch (error) {
         if (toSlackCallError(error, 'conversations.create').slackError !== 'name_taken') throw error;
       }
@@ -296,7 +299,7 @@ export class SlackSync {
       }
       if (existing.is_member === false) await gateway.call('conversations.join', { channel: existing.id }, { channel: existing.id });
       logger.info({ incidentId: incident.id, channel: existing.id, name }, 'slack: incident channel existed already; using it');
-      return this.save({ ...row, channelId: existing.id, channelName: name });
+      return { row: await this.save({ ...row, channelId: existing.id, channelName: name }), created: false };
     }
     throw new Error(`no free channel name for ${incident.id} (tried ${CHANNEL_SUFFIXES.map((s) => channelNameFor(incident, s)).join(', ')})`);
   }
