@@ -33,5 +33,5 @@ export function parseYamlText(source: string | Uint8Array, file: string): YamlRe
 
 /** zod issues → positioned problems; `rootShape` describes the file as a whole for a wrong top-level type. */
 export function zodProblems(error: z.ZodError, schema: z.core.$ZodType, data: unknown, at: At, rootShape: string): ConfigProblem[] {
-  return issueProblems(error, data, at, { root: `the file must be ${rootShape}`, schema });
+  return issueProblems(error, data, at, { root: `the file must be ${rootShape}`, schema, ownTypeMessages: true });
 }

@@ -50,4 +50,5 @@ const WORDING: IssueWording = {
   root: 'a runbook must be a mapping with id, title, owner and phases',
   schema: RunbookSchema,
   discriminator: (name, path) => (path[0] === 'phases' && name === 'kind' ? 'step kind' : name),
+  legacy: { record: true, invalidKey: true, items: true, hintsStopAt: 'records' },
 };

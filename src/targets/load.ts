@@ -50,6 +50,7 @@ export function parseTargets(source: string | Uint8Array, file: string, env?: En
 const WORDING: IssueWording = {
   root: 'the file must be a mapping with databases, backups, commands and secrets',
   schema: TargetsSchema,
+  legacy: { record: true, hintsStopAt: 'unions' },
 };
 
 // --- Checks the schema cannot express --------------------------------------------------------------------
