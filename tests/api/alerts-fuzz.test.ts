@@ -21,7 +21,7 @@ const CASES_PER_RECEIVER = Number(process.env.FUZZ_CASES ?? 1000);
 const CONCURRENCY = 16;
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'reference', 'fixtures');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'reference');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 const ENV = {

@@ -98,7 +98,7 @@ describe('silences API', () => {
 
     // What the sink will do with it: the order-db fixture's alerts are silenced, checkout's are not.
     const stored = await store.listSilences({ activeAt: new Date().toISOString() });
-    const fixture = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'shared', 'reference', 'fixtures', 'alertmanager', 'firing-order-db-down.json'), 'utf8'));
+    const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'reference', 'alertmanager', 'firing-order-db-down.json'), 'utf8'));
     const parsed = parseAlertmanager(fixture, { integration: 'am' });
     if (!parsed.ok) throw new Error('fixture');
     expect(parsed.value.alerts.map((a) => isSilenced(stored, a, new Date()))).toEqual([true, true]);

@@ -16,7 +16,7 @@ import { eventually, tempDir } from '../support/temporal';
 import { buttonOn, CARD_EVENT_TYPE, clickPayload, keyedMessages, nextResponseId, ONCALL_YAML, SIGNING_SECRET, startSlackHarness, textOf, TIMELINE_EVENT_TYPE, USERS } from './harness';
 import type { SlackHarness, TestUser } from './harness';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/reference/fixtures/slack');
+const FIXTURES = path.resolve(__dirname, '../fixtures/reference/slack');
 
 let h: SlackHarness;
 beforeAll(async () => {

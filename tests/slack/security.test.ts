@@ -7,7 +7,7 @@ import { eventually } from '../support/temporal';
 import { SIGNING_SECRET, startSlackHarness, USERS } from './harness';
 import type { SlackHarness } from './harness';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/reference/fixtures/slack');
+const FIXTURES = path.resolve(__dirname, '../fixtures/reference/slack');
 
 let h: SlackHarness;
 beforeAll(async () => {

@@ -19,7 +19,7 @@ import pino from 'pino';
 import { FakeSlack, slackSignature } from '../support/fake-slack';
 import { ONCALL_YAML, USERS, VirtualClock } from './harness';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/reference/fixtures/slack');
+const FIXTURES = path.resolve(__dirname, '../fixtures/reference/slack');
 const logger = createLogger({ level: 'silent' });
 
 describe('/incident text', () => {

@@ -12,7 +12,7 @@ import { loadRouting, parseRouting, routeAlert, severityFromSender, TRIAGE_RUNBO
 import type { RoutingRule } from '../../src/ingest/routing';
 
 const ROOT = join(__dirname, '..', '..');
-const FIXTURES = join(ROOT, '..', 'shared', 'reference', 'fixtures');
+const FIXTURES = join(ROOT, 'tests', 'fixtures', 'reference');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 const RUNBOOK_IDS = readdirSync(join(ROOT, 'runbooks'))
   .filter((f) => f.endsWith('.yaml'))

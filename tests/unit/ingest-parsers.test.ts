@@ -12,7 +12,7 @@ import { pagerDutyGroupKey, parsePagerDutyEvent } from '../../src/ingest/pagerdu
 import type { PagerDutyEvent } from '../../src/ingest/pagerduty';
 import { signPayload } from '../../src/targets/sign';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'reference', 'fixtures');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'reference');
 const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, unknown>;
 const clone = <T>(value: T): T => structuredClone(value);
 
