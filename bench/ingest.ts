@@ -17,7 +17,7 @@ import { SqliteStore } from '../src/store/sqlite';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 
 const TOKEN = 'bench-alertmanager-token-0123456789abcdef';
-const CONCURRENCY = 32;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 
 /** Runs `count` calls of `fn` with CONCURRENCY in flight; returns calls per second. */
 async function rate(count: number, fn: (i: number) => Promise<void>): Promise<number> {

@@ -41,6 +41,8 @@ const SILENCED_INCIDENT = 'silenced';
 const SIGNAL_DEADLINE_MS = 5000;
 /** A batch folds at most this many inbox rows; a longer backlog goes in the next one. */
 const MAX_BATCH_ROWS = 5000;
+/** A storm of new groups must not become thousands of simultaneous starts: Temporal would time them all out. */
+const MAX_CONCURRENT_FORWARDS = 16;
 
 /**
  * The alert sink. An alert is accepted — and the receiver answers 202 — once it is in the read model's inbox,
@@ -58,6 +60,8 @@ export class AlertCoalescer implements AlertSink {
   private readonly lastSignal = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly inFlight = new Set<string>();
+  /** Incidents ready to forward while MAX_CONCURRENT_FORWARDS are already in flight. */
+  private readonly ready: string[] = [];
   private unreachableSince: number | null = null;
   private stopped = false;
   /** Signals sent per incident, for the storm test's per-workflow rate figure. */
@@ -169,15 +173,24 @@ export class AlertCoalescer implements AlertSink {
 
   /** Forwards the incident's inbox now, or as soon as its pace (or an outage retry) allows. */
   private pump(incidentId: string, delayMs?: number): void {
-    if (this.stopped || this.inFlight.has(incidentId) || this.timers.has(incidentId)) return;
+    if (this.stopped || this.inFlight.has(incidentId) || this.timers.has(incidentId) || this.ready.includes(incidentId)) return;
     const wait = delayMs ?? Math.max(0, (this.lastSignal.get(incidentId) ?? 0) + this.minInterval - Date.now());
     this.timers.set(
       incidentId,
       setTimeout(() => {
         this.timers.delete(incidentId);
-        void this.forward(incidentId);
+        this.startForward(incidentId);
       }, wait),
     );
+  }
+
+  private startForward(incidentId: string): void {
+    if (this.stopped || this.inFlight.has(incidentId)) return;
+    if (this.inFlight.size >= MAX_CONCURRENT_FORWARDS) {
+      if (!this.ready.includes(incidentId)) this.ready.push(incidentId);
+      return;
+    }
+    void this.forward(incidentId);
   }
 
   private async forward(incidentId: string): Promise<void> {
@@ -200,6 +213,8 @@ export class AlertCoalescer implements AlertSink {
       retryIn = this.retryDelay;
     } finally {
       this.inFlight.delete(incidentId);
+      const next = this.ready.shift();
+      if (next !== undefined) this.startForward(next);
     }
     if (retryIn !== undefined) this.pump(incidentId, retryIn);
   }
