@@ -18,6 +18,10 @@ export function createRecordActivities(deps: { store: Store }) {
     async recordTimeline(batch: RecordBatch): Promise<number> {
       const inserted = batch.events.length ? await deps.store.appendTimeline(batch.events) : 0;
       if (batch.alerts?.length) await deps.store.upsertAlerts(batch.alerts);
+      // The closing batch carries the last event: anything numbered after it is a leftover of a rejected task.
+      if (batch.patch?.status === 'closed' && batch.events.length) {
+        await deps.store.trimTimeline(batch.incidentId, Math.max(...batch.events.map((e) => e.seq)));
+      }
       if (batch.patch && Object.keys(batch.patch).length) {
         await deps.store.updateIncident(batch.incidentId, batch.patch, batch.at);
       }

@@ -61,7 +61,7 @@ export class AlertCoalescer implements AlertSink {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly inFlight = new Set<string>();
   /** Incidents ready to forward while MAX_CONCURRENT_FORWARDS are already in flight. */
-  private readonly ready: string[] = [];
+  private readonly ready = new Set<string>();
   private unreachableSince: number | null = null;
   private stopped = false;
   /** Signals sent per incident, for the storm test's per-workflow rate figure. */
@@ -173,7 +173,7 @@ export class AlertCoalescer implements AlertSink {
 
   /** Forwards the incident's inbox now, or as soon as its pace (or an outage retry) allows. */
   private pump(incidentId: string, delayMs?: number): void {
-    if (this.stopped || this.inFlight.has(incidentId) || this.timers.has(incidentId) || this.ready.includes(incidentId)) return;
+    if (this.stopped || this.inFlight.has(incidentId) || this.timers.has(incidentId) || this.ready.has(incidentId)) return;
     const wait = delayMs ?? Math.max(0, (this.lastSignal.get(incidentId) ?? 0) + this.minInterval - Date.now());
     this.timers.set(
       incidentId,
@@ -187,7 +187,7 @@ export class AlertCoalescer implements AlertSink {
   private startForward(incidentId: string): void {
     if (this.stopped || this.inFlight.has(incidentId)) return;
     if (this.inFlight.size >= MAX_CONCURRENT_FORWARDS) {
-      if (!this.ready.includes(incidentId)) this.ready.push(incidentId);
+      this.ready.add(incidentId);
       return;
     }
     void this.forward(incidentId);
@@ -213,8 +213,12 @@ export class AlertCoalescer implements AlertSink {
       retryIn = this.retryDelay;
     } finally {
       this.inFlight.delete(incidentId);
-      const next = this.ready.shift();
-      if (next !== undefined) this.startForward(next);
+      // Sets keep insertion order: the longest-waiting incident goes next.
+      const next = this.ready.values().next();
+      if (!next.done) {
+        this.ready.delete(next.value);
+        this.startForward(next.value);
+      }
     }
     if (retryIn !== undefined) this.pump(incidentId, retryIn);
   }

@@ -412,6 +412,10 @@ export class SqliteStore implements Store {
     return this.statements.appendTimeline(events.map(timelineToRow));
   }
 
+  async trimTimeline(incidentId: string, lastSeq: number): Promise<void> {
+    this.db.prepare<[string, number]>('DELETE FROM timeline_events WHERE incident_id = ? AND seq > ?').run(incidentId, lastSeq);
+  }
+
   async listTimeline(incidentId: string, page: { afterSeq?: number; limit: number }): Promise<TimelineEvent[]> {
     const limit = checkLimit(page.limit);
     const rows = this.statements.listTimeline.all({ incidentId, afterSeq: page.afterSeq ?? null, limit });

@@ -28,6 +28,8 @@ export interface Store {
    * retry of a rejected workflow task is the truth), an identical repeat changes nothing. Returns rows changed.
    */
   appendTimeline(events: TimelineEvent[]): Promise<number>;
+  /** Drops events numbered after `lastSeq`: left by a rejected workflow task whose retry emitted fewer. */
+  trimTimeline(incidentId: string, lastSeq: number): Promise<void>;
   listTimeline(incidentId: string, page: { afterSeq?: number; limit: number }): Promise<TimelineEvent[]>;
 
   /** Inserts a message unless one with the same id exists; returns whether it was new. */

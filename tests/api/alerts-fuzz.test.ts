@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { createApp } from '../../src/api/app';
 import { ALERT_SOURCES } from '../../src/domain/alert';
 import { parseIntegrations } from '../../src/ingest/integrations';
-import { RecordingAlertSink } from '../../src/ingest/recording-sink';
+import { RecordingAlertSink } from '../support/recording-sink';
 import { createLogger } from '../../src/logger';
 import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';

@@ -10,7 +10,7 @@ import type { AlertEvent } from '../../src/domain/alert';
 import { sha256Hex } from '../../src/ingest/keys';
 import { parseIntegrations } from '../../src/ingest/integrations';
 import { pagerDutyGroupKey } from '../../src/ingest/pagerduty';
-import { RecordingAlertSink } from '../../src/ingest/recording-sink';
+import { RecordingAlertSink } from '../support/recording-sink';
 import { createLogger } from '../../src/logger';
 import { ServiceError } from '../../src/services/errors';
 import type { IncidentService } from '../../src/services/incidents';

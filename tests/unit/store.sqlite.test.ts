@@ -352,6 +352,17 @@ describe('timeline', () => {
     expect(listed).toEqual([1, 2, 3, 4, 5, 6, 7].map((seq) => event('INC-1', seq)));
   });
 
+  it('lets a later write of an id win, and trims what a rejected task left past the last event', async () => {
+    const store = await migrated();
+    await store.appendTimeline([1, 2, 3, 4].map((seq) => event('INC-1', seq)));
+    await store.appendTimeline([{ ...event('INC-1', 2), summary: 'retried' }]);
+    await store.trimTimeline('INC-1', 3);
+    await store.appendTimeline([event('INC-2', 9)]);
+    const listed = await store.listTimeline('INC-1', { limit: 100 });
+    expect(listed.map((e) => [e.seq, e.summary === 'retried'])).toEqual([[1, false], [2, true], [3, false]]);
+    expect(await store.listTimeline('INC-2', { limit: 10 })).toHaveLength(1);
+  });
+
   it('lists in seq order after an exclusive seq, up to the limit', async () => {
     const store = await migrated();
     await store.appendTimeline([5, 3, 1, 4, 2].map((seq) => event('INC-1', seq)));

@@ -1,5 +1,5 @@
-import type { AlertEvent, GroupAction } from '../domain/alert';
-import type { AcceptResult, AlertSink } from './sink';
+import type { AlertEvent, GroupAction } from '../../src/domain/alert';
+import type { AcceptResult, AlertSink } from '../../src/ingest/sink';
 
 /**
  * An in-memory AlertSink that records what receivers hand it: the test double for the sink boundary (tests of
