@@ -6,7 +6,7 @@ import type { ChannelKind, PageChannel } from './types';
 
 export { createEmailChannel, emailMessageId, DEFAULT_EMAIL_TIMEOUTS } from './email';
 export type { EmailChannel, EmailChannelOptions, EmailTimeouts } from './email';
-export { createSlackChannel, PERMANENT_SLACK_ERRORS, SLACK_OPEN_INCIDENT_ACTION, SLACK_PAGE_EVENT_TYPE } from './slack';
+export { createSlackChannel, SLACK_OPEN_INCIDENT_ACTION, SLACK_PAGE_EVENT_TYPE } from './slack';
 export type { SlackChannelOptions } from './slack';
 export { createWebhookChannel } from './webhook';
 export type { WebhookChannelOptions, WebhookPageBody } from './webhook';
