@@ -34,10 +34,10 @@ const HEADER_TEXT_MAX = 150;
  * Slack pages: a DM to a user (`to` = user id, or an email looked up with users.lookupByEmail), or a post to a
  * channel (`C…`/`G…`/`D…` id or `#name`).
  *
- * Calls go through src/slack/web-api, which never retries (Temporal does); its failures map to channel failures:
- * `rate_limited` → `ChannelRateLimited` with `nextRetryDelay` = Retry-After, `permanent` → `ChannelPermanentFailure`,
- * the rest → `ChannelTemporaryFailure` (an uncertain post is safe to retry: the retry reconciles first). Every post carries the idempotency key in its message
- * metadata, and every attempt first searches the conversation's recent history for it: a retry after "429 but
+ * Calls go through src/slack/web-api, which never retries (Temporal does). Its `rate_limited` becomes
+ * `ChannelRateLimited` with `nextRetryDelay` = Retry-After, `permanent` becomes `ChannelPermanentFailure`, and the rest
+ * `ChannelTemporaryFailure`: even an uncertain post is safe to retry. Every post carries the idempotency key in its
+ * message metadata, and every attempt first searches the conversation's recent history for it: a retry after "429 but
  * posted", a timeout or a worker crash finds the earlier message and returns it instead of posting again.
  */
 export function createSlackChannel(options: SlackChannelOptions): PageChannel & { readonly kind: 'slack' } {
