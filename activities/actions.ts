@@ -1,23 +1,12 @@
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActionSpec, HttpAction } from '../src/domain/runbook';
 import type { Targets } from '../src/domain/targets';
 import { SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../src/targets/sign';
-import {
-  activityCancellationSignal,
-  configFailure,
-  describeNetworkError,
-  formatMs,
-  oneLine,
-  prepareHttpTarget,
-  quote,
-  readText,
-  renderer,
-  Scrubber,
-  throwIfCancelled,
-} from './checks';
+import { activityCancellationSignal, configFailure, currentActivityContext, missingEnvFailure, renderer, throwIfCancelled } from './shared/activity';
+import { exchange, parseRetryAfter, prepareHttpTarget, readText } from './shared/http';
+import { formatMs, oneLine, quote, Scrubber } from './shared/text';
 import type { TemplateContext } from './template';
 
 export interface ActionRequest {
@@ -46,8 +35,6 @@ export interface ActionDeps {
 }
 
 export const DEFAULT_ACTION_TIMEOUT_MS = 30_000;
-/** A Retry-After further out than this is capped: the activity's own timeouts bound the wait anyway. */
-export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 /** Command output kept in the detail. */
 export const MAX_OUTPUT_BYTES = 2048;
 const MAX_CAPTURE_BYTES = 1024 * 1024;
@@ -113,23 +100,16 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
   }
 
   const timeoutMs = req.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
-  let response: Response;
-  let text: string;
-  try {
-    // Redirects are not followed: a signed request goes only where the runbook says.
-    response = await fetch(target.url, { method, headers, body, signal, redirect: 'manual' });
-    text = await readText(response, 4096);
-  } catch (error) {
-    throwIfCancelled(cancel);
-    const what = timeout.aborted ? `no answer within ${formatMs(timeoutMs)}` : `failed: ${describeNetworkError(error)}`;
+  // Redirects are not followed: a signed request goes only where the runbook says.
+  const answer = await exchange(target.url, { method, headers, body, redirect: 'manual' }, { timeoutMs, cancel }, (response) => readText(response, 4096));
+  if (!answer.answered) {
     throw ApplicationFailure.create({
-      message: secrets.scrub(`${label} ${what}`),
+      message: secrets.scrub(`${label} ${answer.problem}`),
       type: 'FirelineActionNetworkError',
       nonRetryable: false,
     });
   }
+  const { response, body: text } = answer;
 
   const status = response.status;
   const snippet = oneLine(secrets.scrub(text), 200);
@@ -176,22 +156,8 @@ function secretValue(name: string, deps: ActionDeps, stepId: string): string {
     );
   }
   const value = deps.env[entry.env];
-  if (value === undefined || value === '') {
-    throw ApplicationFailure.nonRetryable(`${entry.env} is not set in Fireline's environment (needed by secret "${name}" for step "${stepId}")`, 'FirelineMissingEnv', {
-      variable: entry.env,
-    });
-  }
+  if (value === undefined || value === '') throw missingEnvFailure(entry.env, `secret "${name}" for step "${stepId}"`);
   return value;
-}
-
-/** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  const text = value?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
 }
 
 // --- Commands --------------------------------------------------------------------------------------------
@@ -260,7 +226,7 @@ async function commandAction(name: string, req: ActionRequest, deps: ActionDeps,
 }
 
 function runFile(file: string, args: string[], options: { env: Record<string, string>; timeoutMs: number; cancel: AbortSignal | undefined }): Promise<Exec> {
-  const context = currentContext();
+  const context = currentActivityContext();
   return new Promise((resolve) => {
     const heartbeat = context ? setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
     const child = execFile(
@@ -283,14 +249,6 @@ function runFile(file: string, args: string[], options: { env: Record<string, st
     // Commands get no input; a command that reads stdin sees end-of-file instead of hanging.
     child.stdin?.end();
   });
-}
-
-function currentContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 /** The first `max` bytes of UTF-8 text, cut at a character boundary. */

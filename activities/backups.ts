@@ -1,30 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupProviderConfig, Targets } from '../src/domain/targets';
-import type { ProviderContext, ProviderOutcome } from './backup-providers/common';
-import { activityRuntime, nonRetryable } from './backup-providers/common';
 import { httpBackup } from './backup-providers/http';
 import { postgresBackup } from './backup-providers/postgres';
 import { sqliteBackup } from './backup-providers/sqlite';
-import { MissingEnvError, resolveEnvRefs } from './template';
+import type { BackupRequest, BackupResult, ProviderContext, ProviderOutcome } from './backup-providers/types';
+import { activityRuntime, nonRetryable, resolveOrFail } from './shared/activity';
 
-export interface BackupRequest {
-  /** `<incidentId>:<stepId>`: a retried backup reuses the same file name and HTTP backup id. */
-  idempotencyKey: string;
-  incidentId: string;
-  stepId: string;
-  target: string;
-  restoreCheck: boolean;
-  drill: boolean;
-}
-
-export interface BackupResult {
-  provider: 'sqlite' | 'postgres' | 'http';
-  location: string;
-  sizeBytes: number;
-  sha256: string;
-  durationMs: number;
-  restoreCheck: { ok: boolean; detail: string } | null;
-}
+export type { BackupRequest, BackupResult } from './backup-providers/types';
 
 export interface BackupDeps {
   targets: Targets;
@@ -53,7 +35,10 @@ export function createBackupActivities(deps: BackupDeps) {
         backupDir: deps.backupDir,
         postgresBinDir: deps.postgresBinDir,
         heartbeatIntervalMs: deps.heartbeatIntervalMs ?? 5_000,
-        resolve: (text) => resolveTargetValue(text, req.target, deps.env),
+        resolve: (text) =>
+          resolveOrFail(text, deps.env, (variable) =>
+            nonRetryable(`backup target "${req.target}" needs ${variable}, which is not set in Fireline's environment`, 'MissingEnvVariable', { variable }),
+          ),
       };
       rt.log.info('backup started', { target: req.target, provider: config.provider, drill: req.drill });
       let outcome: ProviderOutcome;
@@ -91,15 +76,4 @@ function chooseConfig(targets: Targets, req: BackupRequest): BackupProviderConfi
     });
   }
   return req.drill && target.drill ? target.drill : target;
-}
-
-function resolveTargetValue(text: string, target: string, env: Record<string, string | undefined>): string {
-  try {
-    return resolveEnvRefs(text, env);
-  } catch (err) {
-    if (err instanceof MissingEnvError) {
-      throw nonRetryable(`backup target "${target}" needs ${err.variable}, which is not set in Fireline's environment`, 'MissingEnvVariable', { variable: err.variable });
-    }
-    throw err;
-  }
 }

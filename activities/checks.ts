@@ -1,12 +1,12 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
 import { Client as PgClient } from 'pg';
 import type { Check } from '../src/domain/runbook';
 import type { DatabaseTarget, Targets } from '../src/domain/targets';
-import { MissingEnvError, renderTarget, resolveEnvRefs } from './template';
+import { activityCancellationSignal, configFailure, renderer, resolveTargetValue, throwIfCancelled } from './shared/activity';
+import { describeNetworkError, discardBody, exchange, isNetworkErrorCode, prepareHttpTarget, readText } from './shared/http';
+import { errorMessage, formatMs, oneLine, quote, Scrubber, truncate } from './shared/text';
 import type { TemplateContext } from './template';
 
 export interface CheckRequest {
@@ -33,7 +33,6 @@ export interface CheckDeps {
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
-const SENSITIVE_HEADER = /auth|token|key|secret|cookie|signature|password/i;
 /** A health page bigger than this is not read further; the body expectation must match within it. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -97,172 +96,20 @@ async function httpCheck(check: HttpCheck, { render, secrets, timeoutMs, cancel 
   if (expectedBody !== undefined && expectedBody !== expected.body) secrets.add(expectedBody);
   const label = `${method} ${target.display}`;
 
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
-  try {
-    const response = await fetch(target.url, { method, headers: target.headers, signal });
-    const status = response.status;
-    if (status !== expectedStatus) {
+  const answer = await exchange(target.url, { method, headers: target.headers }, { timeoutMs, cancel }, async (response): Promise<string | undefined> => {
+    if (response.status !== expectedStatus || expectedBody === undefined || method === 'HEAD') {
       await discardBody(response);
-      return { healthy: false, detail: `HTTP ${status} from ${label}, expected ${expectedStatus}` };
+      return undefined;
     }
-    if (expectedBody === undefined || method === 'HEAD') {
-      await discardBody(response);
-      return { healthy: true, detail: `HTTP ${status} from ${label}` };
-    }
-    const body = await readText(response, MAX_BODY_BYTES);
-    return body.includes(expectedBody)
-      ? { healthy: true, detail: `HTTP ${status} from ${label}, body contains ${quote(expected.body ?? '')}` }
-      : { healthy: false, detail: `HTTP ${status} from ${label}, but the body does not contain ${quote(expected.body ?? '')}` };
-  } catch (error) {
-    throwIfCancelled(cancel);
-    if (timeout.aborted) return { healthy: false, detail: `${label}: no answer within ${formatMs(timeoutMs)}` };
-    return { healthy: false, detail: `${label} failed: ${describeNetworkError(error)}` };
-  }
-}
-
-export interface HttpTarget {
-  /** The resolved URL to call (credentials moved into an Authorization header). */
-  url: string;
-  /** The URL as shown in details and errors: scheme, host and path only. */
-  display: string;
-  headers: Headers;
-}
-
-/**
- * Renders a URL and headers from a runbook, checks the URL is http(s), moves `user:pass@` into a Basic
- * Authorization header (fetch refuses URLs with credentials) and records what must never be shown.
- */
-export function prepareHttpTarget(
-  urlTemplate: string,
-  headerTemplates: Record<string, string> | undefined,
-  render: (template: string) => string,
-  secrets: Scrubber,
-  what: string,
-): HttpTarget {
-  const rendered = render(urlTemplate);
-  let url: URL;
-  try {
-    url = new URL(rendered);
-  } catch {
-    secrets.add(rendered);
-    throw configFailure(`the ${what} URL ${quote(urlTemplate)} does not render to a valid URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw configFailure(`the ${what} URL ${quote(urlTemplate)} must be http or https, not ${url.protocol.replace(/:$/, '')}`);
-  }
-  const headers = new Headers();
-  for (const [name, template] of Object.entries(headerTemplates ?? {})) {
-    const value = render(template);
-    // Templated and credential-like header values are where tokens live: never shown, even when echoed back.
-    if (value !== template || SENSITIVE_HEADER.test(name)) secrets.add(value);
-    try {
-      headers.set(name, value);
-    } catch {
-      throw configFailure(`the ${what} header ${quote(name)} is not a valid header name or value`);
-    }
-  }
-  if (url.username || url.password) {
-    const user = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
-    secrets.add(user, password, url.username, url.password);
-    if (!headers.has('authorization')) headers.set('Authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`);
-    url.username = '';
-    url.password = '';
-  }
-  // The query is never shown; long values (tokens) are masked should an error message echo them.
-  for (const [, value] of url.searchParams) if (value.length >= 8) secrets.add(value);
-  return { url: url.toString(), display: redactUrl(url), headers };
-}
-
-/** Scheme, host and path: no userinfo, query or fragment. */
-export function redactUrl(url: URL | string): string {
-  let parsed: URL;
-  try {
-    parsed = typeof url === 'string' ? new URL(url) : url;
-  } catch {
-    return '(invalid URL)';
-  }
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-}
-
-async function discardBody(response: Response): Promise<void> {
-  try {
-    await response.body?.cancel();
-  } catch {
-    // Nothing to clean up.
-  }
-}
-
-/** The body as text, at most `maxBytes` of it. */
-export async function readText(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = maxBytes - bytes;
-      const chunk = value.byteLength > room ? value.subarray(0, room) : value;
-      bytes += chunk.byteLength;
-      text += decoder.decode(chunk, { stream: true });
-      if (bytes >= maxBytes) {
-        await reader.cancel();
-        break;
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return text + decoder.decode();
-}
-
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'DNS lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  EPIPE: 'connection closed',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
-  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
-  UND_ERR_BODY_TIMEOUT: 'response body stalled',
-};
-
-/** "connection refused (ECONNREFUSED)" from fetch's `TypeError: fetch failed` and its cause, or a socket error. */
-export function describeNetworkError(error: unknown): string {
-  let current: unknown = error;
-  // fetch wraps the socket error in `cause`; happy eyeballs wraps several in an AggregateError.
-  for (let depth = 0; depth < 4; depth++) {
-    const cause = (current as { cause?: unknown } | null)?.cause;
-    if (cause === undefined || cause === null) break;
-    current = cause;
-  }
-  const inner = (current as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(inner) && inner.length > 0) current = inner[0];
-  const code = (current as { code?: unknown } | null)?.code;
-  const message = errorMessage(current);
-  if (typeof code === 'string') {
-    const friendly = NETWORK_CODES[code];
-    if (friendly) return `${friendly} (${code})`;
-    return message && !message.includes(code) ? `${message} (${code})` : message || code;
-  }
-  return message;
-}
-
-/**
- * An error's message without relying on `instanceof Error`: errors from Node's own modules come from another
- * realm under jest, and libraries sometimes throw plain objects.
- */
-export function errorMessage(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(error);
+    return readText(response, MAX_BODY_BYTES);
+  });
+  if (!answer.answered) return { healthy: false, detail: answer.timedOut ? `${label}: ${answer.problem}` : `${label} ${answer.problem}` };
+  const status = answer.response.status;
+  if (status !== expectedStatus) return { healthy: false, detail: `HTTP ${status} from ${label}, expected ${expectedStatus}` };
+  if (answer.body === undefined) return { healthy: true, detail: `HTTP ${status} from ${label}` };
+  return answer.body.includes(expectedBody ?? '')
+    ? { healthy: true, detail: `HTTP ${status} from ${label}, body contains ${quote(expected.body ?? '')}` }
+    : { healthy: false, detail: `HTTP ${status} from ${label}, but the body does not contain ${quote(expected.body ?? '')}` };
 }
 
 // --- TCP -------------------------------------------------------------------------------------------------
@@ -450,98 +297,8 @@ function querySqlite(file: string, query: BoundQuery, timeoutMs: number): { coun
 
 function describeSqlError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code in NETWORK_CODES) return describeNetworkError(error);
+  if (isNetworkErrorCode(code)) return describeNetworkError(error);
   const message = errorMessage(error);
   // Postgres errors carry a SQLSTATE code (42P01 …); SQLite ones a name (SQLITE_ERROR).
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
-}
-
-// --- Shared by checks and actions ------------------------------------------------------------------------
-
-/** Remembers resolved values that must not appear in a detail or error message, and masks them. */
-export class Scrubber {
-  private readonly values = new Set<string>();
-
-  add(...values: (string | undefined)[]): void {
-    for (const value of values) {
-      // Very short values ("1", "on") would mask ordinary words; they are not secrets worth the noise.
-      if (value && value.length >= 4) {
-        this.values.add(value);
-        const encoded = encodeURIComponent(value);
-        if (encoded !== value) this.values.add(encoded);
-      }
-    }
-  }
-
-  scrub(text: string): string {
-    let out = text;
-    // Longest first, so a value containing another is masked whole.
-    for (const value of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(value).join('***');
-    return out;
-  }
-}
-
-/** Renders runbook placeholders and `${ENV}` refs; an unset variable is a non-retryable failure naming it. */
-export function renderer(context: TemplateContext, env: Record<string, string | undefined>, where: string): (template: string) => string {
-  return (template) => {
-    try {
-      return renderTarget(template, context, env);
-    } catch (error) {
-      throw asMissingEnvFailure(error, where);
-    }
-  };
-}
-
-/** `${ENV}` refs in a config/targets.yaml value; an unset variable is a non-retryable failure naming it. */
-export function resolveTargetValue(text: string, env: Record<string, string | undefined>, where: string): string {
-  try {
-    return resolveEnvRefs(text, env);
-  } catch (error) {
-    throw asMissingEnvFailure(error, where);
-  }
-}
-
-function asMissingEnvFailure(error: unknown, where: string): unknown {
-  if (error instanceof MissingEnvError) {
-    return ApplicationFailure.nonRetryable(`${error.variable} is not set in Fireline's environment (needed by ${where})`, 'FirelineMissingEnv', {
-      variable: error.variable,
-    });
-  }
-  return error;
-}
-
-/** A mistake in a runbook or config/targets.yaml: retrying cannot help. */
-export function configFailure(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'FirelineConfigError');
-}
-
-/** The running activity's cancellation signal; undefined when called outside an activity (unit tests, CLI). */
-export function activityCancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Cancellation is not an answer: the activity ends with the SDK's CancelledFailure. */
-export function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
-}
-
-export function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`;
-}
-
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-export function quote(text: string): string {
-  return JSON.stringify(text);
-}
-
-/** Timeline details are one line, of bounded length. */
-export function oneLine(text: string, max = 500): string {
-  return truncate(text.replace(/\s*\n\s*/g, ' ').trim(), max);
 }

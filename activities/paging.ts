@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
 import type { IncidentInfo } from '../src/domain/incident';
 import type { EscalationSnapshot } from '../src/domain/oncall';
 import { UnknownPolicyError } from '../src/oncall/escalation';
@@ -10,6 +9,7 @@ import { uncertainFailure } from './channels/errors';
 import { DEFAULT_THROTTLE_RULES, throttleDelayMs } from './channels/throttle';
 import type { ThrottleKind, ThrottleRules } from './channels/throttle';
 import type { ChannelKind, PageChannel } from './channels/types';
+import { currentActivityContext } from './shared/activity';
 
 export interface PageRequest {
   /** `<incident>:<step>:r<round>:l<level>:<person>:<channel>` — the same for every attempt of this page. */
@@ -50,11 +50,7 @@ const THROTTLE_LOOKBACK_MS = 3 * 3_600_000;
 const HEARTBEAT_MS = 3000;
 
 function heartbeat(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // Not inside an activity (unit tests): nothing to keep alive.
-  }
+  currentActivityContext()?.heartbeat();
 }
 
 function earlierAttempt(pages: PageRecord[], key: string): boolean {
@@ -62,11 +58,7 @@ function earlierAttempt(pages: PageRecord[], key: string): boolean {
 }
 
 function attemptOf(): number {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1;
-  }
+  return currentActivityContext()?.info.attempt ?? 1;
 }
 
 /** Escalation: pin the policy when a page step starts, and deliver one page to one contact. */

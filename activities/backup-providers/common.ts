@@ -3,105 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { BackupRequest, BackupResult } from '../backups';
+import type { ActivityRuntime } from '../shared/activity';
+import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
 
-/**
- * What a provider needs from the activity around it. Inside a Temporal activity this is the activity's
- * context; outside one (a CLI run, a unit test) heartbeats go nowhere and nothing ever cancels.
- */
-export interface ActivityRuntime {
-  heartbeat(details?: unknown): void;
-  /** Aborted, with a CancelledFailure as reason, when the activity is cancelled. */
-  readonly signal: AbortSignal;
-  /** Rejects with a CancelledFailure when the activity is cancelled meanwhile. */
-  sleep(ms: number): Promise<void>;
-  /** What the previous attempt last heartbeated (undefined on a first attempt or outside an activity). */
-  readonly heartbeatDetails: unknown;
-  readonly log: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
-}
-
-/** Everything a provider gets: the request, the activity around it and the resolved settings. */
-export interface ProviderContext {
-  req: BackupRequest;
-  rt: ActivityRuntime;
-  /** The worker's environment: `${VAR}` references resolve from it and child processes inherit it. */
-  env: Record<string, string | undefined>;
-  backupDir: string;
-  postgresBinDir?: string;
-  heartbeatIntervalMs: number;
-  /** Resolves `${ENV_VAR}` references; a missing variable is a non-retryable failure naming it. */
-  resolve(text: string): string;
-}
-
-export type ProviderOutcome = Pick<BackupResult, 'location' | 'sizeBytes' | 'sha256' | 'restoreCheck'>;
-
-export function activityRuntime(): ActivityRuntime {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    ctx = undefined;
-  }
-  if (ctx) {
-    const c = ctx;
-    return {
-      heartbeat: (details) => c.heartbeat(details),
-      signal: c.cancellationSignal,
-      sleep: (ms) => c.sleep(ms),
-      heartbeatDetails: c.info.heartbeatDetails,
-      log: { info: (m, meta) => c.log.info(m, meta), warn: (m, meta) => c.log.warn(m, meta) },
-    };
-  }
-  const noop = () => undefined;
-  return {
-    heartbeat: noop,
-    signal: new AbortController().signal,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    heartbeatDetails: undefined,
-    log: { info: noop, warn: noop },
-  };
-}
-
-/** Throws the cancellation (a CancelledFailure) when the activity has been cancelled. */
-export function throwIfCancelled(signal: AbortSignal): void {
-  if (signal.aborted) throw cancellationOf(signal);
-}
-
-export function cancellationOf(signal: AbortSignal): unknown {
-  return signal.reason instanceof Error ? signal.reason : new CancelledFailure('CANCELLED');
-}
-
-export function nonRetryable(message: string, type: string, details?: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({ message, type, nonRetryable: true, details: details ? [details] : undefined });
-}
-
-/** Replaces every occurrence of each secret (and its percent-encoded form) with `***`. */
-export function redact(text: string, secrets: Array<string | undefined>): string {
-  let out = text;
-  const forms = new Set<string>();
-  for (const secret of secrets) {
-    if (!secret || secret.length < 3) continue;
-    forms.add(secret);
-    forms.add(encodeURIComponent(secret));
-  }
-  // Longest first, so a secret that contains another is replaced whole.
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join('***');
-  return out;
-}
-
-/** `scheme://host[:port]/path` of a URL: no user, password, query or fragment (those may carry secrets). */
-export function displayUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    const host = u.host ? `//${u.host}` : '';
-    return `${u.protocol}${host}${u.pathname}`;
-  } catch {
-    const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/?#]*@)?([^?#]*)/i.exec(raw);
-    return m ? `${m[1]}${m[2]}` : '(unparseable URL)';
-  }
-}
+/** Files and tools for the backup providers: complete-or-absent backup files, hashes, child processes. */
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 

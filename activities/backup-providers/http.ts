@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupProviderConfig } from '../../src/domain/targets';
-import type { ProviderContext, ProviderOutcome } from './common';
-import { cancellationOf, displayUrl, nonRetryable, redact, throwIfCancelled } from './common';
+import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
+import { basicAuthorization, displayUrl } from '../shared/http';
+import { Scrubber } from '../shared/text';
+import type { ProviderContext, ProviderOutcome } from './types';
 
 type HttpBackupConfig = Extract<BackupProviderConfig, { provider: 'http' }>;
 
@@ -52,14 +54,14 @@ export function resumedBackupId(details: unknown): string | undefined {
  */
 export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext): Promise<ProviderOutcome> {
   const { rt, req } = ctx;
-  const secrets: string[] = [];
+  const secrets = new Scrubber();
   const prepare = (urlTemplate: string, headerTemplates: Record<string, string> | undefined, id?: string): PreparedRequest => {
     let url = ctx.resolve(urlTemplate);
     if (id !== undefined) url = url.split('{id}').join(encodeURIComponent(id));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(headerTemplates ?? {})) {
       headers[name] = ctx.resolve(value);
-      secrets.push(headers[name]);
+      secrets.add(headers[name]);
     }
     let parsed: URL;
     try {
@@ -71,18 +73,16 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
     if (parsed.username || parsed.password) {
       const user = decodeURIComponent(parsed.username);
       const pass = decodeURIComponent(parsed.password);
-      secrets.push(user, pass);
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-        headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-      }
+      secrets.add(user, pass);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) headers.Authorization = basicAuthorization(user, pass);
       parsed.username = '';
       parsed.password = '';
     }
-    secrets.push(url);
-    for (const [, value] of parsed.searchParams) secrets.push(value);
+    secrets.add(url);
+    for (const [, value] of parsed.searchParams) secrets.add(value);
     return { url: parsed.toString(), headers, shown: displayUrl(parsed.toString()) };
   };
-  const clean = (text: string) => redact(text, secrets);
+  const clean = (text: string) => secrets.scrub(text);
 
   let id = resumedBackupId(rt.heartbeatDetails);
   if (id) {

@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupProviderConfig } from '../../src/domain/targets';
-import type { ActivityRuntime, ProviderContext, ProviderOutcome, ToolResult } from './common';
-import { commitBackupFile, discardTemp, fileSize, hashFile, lastLines, nonRetryable, prepareBackupFile, redact, runTool, throwIfCancelled } from './common';
+import type { ActivityRuntime } from '../shared/activity';
+import { nonRetryable, throwIfCancelled } from '../shared/activity';
+import { Scrubber } from '../shared/text';
+import type { ToolResult } from './common';
+import { commitBackupFile, discardTemp, fileSize, hashFile, lastLines, prepareBackupFile, runTool } from './common';
+import type { ProviderContext, ProviderOutcome } from './types';
 
 type PostgresBackupConfig = Extract<BackupProviderConfig, { provider: 'postgres' }>;
 
@@ -132,9 +136,10 @@ export async function postgresBackup(config: PostgresBackupConfig, ctx: Provider
   };
   const env: NodeJS.ProcessEnv = { ...ctx.env, PGCONNECT_TIMEOUT: ctx.env.PGCONNECT_TIMEOUT ?? '30' };
   if (conn.password) env.PGPASSWORD = conn.password;
-  const secrets = [raw, conn.password];
+  const secrets = new Scrubber();
+  secrets.add(raw, conn.password);
   const fail = (tool: string, result: ToolResult): ApplicationFailure => {
-    const why = redact(lastLines(result.stderr), secrets) || (result.signal ? `killed by ${result.signal}` : 'no output');
+    const why = secrets.scrub(lastLines(result.stderr)) || (result.signal ? `killed by ${result.signal}` : 'no output');
     const message = `${tool} failed for ${conn.display} (exit ${result.code ?? result.signal}): ${why}`;
     return PERMANENT.test(result.stderr)
       ? nonRetryable(message, 'BackupFailed')
@@ -169,13 +174,13 @@ async function restoreIntoScratch(
   conn: PostgresConnection,
   tools: { restore: string; psql: string },
   env: NodeJS.ProcessEnv,
-  secrets: Array<string | undefined>,
+  secrets: Scrubber,
   ctx: ProviderContext,
 ): Promise<{ ok: boolean; detail: string }> {
   const { rt } = ctx;
   const run = (runtime: ActivityRuntime, command: string, args: string[], phase: string) =>
     runTool(runtime, command, args, { env, heartbeatIntervalMs: ctx.heartbeatIntervalMs, progress: () => ({ phase }) });
-  const why = (result: ToolResult) => redact(lastLines(result.stderr), secrets) || `exit ${result.code ?? result.signal}`;
+  const why = (result: ToolResult) => secrets.scrub(lastLines(result.stderr)) || `exit ${result.code ?? result.signal}`;
   const sql = (runtime: ActivityRuntime, conninfo: string, statement: string) =>
     run(runtime, tools.psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', `--dbname=${conninfo}`, '-c', statement], 'restore-check');
 

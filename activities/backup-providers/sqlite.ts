@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BackupProviderConfig } from '../../src/domain/targets';
-import type { ProviderContext, ProviderOutcome } from './common';
-import { cancellationOf, commitBackupFile, discardTemp, hashFile, nonRetryable, prepareBackupFile, throwIfCancelled } from './common';
+import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
+import { commitBackupFile, discardTemp, hashFile, prepareBackupFile } from './common';
+import type { ProviderContext, ProviderOutcome } from './types';
 
 type SqliteBackupConfig = Extract<BackupProviderConfig, { provider: 'sqlite' }>;
 

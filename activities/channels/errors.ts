@@ -1,5 +1,6 @@
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { Duration } from '@temporalio/common';
+import { MAX_RETRY_AFTER_MS } from '../shared/http';
 import type { ChannelKind } from './types';
 
 /** The `type` of every ApplicationFailure a channel throws. */
@@ -31,9 +32,6 @@ export interface ChannelFailureDetails {
   retryAfterMs?: number;
 }
 
-/** A Retry-After further out than this is capped; the activity's schedule-to-close timeout bounds the wait anyway. */
-export const MAX_CHANNEL_RETRY_AFTER_MS = 15 * 60_000;
-
 function failure(type: ChannelFailureType, nonRetryable: boolean, message: string, details: ChannelFailureDetails, extra: { nextRetryDelay?: Duration; cause?: Error } = {}) {
   return ApplicationFailure.create({
     message,
@@ -57,12 +55,14 @@ export function uncertainFailure(channel: ChannelKind, message: string, code: st
   return failure(ChannelFailureType.uncertain, true, message, { channel, code });
 }
 
-/**
- * Retryable, and Temporal's next attempt starts exactly `retryAfterMs` later (whole seconds, at least 1 s, at most
- * MAX_CHANNEL_RETRY_AFTER_MS) instead of the retry policy's backoff.
- */
+/** A wait in whole seconds, at least 1 s, at most MAX_RETRY_AFTER_MS (the activity's timeouts bound it anyway). */
+function retryDelaySeconds(ms: number): number {
+  return Math.min(Math.max(Math.ceil(ms / 1000), 1), MAX_RETRY_AFTER_MS / 1000);
+}
+
+/** Retryable, and Temporal's next attempt starts `retryAfterMs` later (see retryDelaySeconds) instead of the retry policy's backoff. */
 export function rateLimitedFailure(channel: ChannelKind, message: string, retryAfterMs: number, code: string | number | null = 429): ApplicationFailure {
-  const seconds = Math.min(Math.max(Math.ceil(retryAfterMs / 1000), 1), MAX_CHANNEL_RETRY_AFTER_MS / 1000);
+  const seconds = retryDelaySeconds(retryAfterMs);
   const nextRetryDelay: Duration = `${seconds}s`;
   return failure(ChannelFailureType.rateLimited, false, message, { channel, code, retryAfterMs: seconds * 1000 }, { nextRetryDelay });
 }
@@ -73,7 +73,7 @@ export function rateLimitedFailure(channel: ChannelKind, message: string, retryA
  * `nextAllowedAt`) uses none.
  */
 export function throttledFailure(channel: ChannelKind, delayMs: number): ApplicationFailure {
-  const seconds = Math.min(Math.max(Math.ceil(delayMs / 1000), 1), MAX_CHANNEL_RETRY_AFTER_MS / 1000);
+  const seconds = retryDelaySeconds(delayMs);
   const nextRetryDelay: Duration = `${seconds}s`;
   return failure(ChannelFailureType.throttled, false, `throttled: the contact was paged recently; next ${channel} page in ${seconds}s`, { channel, code: null, retryAfterMs: seconds * 1000 }, { nextRetryDelay });
 }

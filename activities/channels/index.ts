@@ -6,7 +6,7 @@ import type { ChannelKind, PageChannel } from './types';
 
 export { createEmailChannel, emailMessageId, DEFAULT_EMAIL_TIMEOUTS } from './email';
 export type { EmailChannel, EmailChannelOptions, EmailTimeouts } from './email';
-export { createSlackChannel, PERMANENT_SLACK_ERRORS, SLACK_OPEN_INCIDENT_ACTION, SLACK_PAGE_EVENT_TYPE } from './slack';
+export { createSlackChannel, SLACK_OPEN_INCIDENT_ACTION, SLACK_PAGE_EVENT_TYPE } from './slack';
 export type { SlackChannelOptions } from './slack';
 export { createWebhookChannel } from './webhook';
 export type { WebhookChannelOptions, WebhookPageBody } from './webhook';
@@ -25,7 +25,7 @@ export { DEFAULT_THROTTLE_RULES, nextAllowedAt, pruneHistory, throttleDelayMs, t
 export type { ThrottleKind, ThrottleRule, ThrottleRules } from './throttle';
 export type { ChannelKind, PageChannel, PageDelivery, PageMessage } from './types';
 
-/** The settings the channels need (the lead maps them from src/config.ts). Unset = that channel is off. */
+/** The settings the channels need (src/launch/worker.ts maps them from src/config.ts). Unset = that channel is off. */
 export interface PageChannelSettings {
   publicUrl: string;
   /** SMTP_URL + FIRELINE_MAIL_FROM: both or neither. */

@@ -1,6 +1,7 @@
-import { parseRetryAfter } from '../actions';
-import { activityCancellationSignal, describeNetworkError, formatMs, oneLine, readText, redactUrl, throwIfCancelled } from '../checks';
 import { SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../../src/targets/sign';
+import { activityCancellationSignal } from '../shared/activity';
+import { basicAuthorization, displayUrl, exchange, parseRetryAfter, readText } from '../shared/http';
+import { oneLine } from '../shared/text';
 import { permanentFailure, rateLimitedFailure, temporaryFailure } from './errors';
 import { checkMessage, drillSubject, parsePublicUrl, resolveIncidentUrl } from './format';
 import type { PageChannel, PageDelivery, PageMessage } from './types';
@@ -48,13 +49,13 @@ export function createWebhookChannel(options: WebhookChannelOptions): PageChanne
   let basicAuth: string | undefined;
   if (target.username || target.password) {
     // fetch refuses URLs with credentials.
-    basicAuth = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+    basicAuth = basicAuthorization(decodeURIComponent(target.username), decodeURIComponent(target.password));
     target.username = '';
     target.password = '';
   }
   const url = target.toString();
   // The query may hold a token: errors show scheme, host and path only.
-  const display = redactUrl(target);
+  const display = displayUrl(target);
   const timeoutMs = options.timeoutMs ?? 10_000;
 
   return {
@@ -85,20 +86,10 @@ export function createWebhookChannel(options: WebhookChannelOptions): PageChanne
         headers.set(SIGNATURE_HEADER, signPayload(options.secret, timestamp, body));
       }
 
-      const cancel = activityCancellationSignal();
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
-        text = await readText(response, 4096);
-      } catch (error) {
-        throwIfCancelled(cancel);
-        // The gateway may have the page; the Idempotency-Key lets it drop the retry.
-        const what = timeout.aborted ? `no answer within ${formatMs(timeoutMs)}` : `failed: ${describeNetworkError(error)}`;
-        throw temporaryFailure('webhook', `POST ${display} ${what}`, timeout.aborted ? 'timeout' : 'network');
-      }
+      const answer = await exchange(url, { method: 'POST', headers, body, redirect: 'manual' }, { timeoutMs, cancel: activityCancellationSignal() }, (response) => readText(response, 4096));
+      // The gateway may have the page; the Idempotency-Key lets it drop the retry.
+      if (!answer.answered) throw temporaryFailure('webhook', `POST ${display} ${answer.problem}`, answer.timedOut ? 'timeout' : 'network');
+      const { response, body: text } = answer;
 
       const status = response.status;
       const snippet = oneLine(text, 200);

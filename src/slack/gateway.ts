@@ -1,73 +1,10 @@
-import { LogLevel, WebClient } from '@slack/web-api';
-import type { WebClientOptions } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../logger';
 import { abortError, systemClock } from './clock';
 import type { Clock } from './clock';
+import { callSlack, SlackCallError, toSlackCallError } from './web-api';
 
-/**
- * The options every Slack Web API client of Fireline uses: the client never retries and never sleeps on a 429
- * itself (its default policy retries for half an hour and pauses its whole queue); the gateway below decides.
- */
-export function slackClientOptions(apiUrl?: string, timeoutMs = 10_000): WebClientOptions {
-  return {
-    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: timeoutMs,
-    logLevel: LogLevel.ERROR,
-  };
-}
-
-export function createSlackWebClient(token: string, apiUrl?: string, timeoutMs?: number): WebClient {
-  return new WebClient(token, slackClientOptions(apiUrl, timeoutMs));
-}
-
-export type SlackFailureKind = 'platform' | 'rate_limited' | 'http' | 'request' | 'other';
-
-/** What a Slack call failed with, mapped from the web-api client's errors. */
-export class SlackCallError extends Error {
-  constructor(
-    readonly method: string,
-    readonly kind: SlackFailureKind,
-    /** Slack's `error` for platform errors (`name_taken`, `channel_not_found` …), else null. */
-    readonly slackError: string | null,
-    message: string,
-    /** For rate limits: how long Slack asked to wait. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'SlackCallError';
-  }
-
-  /** The call may have taken effect even though it failed (a timeout, a 5xx, "429 but posted"). */
-  get ambiguous(): boolean {
-    return this.kind !== 'platform';
-  }
-}
-
-export function toSlackCallError(error: unknown, method: string): SlackCallError {
-  if (error instanceof SlackCallError) return error;
-  const e = error as { code?: unknown; retryAfter?: unknown; data?: { error?: unknown }; statusCode?: unknown; original?: unknown; message?: unknown } | null;
-  switch (e?.code) {
-    case 'slack_webapi_rate_limited_error': {
-      const seconds = Number(e.retryAfter);
-      const ms = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
-      return new SlackCallError(method, 'rate_limited', 'ratelimited', `Slack rate-limited ${method}; retry after ${ms / 1000}s`, ms);
-    }
-    case 'slack_webapi_platform_error': {
-      const code = typeof e.data?.error === 'string' ? e.data.error : 'unknown_error';
-      return new SlackCallError(method, 'platform', code, `Slack ${method} failed: ${code}`);
-    }
-    case 'slack_webapi_http_error':
-      return new SlackCallError(method, 'http', null, `Slack ${method} answered HTTP ${String(e.statusCode)}`);
-    case 'slack_webapi_request_error': {
-      const original = e.original instanceof Error ? e.original.message : String(e.original);
-      return new SlackCallError(method, 'request', null, `Slack ${method} request failed: ${original}`);
-    }
-    default:
-      return new SlackCallError(method, 'other', null, `Slack ${method} failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
+export { createSlackWebClient, SlackCallError, slackClientOptions, toSlackCallError } from './web-api';
 
 export interface CallOptions {
   /** The conversation the call is about: calls for one channel run one at a time, in order. Default: workspace-wide. */
@@ -104,10 +41,11 @@ interface HistoryMessage {
 const WORKSPACE = '*workspace*';
 
 /**
- * The one place Fireline talks to the Slack Web API through.
+ * How the Slack app talks to the Web API (the paging activity calls ./web-api itself: Temporal retries it, and
+ * the gateway's waiting and queues would only hold a worker slot).
  *
  * - Calls about one channel run one at a time, in order (a queue per channel); different channels run side by side.
- * - A 429 (WebAPIRateLimitedError) blocks that method for that channel until Retry-After has passed; the call then
+ * - A rate limit (`rate_limited`: a 429, or Slack's `ratelimited`) blocks that method for that channel until Retry-After has passed; the call then
  *   waits and runs again. Nothing retries inside the web-api client.
  * - `postOnce` never posts twice: every post carries a key in its message metadata, and after an ambiguous failure
  *   (429 — Slack sometimes posts anyway —, timeout, 5xx) the channel's recent history is searched for that key
@@ -164,7 +102,7 @@ export class SlackGateway {
             metadata: { event_type: key.eventType, event_payload: { key: key.key } },
           });
           this.uncertain.delete(id);
-          if (!result.ts) throw new SlackCallError('chat.postMessage', 'other', null, 'chat.postMessage answered without a ts');
+          if (!result.ts) throw new SlackCallError('chat.postMessage', 'uncertain', 'chat.postMessage answered without a ts');
           return { ts: result.ts, reused: false };
         } catch (error) {
           const failure = toSlackCallError(error, 'chat.postMessage');
@@ -231,7 +169,7 @@ export class SlackGateway {
       return;
     }
     if (wait > Math.max(0, budgetMs)) {
-      throw new SlackCallError(method, 'rate_limited', 'ratelimited', `Slack rate-limited ${method}; it may be called again in ${Math.ceil(wait / 1000)}s`, wait);
+      throw new SlackCallError(method, 'rate_limited', `Slack rate-limited ${method}; it may be called again in ${Math.ceil(wait / 1000)}s`, { status: 429, retryAfterMs: wait });
     }
     if (this.stopping.signal.aborted) throw abortError();
     await this.clock.sleep(wait, this.stopping.signal);
@@ -240,7 +178,7 @@ export class SlackGateway {
   /** One call; a 429 records until when (channel, method) is blocked and throws. */
   private async invoke<T>(channel: string, method: string, args: Record<string, unknown>): Promise<T> {
     try {
-      return (await this.client.apiCall(method, args)) as T;
+      return await callSlack<T>(this.client, method, args);
     } catch (error) {
       const failure = toSlackCallError(error, method);
       if (failure.kind === 'rate_limited') {

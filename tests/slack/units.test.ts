@@ -217,14 +217,14 @@ describe('gateway', () => {
 
   test('a timeout-like failure (HTTP 500) is ambiguous: the next post looks first, and posts when nothing is there', async () => {
     slack.httpError('chat.postMessage', 500);
-    await expect(gateway.postOnce('C2', { text: 'x' }, { eventType: 'fireline_test', key: 'k' })).rejects.toMatchObject({ kind: 'http' });
+    await expect(gateway.postOnce('C2', { text: 'x' }, { eventType: 'fireline_test', key: 'k' })).rejects.toMatchObject({ kind: 'uncertain', status: 500 });
     const again = await gateway.postOnce('C2', { text: 'x' }, { eventType: 'fireline_test', key: 'k' });
     expect(again.reused).toBe(false);
     expect(slack.callsTo('conversations.history')).toHaveLength(1);
     expect(slack.messagesIn('C2')).toHaveLength(1);
     // A definite refusal is not ambiguous: nothing to look for next time.
     slack.failWith('chat.postMessage', 'msg_too_long');
-    await expect(gateway.postOnce('C2', { text: 'y' }, { eventType: 'fireline_test', key: 'k2' })).rejects.toMatchObject({ kind: 'platform', slackError: 'msg_too_long' });
+    await expect(gateway.postOnce('C2', { text: 'y' }, { eventType: 'fireline_test', key: 'k2' })).rejects.toMatchObject({ kind: 'permanent', slackError: 'msg_too_long' });
   });
 
   test('channels queue separately: one waiting out a rate limit does not hold up another', async () => {
