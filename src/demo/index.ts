@@ -147,11 +147,13 @@ function printNextSteps(opts: { write: (line: string) => void; config: Config; r
     `      -H "Authorization: Bearer $FIRELINE_TOKEN" -H 'Content-Type: application/json' -d '{"option":"failover"}'`,
     '',
     '  Also worth a look:',
-    `    curl -s ${url}/api/v1/outbox?incident=${id} -H "Authorization: Bearer $FIRELINE_TOKEN"        # the pages and messages`,
-    `    curl -s -X POST ${url}/api/v1/incidents/${id}/acknowledge -H "Authorization: Bearer $FIRELINE_TOKEN" \\`,
-    `      -H 'Content-Type: application/json' -d '{}'                                                    # stops the paging`,
+    '    # the pages and messages, in the outbox (the demo sends no email or Slack)',
+    `    curl -s "${url}/api/v1/outbox?incident=${id}" -H "Authorization: Bearer $FIRELINE_TOKEN"`,
+    '    # acknowledge the page: the escalation stops',
+    `    curl -s -X POST ${url}/api/v1/incidents/${id}/acknowledge -H "Authorization: Bearer $FIRELINE_TOKEN" -H 'Content-Type: application/json' -d '{}'`,
+    '    # the timeline as Markdown',
     `    curl -s "${url}/api/v1/incidents/${id}/timeline?format=md" -H "Authorization: Bearer $FIRELINE_TOKEN"`,
-    ...(opts.running.temporalUiUrl ? [`    ${opts.running.temporalUiUrl}  (Temporal UI: the workflow behind ${id})`] : []),
+    ...(opts.running.temporalUiUrl ? ['    # the workflow behind the incident, in the Temporal UI', `    ${opts.running.temporalUiUrl}`] : []),
     '',
   ];
   for (const line of lines) write(line);
@@ -223,7 +225,7 @@ function printClosed(write: (line: string) => void, opts: { id: string; ordersUr
   write('');
   write(`--- ${opts.id} went through all six phases and is closed. ---`);
   write('  On the web page: its phase bar, who was paged, the decision, the backups and the drafted post-mortem.');
-  write('  Another outage, and an incident about it:');
+  write('  Another outage, and an incident about it (follow it on the web page):');
   write(`    curl -s -X POST ${opts.ordersUrl}/break`);
   write(`    curl -s -X POST ${opts.publicUrl}/api/v1/incidents -H "Authorization: Bearer $FIRELINE_TOKEN" \\`);
   write(`      -H 'Content-Type: application/json' -d '{"title":"Orders DB down again","runbook":"${DEMO_RUNBOOK_ID}"}'`);

@@ -50,8 +50,8 @@ test('fireline demo declares an incident that pages into the outbox, waits for a
 
   // What the demo tells a newcomer to do is what this test does.
   const [, id] = await proc.waitForOutput(/(INC-\d+) is waiting for your decision/, 120_000);
-  const [, token] = await proc.waitForOutput(/Token:\s+(flt_\S+)/);
-  expect(proc.stdout()).toContain(`/api/v1/incidents/${id}/decisions/strategy`);
+  const [, token] = await proc.waitForOutput(/Token:\s+(flt_\S+)\n/);
+  await proc.waitForOutput(new RegExp(`/api/v1/incidents/${id}/decisions/strategy`));
   expect(proc.stdout()).toContain(`/#/incidents/${id}`);
   expect(proc.stdout()).toMatch(/Fireline DEMO/);
   const api = client(baseUrl, token!);
