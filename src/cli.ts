@@ -1,8 +1,10 @@
 // The `fireline` command. The only place (with bench and test entry points) that reads process.env.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
+import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
@@ -21,6 +23,9 @@ import { TemporalCliNotFoundError } from './temporal/cli-binary';
 const USAGE = `Usage: fireline <command>
 
   start                      everything on this machine: Temporal dev server, worker, HTTP server
+  demo [--data-dir D] [--port P] [--temporal-port T]
+                             a first incident against a pretend order system, in its own installation
+                             (defaults: data/demo, HTTP ${DEMO_DEFAULTS.port}, Temporal ${DEMO_DEFAULTS.temporalPort})
   worker                     a worker against TEMPORAL_ADDRESS
   api                        the HTTP server against TEMPORAL_ADDRESS
   token create --role R --name N
@@ -30,7 +35,7 @@ const USAGE = `Usage: fireline <command>
   drill run <runbook>        run a runbook as a drill against the running Fireline and follow its timeline
   help                       this text
 
-Settings come from the environment; see README.md.`;
+Settings come from the environment; see docs/settings.md.`;
 
 function out(text: string) {
   process.stdout.write(text + '\n');
@@ -99,6 +104,35 @@ async function commandStart(config: Config, logger: Logger) {
   running.workerDone.catch((err: unknown) => {
     logger.fatal({ err }, 'worker stopped');
     void running.stop().finally(() => process.exit(1));
+  });
+}
+
+function portOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--${name}: expected a port from 1 to 65535`);
+  return port;
+}
+
+/** Its own settings, not the environment's: a demo must not pick up a real installation's data, Slack or SMTP. */
+async function commandDemo(args: string[]) {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, 'temporal-port': { type: 'string' } } });
+  // Logs go to stderr, quieter than `start`: stdout is the demo's story and what to do next.
+  const level = loadConfig({ FIRELINE_LOG_LEVEL: process.env.FIRELINE_LOG_LEVEL ?? 'warn' }).FIRELINE_LOG_LEVEL;
+  const logger = createLogger({ level, destination: pino.destination(2) }).child({ demo: true });
+  const shutdown = shutdownOnSignal(logger);
+  const demo = await startDemo({
+    env: process.env,
+    dataDir: values['data-dir'] ?? DEMO_DEFAULTS.dataDir,
+    port: portOption('port', values.port, DEMO_DEFAULTS.port),
+    temporalPort: portOption('temporal-port', values['temporal-port'], DEMO_DEFAULTS.temporalPort),
+    logger,
+    write: out,
+  });
+  shutdown.stopWith(demo.stop);
+  demo.workerDone.catch((err: unknown) => {
+    logger.fatal({ err }, 'worker stopped');
+    void demo.stop().finally(() => process.exit(1));
   });
 }
 
@@ -184,6 +218,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out(USAGE);
     return command ? 0 : 2;
+  }
+  if (command === 'demo') {
+    await commandDemo(rest);
+    return -1;
   }
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.FIRELINE_LOG_LEVEL });
