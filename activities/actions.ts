@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../src/domain/failure-types';
 import type { ActionSpec, HttpAction } from '../src/domain/runbook';
 import type { Targets } from '../src/domain/targets';
 import { SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../src/targets/sign';
@@ -126,7 +127,7 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
     const what = timeout.aborted ? `no answer within ${formatMs(timeoutMs)}` : `failed: ${describeNetworkError(error)}`;
     throw ApplicationFailure.create({
       message: secrets.scrub(`${label} ${what}`),
-      type: 'FirelineActionNetworkError',
+      type: FAILURE.actionNetworkError,
       nonRetryable: false,
     });
   }
@@ -139,7 +140,7 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
     const nextRetryDelay = status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     throw ApplicationFailure.create({
       message: summary,
-      type: 'FirelineActionHttpRetryable',
+      type: FAILURE.actionHttpRetryable,
       nonRetryable: false,
       details: [{ status }],
       ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
@@ -147,7 +148,7 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
   }
   throw ApplicationFailure.create({
     message: summary,
-    type: 'FirelineActionHttpRejected',
+    type: FAILURE.actionHttpRejected,
     nonRetryable: true,
     details: [{ status }],
   });
@@ -177,7 +178,7 @@ function secretValue(name: string, deps: ActionDeps, stepId: string): string {
   }
   const value = deps.env[entry.env];
   if (value === undefined || value === '') {
-    throw ApplicationFailure.nonRetryable(`${entry.env} is not set in Fireline's environment (needed by secret "${name}" for step "${stepId}")`, 'FirelineMissingEnv', {
+    throw ApplicationFailure.nonRetryable(`${entry.env} is not set in Fireline's environment (needed by secret "${name}" for step "${stepId}")`, FAILURE.missingEnv, {
       variable: entry.env,
     });
   }
@@ -237,20 +238,20 @@ async function commandAction(name: string, req: ActionRequest, deps: ActionDeps,
   if (typeof error.code === 'number') {
     throw ApplicationFailure.create({
       message: withTail(`${label} exited with ${error.code}`),
-      type: 'FirelineCommandFailed',
+      type: FAILURE.commandFailed,
       nonRetryable: true,
       details: [{ code: error.code, durationMs, stdout: output }],
     });
   }
   if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-    throw ApplicationFailure.nonRetryable(`${label} printed more than ${MAX_CAPTURE_BYTES} bytes and was stopped`, 'FirelineCommandFailed', { code: -1, durationMs });
+    throw ApplicationFailure.nonRetryable(`${label} printed more than ${MAX_CAPTURE_BYTES} bytes and was stopped`, FAILURE.commandFailed, { code: -1, durationMs });
   }
   if (error.killed || error.signal) {
     // execFile sets `killed` only for the kills it does itself; cancellation and maxBuffer are handled above.
     const timedOut = error.killed === true;
     throw ApplicationFailure.create({
       message: withTail(timedOut ? `${label} timed out after ${formatMs(command.timeout)} and was stopped` : `${label} was killed by ${error.signal ?? 'a signal'}`),
-      type: timedOut ? 'FirelineCommandTimeout' : 'FirelineCommandFailed',
+      type: timedOut ? FAILURE.commandTimeout : FAILURE.commandFailed,
       nonRetryable: true,
       details: [{ code: -1, signal: error.signal ?? null, durationMs }],
     });

@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
 import { Client as PgClient } from 'pg';
+import { FAILURE } from '../src/domain/failure-types';
 import type { Check } from '../src/domain/runbook';
 import type { DatabaseTarget, Targets } from '../src/domain/targets';
 import { MissingEnvError, renderTarget, resolveEnvRefs } from './template';
@@ -503,7 +504,7 @@ export function resolveTargetValue(text: string, env: Record<string, string | un
 
 function asMissingEnvFailure(error: unknown, where: string): unknown {
   if (error instanceof MissingEnvError) {
-    return ApplicationFailure.nonRetryable(`${error.variable} is not set in Fireline's environment (needed by ${where})`, 'FirelineMissingEnv', {
+    return ApplicationFailure.nonRetryable(`${error.variable} is not set in Fireline's environment (needed by ${where})`, FAILURE.missingEnv, {
       variable: error.variable,
     });
   }
@@ -512,7 +513,7 @@ function asMissingEnvFailure(error: unknown, where: string): unknown {
 
 /** A mistake in a runbook or config/targets.yaml: retrying cannot help. */
 export function configFailure(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'FirelineConfigError');
+  return ApplicationFailure.nonRetryable(message, FAILURE.configError);
 }
 
 /** The running activity's cancellation signal; undefined when called outside an activity (unit tests, CLI). */
