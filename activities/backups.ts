@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../src/domain/failure-types';
 import type { BackupProviderConfig, Targets } from '../src/domain/targets';
 import type { ProviderContext, ProviderOutcome } from './backup-providers/common';
 import { activityRuntime, nonRetryable } from './backup-providers/common';
@@ -69,7 +70,7 @@ export function createBackupActivities(deps: BackupDeps) {
           break;
         default: {
           const unknown: never = config;
-          throw nonRetryable(`unknown backup provider ${(unknown as { provider: string }).provider}`, 'InvalidBackupTarget');
+          throw nonRetryable(`unknown backup provider ${(unknown as { provider: string }).provider}`, FAILURE.invalidBackupTarget);
         }
       }
       const result: BackupResult = { provider: config.provider, ...outcome, durationMs: Date.now() - started };
@@ -86,7 +87,7 @@ function chooseConfig(targets: Targets, req: BackupRequest): BackupProviderConfi
     const known = Object.keys(targets.backups);
     throw ApplicationFailure.create({
       message: `unknown backup target "${req.target}"${known.length ? ` (configured: ${known.join(', ')})` : ' (config/targets.yaml has no backups)'}`,
-      type: 'UnknownBackupTarget',
+      type: FAILURE.unknownBackupTarget,
       nonRetryable: true,
     });
   }
@@ -98,7 +99,7 @@ function resolveTargetValue(text: string, target: string, env: Record<string, st
     return resolveEnvRefs(text, env);
   } catch (err) {
     if (err instanceof MissingEnvError) {
-      throw nonRetryable(`backup target "${target}" needs ${err.variable}, which is not set in Fireline's environment`, 'MissingEnvVariable', { variable: err.variable });
+      throw nonRetryable(`backup target "${target}" needs ${err.variable}, which is not set in Fireline's environment`, FAILURE.missingEnvVariable, { variable: err.variable });
     }
     throw err;
   }
