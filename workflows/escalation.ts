@@ -21,7 +21,7 @@ const { resolveEscalation } = proxyActivities<FirelineActivities>({
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 });
 
-export type EscalationOutcome = 'acknowledged' | 'resolved' | 'exhausted';
+type EscalationOutcome = 'acknowledged' | 'resolved' | 'exhausted';
 
 /** Pins the policy as it is now (later edits never change this incident's escalation) and runs it. */
 export async function runPage(ctx: StepContext, step: PageStep): Promise<StepOutput> {
