@@ -8,6 +8,13 @@ const NODE_BUILTINS = [
   'worker_threads', 'zlib',
 ];
 
+/**
+ * The src/domain modules that import nothing at all (not even types), so the workflow bundle may import them:
+ * orders, limits, prefixes, failure names and the alert-episode key. tests/workflows/bundle.test.ts checks
+ * that they stay import-free and that nothing else of src/ reaches the bundle.
+ */
+const WORKFLOW_SAFE_DOMAIN = ['alert-episode', 'drill', 'failure-types', 'limits', 'phases', 'role-order', 'severity-order'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'tests/artifacts/**', 'bin/**', '*.config.js', '*.config.mjs'] },
   js.configs.recommended,
@@ -25,7 +32,7 @@ export default tseslint.config(
   },
   {
     // The workflow sandbox: deterministic code only. Node built-ins, I/O libraries and zod never enter the bundle;
-    // from our own sources only types may be imported.
+    // from our own sources only types may be imported, and values only from the import-free domain modules.
     files: ['workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -39,7 +46,12 @@ export default tseslint.config(
             })),
           ],
           patterns: [
-            { group: ['../src/**', '../activities/**', '../activities'], allowTypeImports: true, message: 'Workflow code may import only types from src/ and activities/.' },
+            { group: ['../activities/**', '../activities'], allowTypeImports: true, message: 'Workflow code may import only types from activities/.' },
+            {
+              regex: `^(\\.\\./)+src/(?!domain/(${WORKFLOW_SAFE_DOMAIN.join('|')})$)`,
+              allowTypeImports: true,
+              message: `Workflow code may import only types from src/, and values only from the import-free src/domain modules (${WORKFLOW_SAFE_DOMAIN.join(', ')}).`,
+            },
           ],
         },
       ],
@@ -55,6 +67,18 @@ export default tseslint.config(
     files: ['src/domain/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!./*'], message: 'src/domain imports nothing of ours outside itself.' }] }],
+    },
+  },
+  {
+    files: WORKFLOW_SAFE_DOMAIN.map((name) => `src/domain/${name}.ts`),
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['ImportDeclaration', 'ImportExpression', 'ExportAllDeclaration', 'ExportNamedDeclaration[source]', 'TSImportEqualsDeclaration', "CallExpression[callee.name='require']"].map((selector) => ({
+          selector,
+          message: 'This module is part of the workflow bundle (WORKFLOW_SAFE_DOMAIN): it imports nothing, not even types.',
+        })),
+      ],
     },
   },
 );

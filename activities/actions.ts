@@ -8,6 +8,7 @@ import { activityCancellationSignal, configFailure, currentActivityContext, miss
 import { exchange, parseRetryAfter, prepareHttpTarget, readText } from './shared/http';
 import { formatMs, oneLine, quote, Scrubber } from './shared/text';
 import type { TemplateContext } from './template';
+import { FAILURE } from '../src/domain/failure-types';
 
 export interface ActionRequest {
   /** `<incidentId>:<stepId>` (or `:compensate:<name>`); sent as the Idempotency-Key header. */
@@ -105,7 +106,7 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
   if (!answer.answered) {
     throw ApplicationFailure.create({
       message: secrets.scrub(`${label} ${answer.problem}`),
-      type: 'FirelineActionNetworkError',
+      type: FAILURE.actionNetworkError,
       nonRetryable: false,
     });
   }
@@ -119,7 +120,7 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
     const nextRetryDelay = status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     throw ApplicationFailure.create({
       message: summary,
-      type: 'FirelineActionHttpRetryable',
+      type: FAILURE.actionHttpRetryable,
       nonRetryable: false,
       details: [{ status }],
       ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
@@ -127,7 +128,7 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
   }
   throw ApplicationFailure.create({
     message: summary,
-    type: 'FirelineActionHttpRejected',
+    type: FAILURE.actionHttpRejected,
     nonRetryable: true,
     details: [{ status }],
   });
@@ -203,20 +204,20 @@ async function commandAction(name: string, req: ActionRequest, deps: ActionDeps,
   if (typeof error.code === 'number') {
     throw ApplicationFailure.create({
       message: withTail(`${label} exited with ${error.code}`),
-      type: 'FirelineCommandFailed',
+      type: FAILURE.commandFailed,
       nonRetryable: true,
       details: [{ code: error.code, durationMs, stdout: output }],
     });
   }
   if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-    throw ApplicationFailure.nonRetryable(`${label} printed more than ${MAX_CAPTURE_BYTES} bytes and was stopped`, 'FirelineCommandFailed', { code: -1, durationMs });
+    throw ApplicationFailure.nonRetryable(`${label} printed more than ${MAX_CAPTURE_BYTES} bytes and was stopped`, FAILURE.commandFailed, { code: -1, durationMs });
   }
   if (error.killed || error.signal) {
     // execFile sets `killed` only for the kills it does itself; cancellation and maxBuffer are handled above.
     const timedOut = error.killed === true;
     throw ApplicationFailure.create({
       message: withTail(timedOut ? `${label} timed out after ${formatMs(command.timeout)} and was stopped` : `${label} was killed by ${error.signal ?? 'a signal'}`),
-      type: timedOut ? 'FirelineCommandTimeout' : 'FirelineCommandFailed',
+      type: timedOut ? FAILURE.commandTimeout : FAILURE.commandFailed,
       nonRetryable: true,
       details: [{ code: -1, signal: error.signal ?? null, durationMs }],
     });

@@ -5,6 +5,7 @@ import { postgresBackup } from './backup-providers/postgres';
 import { sqliteBackup } from './backup-providers/sqlite';
 import type { BackupRequest, BackupResult, ProviderContext, ProviderOutcome } from './backup-providers/types';
 import { activityRuntime, nonRetryable, resolveOrFail } from './shared/activity';
+import { FAILURE } from '../src/domain/failure-types';
 
 export type { BackupRequest, BackupResult } from './backup-providers/types';
 
@@ -37,7 +38,7 @@ export function createBackupActivities(deps: BackupDeps) {
         heartbeatIntervalMs: deps.heartbeatIntervalMs ?? 5_000,
         resolve: (text) =>
           resolveOrFail(text, deps.env, (variable) =>
-            nonRetryable(`backup target "${req.target}" needs ${variable}, which is not set in Fireline's environment`, 'MissingEnvVariable', { variable }),
+            nonRetryable(`backup target "${req.target}" needs ${variable}, which is not set in Fireline's environment`, FAILURE.missingEnvVariable, { variable }),
           ),
       };
       rt.log.info('backup started', { target: req.target, provider: config.provider, drill: req.drill });
@@ -54,7 +55,7 @@ export function createBackupActivities(deps: BackupDeps) {
           break;
         default: {
           const unknown: never = config;
-          throw nonRetryable(`unknown backup provider ${(unknown as { provider: string }).provider}`, 'InvalidBackupTarget');
+          throw nonRetryable(`unknown backup provider ${(unknown as { provider: string }).provider}`, FAILURE.invalidBackupTarget);
         }
       }
       const result: BackupResult = { provider: config.provider, ...outcome, durationMs: Date.now() - started };
@@ -71,7 +72,7 @@ function chooseConfig(targets: Targets, req: BackupRequest): BackupProviderConfi
     const known = Object.keys(targets.backups);
     throw ApplicationFailure.create({
       message: `unknown backup target "${req.target}"${known.length ? ` (configured: ${known.join(', ')})` : ' (config/targets.yaml has no backups)'}`,
-      type: 'UnknownBackupTarget',
+      type: FAILURE.unknownBackupTarget,
       nonRetryable: true,
     });
   }

@@ -1,3 +1,4 @@
+import { drillMark } from '../src/domain/drill';
 import type { IncidentInfo } from '../src/domain/incident';
 import type { NotifyStep } from '../src/domain/runbook';
 import type { Store } from '../src/store/store';
@@ -33,9 +34,9 @@ export function createNotifyActivities(deps: {
   const publicUrl = (deps.publicUrl ?? 'http://localhost:3000').replace(/\/$/, '');
   return {
     async sendNotification(req: NotifyRequest): Promise<NotifyResult> {
-      const drillMark = req.incident.drill ? '[DRILL] ' : '';
-      const body = drillMark + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
-      const subject = `${drillMark}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
+      const drill = drillMark(req.incident.drill);
+      const body = drill + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
+      const subject = `${drill}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
       const channel = req.via === 'outbox' || !req.to ? undefined : deps.channels?.[req.via];
       if (channel && req.to) {
         // Channels add the drill mark themselves.

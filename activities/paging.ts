@@ -10,6 +10,8 @@ import { DEFAULT_THROTTLE_RULES, throttleDelayMs } from './channels/throttle';
 import type { ThrottleKind, ThrottleRules } from './channels/throttle';
 import type { ChannelKind, PageChannel } from './channels/types';
 import { currentActivityContext } from './shared/activity';
+import { drillMark } from '../src/domain/drill';
+import { FAILURE } from '../src/domain/failure-types';
 
 export interface PageRequest {
   /** `<incident>:<step>:r<round>:l<level>:<person>:<channel>` — the same for every attempt of this page. */
@@ -86,18 +88,18 @@ export function createPagingActivities(deps: PagingDeps) {
 
   return {
     async resolveEscalation(req: { policyId: string; at: string }): Promise<EscalationSnapshot> {
-      if (!deps.oncall) throw ApplicationFailure.nonRetryable(`no on-call configuration: cannot page policy "${req.policyId}"`, 'UnknownPolicy');
+      if (!deps.oncall) throw ApplicationFailure.nonRetryable(`no on-call configuration: cannot page policy "${req.policyId}"`, FAILURE.unknownPolicy);
       try {
         return await snapshotEscalation({ store: deps.store, config: deps.oncall.current() }, req.policyId, new Date(req.at));
       } catch (err) {
-        if (err instanceof UnknownPolicyError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownPolicy');
+        if (err instanceof UnknownPolicyError) throw ApplicationFailure.nonRetryable(err.message, FAILURE.unknownPolicy);
         throw err;
       }
     },
 
     async sendPage(req: PageRequest): Promise<PageResult> {
       const channel = deps.channels?.[req.channel];
-      const subject = `${req.incident.drill ? '[DRILL] ' : ''}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
+      const subject = `${drillMark(req.incident.drill)}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
       const incidentUrl = `${publicUrl}/incidents/${encodeURIComponent(req.incident.id)}`;
       if (!channel) {
         const startedAt = now().toISOString();
@@ -108,7 +110,7 @@ export function createPagingActivities(deps: PagingDeps) {
           channel: req.channel,
           to: req.to,
           subject,
-          body: `${req.incident.drill ? '[DRILL] ' : ''}${req.message}\n${incidentUrl}`,
+          body: `${drillMark(req.incident.drill)}${req.message}\n${incidentUrl}`,
           drill: req.incident.drill,
           createdAt: now().toISOString(),
         });
@@ -122,14 +124,14 @@ export function createPagingActivities(deps: PagingDeps) {
       const incident = await deps.store.getIncident(req.incident.id);
       if (incident?.acknowledgedAt || incident?.resolvedAt) {
         await record(req, req.channel, 'withdrawn', 'acknowledged before it went out', null);
-        throw ApplicationFailure.nonRetryable('acknowledged before this page went out', 'PageWithdrawn');
+        throw ApplicationFailure.nonRetryable('acknowledged before this page went out', FAILURE.pageWithdrawn);
       }
       const rules = deps.throttle?.[req.channel] ?? DEFAULT_THROTTLE_RULES[req.channel];
       const since = new Date(now().getTime() - THROTTLE_LOOKBACK_MS).toISOString();
       const delay = throttleDelayMs(await deps.store.recentPages(req.channel, req.to, since), now(), rules);
       if (delay > 0) {
         await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
-        throw ApplicationFailure.create({ message: `${req.channel} to this contact is throttled`, type: 'Throttled', nextRetryDelay: delay });
+        throw ApplicationFailure.create({ message: `${req.channel} to this contact is throttled`, type: FAILURE.throttled, nextRetryDelay: delay });
       }
       // Email cannot be deduplicated by the receiver: an attempt that died mid-send (a crashed worker) leaves
       // this mark, and the retry then counts the page as uncertain and moves on rather than risk a second one.

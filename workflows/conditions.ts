@@ -1,7 +1,7 @@
 // Evaluates a step's `when` over earlier step outputs and the incident. Pure and deterministic.
 import type { IncidentInfo } from '../src/domain/incident';
 import type { Condition, ConditionValue } from '../src/domain/runbook';
-import type { StepOutput } from './steps';
+import type { StepOutput } from './step-context';
 
 export interface ConditionScope {
   incident: IncidentInfo;

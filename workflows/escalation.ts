@@ -3,8 +3,9 @@
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { FirelineActivities, PageRequest } from '../activities';
 import type { EscalationSnapshot, SnapshotTarget } from '../src/domain/oncall';
+import { FAILURE } from '../src/domain/failure-types';
 import type { PageStep } from '../src/domain/runbook';
-import type { StepContext, StepOutput } from './steps';
+import type { StepContext, StepOutput } from './step-context';
 
 const { sendPage } = proxyActivities<FirelineActivities>({
   startToCloseTimeout: '1m',
@@ -20,12 +21,12 @@ const { resolveEscalation } = proxyActivities<FirelineActivities>({
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 });
 
-export type EscalationOutcome = 'acknowledged' | 'resolved' | 'exhausted';
+type EscalationOutcome = 'acknowledged' | 'resolved' | 'exhausted';
 
 /** Pins the policy as it is now (later edits never change this incident's escalation) and runs it. */
-export async function runPage(ctx: StepContext, step: PageStep, defaultPolicy: string | undefined): Promise<StepOutput> {
-  const policyId = step.policy ?? defaultPolicy;
-  if (!policyId) throw ApplicationFailure.nonRetryable('no escalation policy: set `policy` on the step or `escalation` on the runbook', 'UnknownPolicy');
+export async function runPage(ctx: StepContext, step: PageStep): Promise<StepOutput> {
+  const policyId = step.policy ?? ctx.defaultPolicy;
+  if (!policyId) throw ApplicationFailure.nonRetryable('no escalation policy: set `policy` on the step or `escalation` on the runbook', FAILURE.unknownPolicy);
   const snapshot = await resolveEscalation({ policyId, at: new Date().toISOString() });
   const levels = snapshot.levels.map((l, i) => `level ${i + 1}: ${l.targets.map((t) => t.name).join(', ') || 'nobody'}`);
   ctx.emit('page.started', `Paging ${policyId} (${levels.join('; ')}${snapshot.repeat ? `; repeated ${snapshot.repeat}×` : ''})`, {
@@ -42,7 +43,7 @@ export async function runPage(ctx: StepContext, step: PageStep, defaultPolicy: s
   }
   const outcome = await escalate(ctx, step, snapshot);
   reportOutcome(ctx, step, outcome);
-  if (outcome === 'exhausted') throw ApplicationFailure.nonRetryable(`nobody acknowledged after every level of ${policyId}`, 'NobodyAcknowledged');
+  if (outcome === 'exhausted') throw ApplicationFailure.nonRetryable(`nobody acknowledged after every level of ${policyId}`, FAILURE.nobodyAcknowledged);
   return { result: outcome, policy: policyId };
 }
 
@@ -136,5 +137,5 @@ function pageRequest(ctx: StepContext, step: PageStep, round: number, level: num
 
 /** The activity found the incident acknowledged (or resolved) in the read model just before sending. */
 function isWithdrawn(reason: unknown): boolean {
-  return reason instanceof Error && reason.cause instanceof ApplicationFailure && reason.cause.type === 'PageWithdrawn';
+  return reason instanceof Error && reason.cause instanceof ApplicationFailure && reason.cause.type === FAILURE.pageWithdrawn;
 }

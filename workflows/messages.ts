@@ -1,8 +1,33 @@
 // Message definitions shared by the workflow and its callers (API, Slack, CLI). No workflow logic here.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Actor } from '../src/domain/roles';
+import type { AlertUpdate } from '../src/domain/alert-episode';
 import type { IncidentPhase, IncidentStatus } from '../src/domain/incident';
+import type {
+  AcknowledgeArgs,
+  AddNoteArgs,
+  ChangeSeverityArgs,
+  CompleteReviewArgs,
+  CompleteTaskArgs,
+  DecideArgs,
+  EscalateArgs,
+  PostEventArgs,
+  ResolveArgs,
+} from '../src/domain/incident-updates';
+import type { Actor } from '../src/domain/roles';
 import type { Severity } from '../src/domain/severity';
+
+export type { AlertUpdate } from '../src/domain/alert-episode';
+export type {
+  AcknowledgeArgs,
+  AddNoteArgs,
+  ChangeSeverityArgs,
+  CompleteReviewArgs,
+  CompleteTaskArgs,
+  DecideArgs,
+  EscalateArgs,
+  PostEventArgs,
+  ResolveArgs,
+} from '../src/domain/incident-updates';
 
 export interface OpenDecision {
   stepId: string;
@@ -61,16 +86,6 @@ export interface IncidentView {
   runbook: { id: string; version: string };
 }
 
-export interface AcknowledgeArgs { actor: Actor }
-export interface DecideArgs { actor: Actor; stepId: string; option: string }
-export interface EscalateArgs { actor: Actor; reason?: string }
-export interface ResolveArgs { actor: Actor; summary?: string }
-export interface AddNoteArgs { actor: Actor; text: string }
-export interface ChangeSeverityArgs { actor: Actor; severity: Severity; reason?: string }
-export interface CompleteTaskArgs { actor: Actor; stepId: string; note?: string }
-export interface CompleteReviewArgs { actor: Actor; summary?: string }
-export interface PostEventArgs { actor: Actor; name: string; data: Record<string, unknown> }
-
 export const acknowledgeUpdate = defineUpdate<IncidentView, [AcknowledgeArgs]>('acknowledge');
 export const decideUpdate = defineUpdate<IncidentView, [DecideArgs]>('decide');
 export const escalateUpdate = defineUpdate<IncidentView, [EscalateArgs]>('escalate');
@@ -81,18 +96,6 @@ export const completeTaskUpdate = defineUpdate<IncidentView, [CompleteTaskArgs]>
 /** Marks the post-mortem review done: the incident then closes. */
 export const completeReviewUpdate = defineUpdate<IncidentView, [CompleteReviewArgs]>('completeReview');
 export const postEventUpdate = defineUpdate<IncidentView, [PostEventArgs]>('postEvent');
-/** One alert's state in a batch; repeated deliveries of the same state are folded into `count`. */
-export interface AlertUpdate {
-  fingerprint: string;
-  startsAt: string;
-  status: 'firing' | 'resolved';
-  endsAt: string | null;
-  summary: string;
-  labels: Record<string, string>;
-  source: string;
-  count: number;
-  receivedAt: string;
-}
 
 export interface AlertBatch {
   alerts: AlertUpdate[];
@@ -102,14 +105,3 @@ export interface AlertBatch {
 export const alertsSignal = defineSignal<[AlertBatch]>('alerts');
 export const statusQuery = defineQuery<IncidentView>('status');
 
-/**
- * Failure types a validator rejects with; src/services maps them to HTTP codes. Kept as strings so the
- * workflow bundle needs no shared error classes.
- */
-export const REJECTION = {
-  notFound: 'NotFound',
-  conflict: 'Conflict',
-  forbidden: 'Forbidden',
-  invalid: 'InvalidArgument',
-} as const;
-export type RejectionType = (typeof REJECTION)[keyof typeof REJECTION];

@@ -2,8 +2,7 @@
 import { ApplicationFailure, condition, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { FirelineActivities } from '../activities';
-import type { IncidentInfo } from '../src/domain/incident';
-import type { Actor } from '../src/domain/roles';
+import { FAILURE } from '../src/domain/failure-types';
 import type {
   ActionStep,
   BackupStep,
@@ -15,40 +14,9 @@ import type {
   VerifyStep,
   WaitStep,
 } from '../src/domain/runbook';
-import type { TimelineEventType } from '../src/domain/timeline';
 import { runPage } from './escalation';
-import type { DecisionRecord, OpenDecision, OpenTask, ReceivedEvent, TaskRecord } from './messages';
-
-export const RUNBOOK_ACTOR: Actor = { id: 'runbook', name: 'Runbook', role: 'admin' };
-
-/** What a step handler may touch of the incident workflow. */
-export interface StepContext {
-  incident: () => IncidentInfo;
-  decisions: Record<string, DecisionRecord>;
-  openDecisions: Record<string, OpenDecision>;
-  tasks: Record<string, TaskRecord>;
-  openTasks: Record<string, OpenTask>;
-  events: Record<string, ReceivedEvent>;
-  openAlertCount: () => number;
-  resolvedAt: () => string | null;
-  /** The post-mortem review the retrospective waits for; the completeReview update fills `done`. */
-  review: { stepId: string; dueAt: string; done: { by: Actor; at: string } | null } | null;
-  setReview(review: StepContext['review']): void;
-  acknowledged(): boolean;
-  /** Runs `fn` when the incident is acknowledged (at once if it already is). */
-  onAcknowledge(fn: () => void): void;
-  /** How many times someone pressed escalate; a page step moves to its next level when this grows. */
-  manualEscalations(): number;
-  /** The runbook's `escalation` policy. */
-  defaultPolicy: string | undefined;
-  /** Work that outlives its step (a page step with `wait: none`); the workflow waits for it before closing. */
-  background(work: Promise<void>): void;
-  emit(type: TimelineEventType, summary: string, data?: Record<string, unknown>, actor?: Actor): void;
-  flush(): Promise<void>;
-}
-
-/** Every output has `result`, which `when: { step, is }` compares unless it names another field. */
-export type StepOutput = Record<string, string | number | boolean | null>;
+import { RUNBOOK_ACTOR } from './step-context';
+import type { StepContext, StepOutput } from './step-context';
 
 const DEFAULT_STEP_TIMEOUT_MS = 60_000;
 const DEFAULT_RETRIES = 2;
@@ -93,7 +61,7 @@ export async function runStep(ctx: StepContext, step: Step): Promise<StepOutput>
     case 'notify':
       return runNotify(ctx, step);
     case 'page':
-      return runPage(ctx, step, ctx.defaultPolicy);
+      return runPage(ctx, step);
     case 'decide':
       return runDecide(ctx, step);
     case 'verify':
@@ -181,7 +149,7 @@ async function runVerify(ctx: StepContext, step: VerifyStep): Promise<StepOutput
     const check = await runCheck({ incidentId: incident.id, stepId: step.id, check: step.check, context: templateContext(ctx), drill: incident.drill });
     if (check.healthy) return { result: 'healthy', checks: attempt, detail: check.detail };
     if (deadline === null || Date.now() + step.interval > deadline) {
-      throw ApplicationFailure.nonRetryable(`still unhealthy after ${attempt} check${attempt === 1 ? '' : 's'}: ${check.detail}`, 'Unhealthy');
+      throw ApplicationFailure.nonRetryable(`still unhealthy after ${attempt} check${attempt === 1 ? '' : 's'}: ${check.detail}`, FAILURE.unhealthy);
     }
     // One line per failed check would flood the timeline on a long `until`; the first one says enough.
     if (attempt === 1) ctx.emit('check.unhealthy', `Not healthy yet: ${check.detail}`, { stepId: step.id, detail: check.detail });
@@ -205,7 +173,7 @@ async function runBackup(ctx: StepContext, step: BackupStep): Promise<StepOutput
   const restore = backup.restoreCheck ? `, restore check ${backup.restoreCheck.ok ? 'passed' : 'FAILED'}` : '';
   ctx.emit('backup.taken', `Backup of ${step.target}: ${backup.sizeBytes} bytes in ${backup.durationMs} ms${restore}`, { stepId: step.id, target: step.target, ...backup });
   if (backup.restoreCheck && !backup.restoreCheck.ok) {
-    throw ApplicationFailure.nonRetryable(`restore check of ${step.target} failed: ${backup.restoreCheck.detail}`, 'RestoreCheckFailed');
+    throw ApplicationFailure.nonRetryable(`restore check of ${step.target} failed: ${backup.restoreCheck.detail}`, FAILURE.restoreCheckFailed);
   }
   return { result: 'ok', location: backup.location, sizeBytes: backup.sizeBytes, sha256: backup.sha256 };
 }
@@ -218,12 +186,12 @@ async function runWait(ctx: StepContext, step: WaitStep): Promise<StepOutput> {
   const timeout = step.timeout;
   if (step.for === 'alerts-resolved') {
     const ok = await waitUntil(() => ctx.openAlertCount() === 0, timeout);
-    if (!ok) throw ApplicationFailure.nonRetryable('alerts still firing when the wait timed out', 'WaitTimedOut');
+    if (!ok) throw ApplicationFailure.nonRetryable('alerts still firing when the wait timed out', FAILURE.waitTimedOut);
     return { result: 'alerts-resolved' };
   }
   const name = step.for!.event;
   const ok = await waitUntil(() => ctx.events[name] !== undefined, timeout);
-  if (!ok) throw ApplicationFailure.nonRetryable(`event "${name}" did not arrive in time`, 'WaitTimedOut');
+  if (!ok) throw ApplicationFailure.nonRetryable(`event "${name}" did not arrive in time`, FAILURE.waitTimedOut);
   return { result: 'received', event: name, by: ctx.events[name]!.by.id };
 }
 
@@ -238,7 +206,7 @@ async function runTask(ctx: StepContext, step: TaskStep): Promise<StepOutput> {
   try {
     await ctx.flush();
     const done = await waitUntil(() => ctx.tasks[step.id] !== undefined, step.timeout);
-    if (!done) throw ApplicationFailure.nonRetryable(`task "${step.id}" was not completed by its deadline ${deadline}`, 'TaskOverdue');
+    if (!done) throw ApplicationFailure.nonRetryable(`task "${step.id}" was not completed by its deadline ${deadline}`, FAILURE.taskOverdue);
   } finally {
     delete ctx.openTasks[step.id];
   }

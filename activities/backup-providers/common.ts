@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ActivityRuntime } from '../shared/activity';
 import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
+import { FAILURE } from '../../src/domain/failure-types';
 
 /** Files and tools for the backup providers: complete-or-absent backup files, hashes, child processes. */
 
@@ -24,7 +25,7 @@ export interface BackupFile {
 export async function prepareBackupFile(backupDir: string, incidentId: string, stepId: string, ext: string): Promise<BackupFile> {
   for (const [what, value] of [['incident id', incidentId], ['step id', stepId]] as const) {
     if (!SEGMENT.test(value) || value.includes('..')) {
-      throw nonRetryable(`${what} "${value}" cannot be used in a backup file name`, 'InvalidBackupRequest');
+      throw nonRetryable(`${what} "${value}" cannot be used in a backup file name`, FAILURE.invalidBackupRequest);
     }
   }
   const dir = path.resolve(backupDir, incidentId);
@@ -135,7 +136,7 @@ export function runTool(
     child.once('error', (err) => {
       cleanup();
       const code = (err as NodeJS.ErrnoException).code;
-      reject(code === 'ENOENT' ? nonRetryable(`${path.basename(command)} was not found (${command})`, 'BackupToolMissing') : err);
+      reject(code === 'ENOENT' ? nonRetryable(`${path.basename(command)} was not found (${command})`, FAILURE.backupToolMissing) : err);
     });
     child.once('close', (code, signal) => {
       cleanup();

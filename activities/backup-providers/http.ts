@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../../src/domain/failure-types';
 import type { BackupProviderConfig } from '../../src/domain/targets';
 import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
 import { basicAuthorization, displayUrl } from '../shared/http';
@@ -67,7 +68,7 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
     try {
       parsed = new URL(url);
     } catch {
-      throw nonRetryable(`backup target "${req.target}" has an invalid URL (${displayUrl(url)})`, 'InvalidBackupTarget');
+      throw nonRetryable(`backup target "${req.target}" has an invalid URL (${displayUrl(url)})`, FAILURE.invalidBackupTarget);
     }
     // fetch refuses URLs with credentials: they become a Basic Authorization header.
     if (parsed.username || parsed.password) {
@@ -100,7 +101,7 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
       // A service that backs up synchronously answers with the result straight away.
       return outcome(answer as StatusAnswer, req.restoreCheck);
     } else {
-      throw nonRetryable(`${config.start.method} ${start.shown} answered without an "id" to poll`, 'BackupFailed');
+      throw nonRetryable(`${config.start.method} ${start.shown} answered without an "id" to poll`, FAILURE.backupFailed);
     }
   }
   const progress = (status: string): HttpBackupProgress => ({ provider: 'http', id: id!, status });
@@ -126,7 +127,7 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
       if (answer.status === 'done') return outcome(answer, req.restoreCheck);
       if (answer.status === 'failed') {
         const why = typeof answer.message === 'string' ? answer.message : typeof answer.error === 'string' ? answer.error : 'no reason given';
-        throw nonRetryable(`the backup service reports backup ${id} failed: ${clean(why).slice(0, 500)}`, 'BackupFailed', { backupId: id });
+        throw nonRetryable(`the backup service reports backup ${id} failed: ${clean(why).slice(0, 500)}`, FAILURE.backupFailed, { backupId: id });
       }
       await rt.sleep(config.pollInterval);
     }
@@ -149,7 +150,7 @@ async function send(request: PreparedRequest, method: string, signal: AbortSigna
   } catch (err) {
     throwIfCancelled(signal);
     const cause = (err as Error & { cause?: Error }).cause;
-    throw ApplicationFailure.create({ message: `${method} ${request.shown} failed: ${cause?.message ?? (err as Error).message}`, type: 'BackupServiceUnreachable' });
+    throw ApplicationFailure.create({ message: `${method} ${request.shown} failed: ${cause?.message ?? (err as Error).message}`, type: FAILURE.backupServiceUnreachable });
   }
 }
 
@@ -159,7 +160,7 @@ async function readJson(res: Response, what: string, clean: (text: string) => st
   if (!res.ok) {
     const message = `${what} answered HTTP ${res.status}: ${clean(text).slice(0, 300)}`;
     const permanent = res.status >= 400 && res.status < 500 && ![408, 425, 429].includes(res.status);
-    throw ApplicationFailure.create({ message, type: 'BackupServiceError', nonRetryable: permanent, details: [{ status: res.status }] });
+    throw ApplicationFailure.create({ message, type: FAILURE.backupServiceError, nonRetryable: permanent, details: [{ status: res.status }] });
   }
   try {
     const value: unknown = JSON.parse(text);
@@ -167,12 +168,12 @@ async function readJson(res: Response, what: string, clean: (text: string) => st
   } catch {
     // Reported below with the rest of the malformed answers.
   }
-  throw ApplicationFailure.create({ message: `${what} did not answer a JSON object: ${clean(text).slice(0, 200)}`, type: 'BackupServiceError' });
+  throw ApplicationFailure.create({ message: `${what} did not answer a JSON object: ${clean(text).slice(0, 200)}`, type: FAILURE.backupServiceError });
 }
 
 function outcome(answer: StatusAnswer, wantRestoreCheck: boolean): ProviderOutcome {
   const location = typeof answer.location === 'string' && answer.location ? answer.location : undefined;
-  if (!location) throw nonRetryable('the backup service reported done without a location', 'BackupFailed');
+  if (!location) throw nonRetryable('the backup service reported done without a location', FAILURE.backupFailed);
   const check = answer.restoreCheck as { ok?: unknown; detail?: unknown } | undefined;
   const restoreCheck =
     wantRestoreCheck && check && typeof check.ok === 'boolean'

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../../src/domain/failure-types';
 import type { BackupProviderConfig } from '../../src/domain/targets';
 import type { ActivityRuntime } from '../shared/activity';
 import { nonRetryable, throwIfCancelled } from '../shared/activity';
@@ -105,7 +106,7 @@ export function findPostgresTool(name: string, binDir: string | undefined, pathE
     const candidate = path.join(debian, version, 'bin', name);
     if (isExecutable(candidate)) return candidate;
   }
-  throw nonRetryable(`${name} was not found on PATH or under ${debian}/*/bin: install the PostgreSQL client tools (Debian: postgresql-client)`, 'BackupToolMissing');
+  throw nonRetryable(`${name} was not found on PATH or under ${debian}/*/bin: install the PostgreSQL client tools (Debian: postgresql-client)`, FAILURE.backupToolMissing);
 }
 
 function isExecutable(file: string): boolean {
@@ -128,7 +129,7 @@ export async function postgresBackup(config: PostgresBackupConfig, ctx: Provider
   const { rt, req } = ctx;
   const raw = ctx.resolve(config.url);
   const conn = parsePostgresConnection(raw);
-  if (!conn) throw nonRetryable(`the url of backup target "${req.target}" is neither a postgres:// URL nor a key=value connection string`, 'InvalidBackupTarget');
+  if (!conn) throw nonRetryable(`the url of backup target "${req.target}" is neither a postgres:// URL nor a key=value connection string`, FAILURE.invalidBackupTarget);
   const tools = {
     dump: findPostgresTool('pg_dump', ctx.postgresBinDir, ctx.env.PATH),
     restore: findPostgresTool('pg_restore', ctx.postgresBinDir, ctx.env.PATH),
@@ -142,8 +143,8 @@ export async function postgresBackup(config: PostgresBackupConfig, ctx: Provider
     const why = secrets.scrub(lastLines(result.stderr)) || (result.signal ? `killed by ${result.signal}` : 'no output');
     const message = `${tool} failed for ${conn.display} (exit ${result.code ?? result.signal}): ${why}`;
     return PERMANENT.test(result.stderr)
-      ? nonRetryable(message, 'BackupFailed')
-      : ApplicationFailure.create({ message, type: 'BackupFailed', nonRetryable: false });
+      ? nonRetryable(message, FAILURE.backupFailed)
+      : ApplicationFailure.create({ message, type: FAILURE.backupFailed, nonRetryable: false });
   };
 
   const file = await prepareBackupFile(ctx.backupDir, req.incidentId, req.stepId, 'dump');

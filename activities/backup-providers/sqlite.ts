@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { FAILURE } from '../../src/domain/failure-types';
 import type { BackupProviderConfig } from '../../src/domain/targets';
 import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
 import { commitBackupFile, discardTemp, hashFile, prepareBackupFile } from './common';
@@ -22,7 +23,7 @@ export async function sqliteBackup(config: SqliteBackupConfig, ctx: ProviderCont
   try {
     source = new Database(sourcePath, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw nonRetryable(`cannot open the SQLite database of target "${req.target}" (${config.path}): ${(err as Error).message}`, 'BackupSourceUnavailable');
+    throw nonRetryable(`cannot open the SQLite database of target "${req.target}" (${config.path}): ${(err as Error).message}`, FAILURE.backupSourceUnavailable);
   }
   const file = await prepareBackupFile(ctx.backupDir, req.incidentId, req.stepId, 'sqlite');
   let sourceTables: number;

@@ -1,10 +1,9 @@
+import { DRILL_PREFIX } from '../../src/domain/drill';
 import { permanentFailure } from './errors';
 import type { ChannelKind, PageMessage } from './types';
 
 /** Idempotency keys travel in headers and metadata: printable, bounded. */
 const KEY_PATTERN = /^[\x21-\x7e]{1,256}$/;
-
-export const DRILL_PREFIX = '[DRILL]';
 
 /** The subject with `[DRILL] ` in front during drills; never twice (callers may have added it already). */
 export function drillSubject(subject: string, drill: boolean): string {

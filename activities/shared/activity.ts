@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MissingEnvError, renderTarget, resolveEnvRefs } from '../template';
 import type { TemplateContext } from '../template';
+import { FAILURE } from '../../src/domain/failure-types';
 
 /** The running activity's context; undefined when called outside an activity (unit tests, CLI). */
 export function currentActivityContext(): Context | undefined {
@@ -69,12 +70,12 @@ export function nonRetryable(message: string, type: string, details?: Record<str
 
 /** A mistake in a runbook or config/targets.yaml: retrying cannot help. */
 export function configFailure(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'FirelineConfigError');
+  return ApplicationFailure.nonRetryable(message, FAILURE.configError);
 }
 
 /** An environment variable the runbook or config/targets.yaml needs is unset: retrying cannot set it. */
 export function missingEnvFailure(variable: string, where: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`${variable} is not set in Fireline's environment (needed by ${where})`, 'FirelineMissingEnv', { variable });
+  return ApplicationFailure.nonRetryable(`${variable} is not set in Fireline's environment (needed by ${where})`, FAILURE.missingEnv, { variable });
 }
 
 /** Resolves `${ENV}` refs (and, with a context, runbook placeholders); an unset variable becomes `onMissing(variable)`. */

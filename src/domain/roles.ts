@@ -1,13 +1,9 @@
 import { z } from 'zod';
+import { ROLES } from './role-order';
 
-/** Ordered from least to most privileged; a role includes every role before it. */
-export const ROLES = ['viewer', 'responder', 'commander', 'admin'] as const;
+export { ROLES, roleAtLeast } from './role-order';
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
-
-export function roleAtLeast(role: Role, required: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(required);
-}
 
 /** Who did something: a token holder, a Slack user, the runbook itself, or monitoring. */
 export const ActorSchema = z.object({

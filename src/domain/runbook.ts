@@ -1,15 +1,17 @@
 import { z } from 'zod';
 import { DurationSchema } from './duration';
+import { ID_PATTERN } from './limits';
+import { PHASES } from './phases';
 import { RoleSchema } from './roles';
 import { RiskSchema, SeveritySchema } from './severity';
 
-export const PHASES = ['detect', 'report', 'decide', 'execute', 'recover', 'retrospective'] as const;
+export { PHASES } from './phases';
 export const PhaseSchema = z.enum(PHASES);
 export type Phase = z.infer<typeof PhaseSchema>;
 
 export const IdSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63), starting with a letter or digit');
+  .regex(ID_PATTERN, 'use lowercase letters, digits and dashes (at most 63), starting with a letter or digit');
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 export type ConditionValue = z.infer<typeof Scalar>;

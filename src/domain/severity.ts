@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { SEVERITIES } from './severity-order';
 
-/** SEV1 is the worst. Kept as strings so timelines and exports read naturally. */
-export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
+export { SEVERITIES } from './severity-order';
 export const SeveritySchema = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof SeveritySchema>;
 
@@ -30,8 +30,4 @@ export function severityFromRisk(risk: Risk): Severity {
   if (score >= 10 || risk.impact === 'severe') return 'SEV2';
   if (score >= 5) return 'SEV3';
   return 'SEV4';
-}
-
-export function isMoreSevere(a: Severity, b: Severity): boolean {
-  return SEVERITIES.indexOf(a) < SEVERITIES.indexOf(b);
 }

@@ -6,7 +6,7 @@ import {
   isGrpcServiceError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { REJECTION } from '../../workflows/messages';
+import { REJECTION } from '../domain/failure-types';
 import { ServiceError, conflict, forbidden, invalid, notFound, unavailable } from './errors';
 
 const GRPC_UNAVAILABLE = 14;

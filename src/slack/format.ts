@@ -1,4 +1,5 @@
 import type { Button, KnownBlock, ModalView } from '@slack/web-api';
+import { drillMark } from '../domain/drill';
 import type { IncidentRecord } from '../domain/incident';
 import { IMPACTS, LIKELIHOODS, riskScore, severityFromRisk } from '../domain/severity';
 import type { Impact, Likelihood, Severity } from '../domain/severity';
@@ -107,7 +108,7 @@ export function parseDecisionValue(value: string | undefined): { incidentId: str
 }
 
 function headline(incident: IncidentRecord): string {
-  return `${incident.drill ? '[DRILL] ' : ''}${incident.severity} · ${incident.id} · ${incident.title}`;
+  return `${drillMark(incident.drill)}${incident.severity} · ${incident.id} · ${incident.title}`;
 }
 
 const STATUS_TEXT: Record<IncidentRecord['status'], string> = {

@@ -25,7 +25,7 @@ import { formatTargetsProblem, loadTargets } from '../../src/targets/load';
 import { createActivities } from '../../activities';
 import { evaluateCondition } from '../../workflows/conditions';
 import type { incidentWorkflow } from '../../workflows/incident';
-import type { StepOutput } from '../../workflows/steps';
+import type { StepOutput } from '../../workflows/step-context';
 import type { IncidentView } from '../../workflows/messages';
 import {
   branchingDecisions,
