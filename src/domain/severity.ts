@@ -31,7 +31,3 @@ export function severityFromRisk(risk: Risk): Severity {
   if (score >= 5) return 'SEV3';
   return 'SEV4';
 }
-
-export function isMoreSevere(a: Severity, b: Severity): boolean {
-  return SEVERITIES.indexOf(a) < SEVERITIES.indexOf(b);
-}

@@ -45,5 +45,3 @@ export function createAuditLog(deps: { store: Pick<Store, 'recordAudit'>; now?: 
     },
   };
 }
-
-export type AuditLog = ReturnType<typeof createAuditLog>;
