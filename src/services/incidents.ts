@@ -200,6 +200,12 @@ export function createIncidentService(deps: IncidentServiceDeps) {
       return deps.store.listIncidents(filter);
     },
 
+    /** Incidents not yet closed (up to `limit` per status), newest first. */
+    async listActive(limit: number): Promise<IncidentRecord[]> {
+      const pages = await Promise.all((['open', 'acknowledged', 'resolved'] as const).map((status) => deps.store.listIncidents({ status, limit })));
+      return pages.flatMap((p) => p.items).sort((a, b) => (a.declaredAt < b.declaredAt ? 1 : -1));
+    },
+
     async get(id: string): Promise<IncidentDetail> {
       const incident = await requireIncident(id);
       if (incident.status === 'closed') return { incident, live: null };

@@ -218,8 +218,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   }
 
   async function listOpen(): Promise<Reply> {
-    const pages = await Promise.all((['open', 'acknowledged', 'resolved'] as const).map((status) => incidents.list({ status, limit: 20 })));
-    const open = pages.flatMap((p) => p.items).sort((a, b) => (a.declaredAt < b.declaredAt ? 1 : -1));
+    const open = await incidents.listActive(20);
     const channels = new Map<string, string>();
     for (const incident of open) {
       const row = await store.getSlackIncident(incident.id);
