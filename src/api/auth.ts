@@ -1,9 +1,12 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { roleAtLeast } from '../domain/roles';
 import type { Actor, Role } from '../domain/roles';
+import { PERMISSIONS, can } from '../services/access';
+import type { UseCase } from '../services/access';
+import type { ActionContext } from '../services/audit';
+import type { SessionService } from '../services/sessions';
 import type { TokenService } from '../services/tokens';
-import type { SessionRecord, Store, TokenRecord } from '../store/store';
+import type { SessionRecord, TokenRecord } from '../store/store';
 import { HttpError } from './http-error';
 
 declare global {
@@ -53,10 +56,10 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
- * Authenticates the bearer token and checks the route's least role (viewer < responder < commander < admin).
- * Without an Authorization header, a page session that `sessionAuth` accepted stands in for the token.
+ * Authenticates the bearer token and checks the role the use case needs (src/services/access.ts). Without an
+ * Authorization header, a page session that the session middleware accepted stands in for the token.
  */
-export function requireRole(tokens: TokenService, role: Role): RequestHandler {
+export function requireAccess(tokens: TokenService, useCase: UseCase): RequestHandler {
   return async (req, _res, next) => {
     const header = req.get('authorization');
     let record: TokenRecord | undefined;
@@ -76,8 +79,8 @@ export function requireRole(tokens: TokenService, role: Role): RequestHandler {
       req.auth = record;
       req.log = req.log.child({ tokenId: record.id });
     }
-    if (!roleAtLeast(record.role, role)) {
-      return next(new HttpError(403, 'forbidden', `this needs the ${role} role; the token has ${record.role}`));
+    if (!can(record.role, useCase)) {
+      return next(new HttpError(403, 'forbidden', `this needs the ${PERMISSIONS[useCase]} role; the token has ${record.role}`));
     }
     next();
   };
@@ -88,32 +91,26 @@ export function actorOf(req: { auth?: { id: string; name: string; role: Role } }
   return { id: `token:${req.auth.id}`, name: req.auth.name, role: req.auth.role };
 }
 
-export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id, 'utf8').digest('hex');
+/** Who asks through this request, for the services and their audit rows. */
+export function actionContextOf(req: Request): ActionContext {
+  return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.baseUrl + req.path };
 }
 
 export interface SessionAuthOptions {
-  store: Store;
-  tokens: TokenService;
+  sessions: SessionService;
   /** Cookies get `Secure` when the public URL is https (or the request itself came over TLS). */
   publicUrl?: string;
-  ttlMs?: number;
-  now?: () => Date;
 }
 
-const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
-
 /**
- * Sessions of the web page. Signing in trades a token for a random session id in an httpOnly, SameSite=Strict
- * cookie; only its sha256 is stored, with an expiry. The session acts as its token (same actor in the audit
- * log, same role, revoked with it). State-changing requests made with the cookie must also carry
- * X-Fireline-CSRF equal to the session's CSRF value, which the page reads from a second, script-readable
- * cookie: another site can make the browser send cookies (SameSite already stops that) but never that header.
- * Requests with an Authorization header never look at cookies, so API clients work as before.
+ * The web page's sessions over HTTP. The session id travels in an httpOnly, SameSite=Strict cookie.
+ * State-changing requests made with the cookie must also carry X-Fireline-CSRF equal to the session's CSRF value,
+ * which the page reads from a second, script-readable cookie: another site can make the browser send cookies
+ * (SameSite already stops that) but never that header. Requests with an Authorization header never look at
+ * cookies, so API clients work as before.
  */
 export function createSessionAuth(opts: SessionAuthOptions) {
-  const now = opts.now ?? (() => new Date());
-  const ttlMs = opts.ttlMs ?? DEFAULT_SESSION_TTL_MS;
+  const { sessions } = opts;
   const httpsUrl = opts.publicUrl?.startsWith('https:') ?? false;
 
   function cookieOptions(req: Request, httpOnly: boolean, maxAgeMs?: number) {
@@ -124,8 +121,8 @@ export function createSessionAuth(opts: SessionAuthOptions) {
   const middleware: RequestHandler = async (req, _res, next) => {
     if (req.get('authorization')) return next();
     const id = readCookie(req, SESSION_COOKIE);
-    if (!id || id.length > 200) return next();
-    const found = await opts.store.findSession(hashSessionId(id), now().toISOString());
+    if (!id) return next();
+    const found = await sessions.find(id);
     if (!found) return next();
     if (!SAFE_METHODS.has(req.method)) {
       const given = req.get(CSRF_HEADER);
@@ -141,34 +138,19 @@ export function createSessionAuth(opts: SessionAuthOptions) {
 
   return {
     middleware,
-    ttlMs,
 
-    /** Opens a session for `token`; answers undefined when the token is not valid. */
+    /** Opens a session for `token` and sets its cookies; answers undefined when the token is not valid. */
     async signIn(req: Request, res: Response, token: string): Promise<{ token: TokenRecord; session: SessionRecord } | undefined> {
-      const record = await opts.tokens.authenticate(token);
-      if (!record) return undefined;
-      const at = now();
-      await opts.store.deleteExpiredSessions(at.toISOString());
-      const id = randomBytes(32).toString('base64url');
-      const session: SessionRecord = {
-        idHash: hashSessionId(id),
-        tokenId: record.id,
-        csrf: randomBytes(24).toString('base64url'),
-        createdAt: at.toISOString(),
-        expiresAt: new Date(at.getTime() + ttlMs).toISOString(),
-      };
-      await opts.store.insertSession(session);
-      // A session id the browser held before signing in is dropped, so it cannot be planted beforehand.
-      const earlier = readCookie(req, SESSION_COOKIE);
-      if (earlier) await opts.store.deleteSession(hashSessionId(earlier));
-      res.cookie(SESSION_COOKIE, id, cookieOptions(req, true, ttlMs));
-      res.cookie(CSRF_COOKIE, session.csrf, cookieOptions(req, false, ttlMs));
-      return { token: record, session };
+      const opened = await sessions.open(token, readCookie(req, SESSION_COOKIE));
+      if (!opened) return undefined;
+      res.cookie(SESSION_COOKIE, opened.id, cookieOptions(req, true, sessions.ttlMs));
+      res.cookie(CSRF_COOKIE, opened.session.csrf, cookieOptions(req, false, sessions.ttlMs));
+      return { token: opened.token, session: opened.session };
     },
 
     async signOut(req: Request, res: Response): Promise<void> {
       const id = readCookie(req, SESSION_COOKIE);
-      if (id) await opts.store.deleteSession(hashSessionId(id));
+      if (id) await sessions.close(id);
       res.clearCookie(SESSION_COOKIE, cookieOptions(req, true));
       res.clearCookie(CSRF_COOKIE, cookieOptions(req, false));
     },

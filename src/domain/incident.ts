@@ -9,6 +9,9 @@ export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved', 'closed'] 
 export const IncidentStatusSchema = z.enum(INCIDENT_STATUSES);
 export type IncidentStatus = z.infer<typeof IncidentStatusSchema>;
 
+/** `INC-<n>`, n drawn from the read model's sequence; twelve digits are far past any real count. */
+export const IncidentIdSchema = z.string().regex(/^INC-\d{1,12}$/, 'expected an incident id such as INC-12');
+
 /** Where the workflow is: one of the six phases, or closed once the retrospective is done. */
 export type IncidentPhase = Phase | 'closed';
 

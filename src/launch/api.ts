@@ -22,7 +22,7 @@ export interface RunningApi {
 
 const HEALTH_DEADLINE_MS = 2000;
 
-/** The HTTP server (API, later Slack and the web page) on one port. */
+/** The HTTP server (API, Slack receiver and the web page) on one port. */
 export async function startApi(opts: { config: Config; logger: Logger; store: Store; temporalAddress: string; env: Record<string, string | undefined> }): Promise<RunningApi> {
   const { config, logger, store } = opts;
   const connection = await Connection.connect({ address: opts.temporalAddress });

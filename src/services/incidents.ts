@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { DeclareIncidentInput, IncidentInfo, IncidentRecord } from '../domain/incident';
-import type { Actor } from '../domain/roles';
 import type { RunbookSnapshot } from '../domain/runbook';
 import { severityFromRisk } from '../domain/severity';
 import type { Severity } from '../domain/severity';
@@ -23,19 +21,13 @@ import {
   statusQuery,
 } from '../../workflows/messages';
 import type { IncidentView } from '../../workflows/messages';
+import { createAuditLog } from './audit';
+import type { ActionContext, AuditAction } from './audit';
 import { conflict, invalidField, notFound } from './errors';
 import { translateTemporalError } from './temporal-errors';
 
-/** Who asks, and through what; every human action is audited with it. */
-export interface ActionContext {
-  actor: Actor;
-  requestId: string;
-  source: 'api' | 'slack' | 'cli';
-  method?: string;
-  path?: string;
-  /** Dedupes a repeated request (Idempotency-Key header, Slack action id): Temporal runs the update once. */
-  idempotencyKey?: string;
-}
+// Callers that steer incidents name who asks; the type lives with the audit log that records it.
+export type { ActionContext } from './audit';
 
 export interface RunbookSource {
   get(id: string): Promise<RunbookSnapshot | undefined>;
@@ -91,24 +83,9 @@ export async function prepareIncident(
 
 /** The incident use cases shared by the API, Slack and the CLI. Only this layer starts or steers workflows. */
 export function createIncidentService(deps: IncidentServiceDeps) {
-  const now = deps.now ?? (() => new Date());
+  const audit = createAuditLog(deps);
   const handleOf = (id: string): WorkflowHandle<typeof incidentWorkflow> =>
     deps.client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(id));
-
-  async function audit(ctx: ActionContext, action: string, incidentId: string | null, details: Record<string, unknown>, outcome: 'ok' | 'rejected') {
-    await deps.store.recordAudit({
-      id: randomUUID(),
-      at: now().toISOString(),
-      actor: ctx.actor,
-      action,
-      method: ctx.method ?? ctx.source,
-      path: ctx.path ?? '',
-      requestId: ctx.requestId,
-      incidentId,
-      details,
-      outcome,
-    });
-  }
 
   function chooseSeverity(input: DeclareIncidentInput, snapshot: RunbookSnapshot): Severity {
     if (input.severity) return input.severity;
@@ -146,7 +123,7 @@ export function createIncidentService(deps: IncidentServiceDeps) {
   async function steer(
     id: string,
     ctx: ActionContext,
-    action: string,
+    action: AuditAction,
     details: Record<string, unknown>,
     run: (handle: WorkflowHandle<typeof incidentWorkflow>, updateId: string | undefined) => Promise<IncidentView>,
   ): Promise<IncidentView> {
@@ -154,13 +131,13 @@ export function createIncidentService(deps: IncidentServiceDeps) {
     const updateId = ctx.idempotencyKey ? `${action}:${ctx.idempotencyKey}` : undefined;
     try {
       const view = await run(handleOf(id), updateId);
-      await audit(ctx, action, id, details, 'ok');
+      await audit.record(ctx, { action, incidentId: id, details });
       return view;
     } catch (err) {
       try {
         translateTemporalError(err, id);
       } catch (translated) {
-        await audit(ctx, action, id, { ...details, error: (translated as Error).message }, 'rejected');
+        await audit.record(ctx, { action, incidentId: id, details: { ...details, error: (translated as Error).message }, outcome: 'rejected' });
         throw translated;
       }
     }
@@ -215,12 +192,18 @@ export function createIncidentService(deps: IncidentServiceDeps) {
         translateTemporalError(err, id);
       }
       deps.logger.info({ incidentId: id, runbook: snapshot.runbook.id, requestId: ctx.requestId }, 'incident declared');
-      await audit(ctx, 'incident.declare', id, { runbook: snapshot.runbook.id, version: snapshot.version, severity: record.severity, drill: record.drill }, 'ok');
+      await audit.record(ctx, { action: 'incident.declare', incidentId: id, details: { runbook: snapshot.runbook.id, version: snapshot.version, severity: record.severity, drill: record.drill } });
       return record;
     },
 
     list(filter: IncidentFilter): Promise<Page<IncidentRecord>> {
       return deps.store.listIncidents(filter);
+    },
+
+    /** Incidents not yet closed (up to `limit` per status), newest first. */
+    async listActive(limit: number): Promise<IncidentRecord[]> {
+      const pages = await Promise.all((['open', 'acknowledged', 'resolved'] as const).map((status) => deps.store.listIncidents({ status, limit })));
+      return pages.flatMap((p) => p.items).sort((a, b) => (a.declaredAt < b.declaredAt ? 1 : -1));
     },
 
     async get(id: string): Promise<IncidentDetail> {

@@ -1,7 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ActionItemListing, ActionItemRecord, ActionItemStatus, EditablePostmortem, Page, PostmortemRecord, Store } from '../store/store';
+import { createAuditLog } from './audit';
+import type { ActionContext } from './audit';
 import { ServiceError, conflict, invalidField, notFound } from './errors';
-import type { ActionContext, IncidentService } from './incidents';
+import type { IncidentService } from './incidents';
 
 /*
  * A post-mortem is one Markdown body in the draft's shape: `## <Section>` headings in a fixed order. The prose
@@ -267,20 +269,9 @@ export function createPostmortemService(deps: { store: Store; incidents: Pick<In
     return pm;
   }
 
-  async function audit(ctx: ActionContext, id: string, details: Record<string, unknown>, outcome: 'ok' | 'rejected') {
-    await deps.store.recordAudit({
-      id: randomUUID(),
-      at: now().toISOString(),
-      actor: ctx.actor,
-      action: 'postmortem.edit',
-      method: ctx.method ?? ctx.source,
-      path: ctx.path ?? '',
-      requestId: ctx.requestId,
-      incidentId: id,
-      details,
-      outcome,
-    });
-  }
+  const auditLog = createAuditLog(deps);
+  const audit = (ctx: ActionContext, id: string, details: Record<string, unknown>, outcome: 'ok' | 'rejected') =>
+    auditLog.record(ctx, { action: 'postmortem.edit', incidentId: id, details, outcome });
 
   function nextItems(id: string, current: readonly ActionItemRecord[], input: readonly ActionItemInput[], at: string, finished: boolean): ActionItemRecord[] {
     const byId = new Map(current.map((i) => [i.id, i]));

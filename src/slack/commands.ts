@@ -1,3 +1,4 @@
+import { IncidentIdSchema } from '../domain/incident';
 import type { Severity } from '../domain/severity';
 
 /** What `/incident <text>` asks for. `incidentId` absent = the incident of the channel the command was typed in. */
@@ -14,7 +15,6 @@ export type IncidentCommand =
   | { kind: 'note'; incidentId?: string; text: string }
   | { kind: 'invalid'; message: string };
 
-const INCIDENT_ID = /^INC-\d{1,15}$/i;
 const SEVERITY = /^sev([1-4])$/i;
 const RUNBOOK_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -57,17 +57,24 @@ function options(words: string[], valued: readonly string[]): { rest: string[]; 
   return { rest, flags };
 }
 
+/** The word as an incident id (typed in any case), else undefined. */
+function incidentIdIn(word: string | undefined): string | undefined {
+  const parsed = IncidentIdSchema.safeParse(word?.toUpperCase());
+  return parsed.success ? parsed.data : undefined;
+}
+
 function takeIncident(words: string[]): { incidentId?: string; rest: string[] } {
-  if (words[0] && INCIDENT_ID.test(words[0])) return { incidentId: words[0].toUpperCase(), rest: words.slice(1) };
-  return { rest: words };
+  const incidentId = incidentIdIn(words[0]);
+  return incidentId ? { incidentId, rest: words.slice(1) } : { rest: words };
 }
 
 /** The text after the subcommand (and an incident id), with its line breaks and spacing kept. */
 function freeText(input: string): { incidentId?: string; text?: string } {
   const after = input.trim().replace(/^\S+\s*/, '');
-  const match = /^(INC-\d{1,15})(?:\s+|$)([\s\S]*)$/i.exec(after);
-  const body = (match ? match[2]! : after).trim();
-  return { ...(match ? { incidentId: match[1]!.toUpperCase() } : {}), ...(body ? { text: body } : {}) };
+  const match = /^(\S+)(?:\s+|$)([\s\S]*)$/.exec(after);
+  const incidentId = incidentIdIn(match?.[1]);
+  const body = (incidentId ? match![2]! : after).trim();
+  return { ...(incidentId ? { incidentId } : {}), ...(body ? { text: body } : {}) };
 }
 
 function text(words: string[]): string | undefined {

@@ -3,13 +3,15 @@ import type { App, BlockAction, ButtonAction, SlackCommandMiddlewareArgs, Static
 import type { KnownBlock } from '@slack/web-api';
 import { DeclareIncidentSchema } from '../domain/incident';
 import type { DeclareIncidentInput, IncidentRecord } from '../domain/incident';
-import type { Role } from '../domain/roles';
-import { roleAtLeast } from '../domain/roles';
 import { ImpactSchema, LikelihoodSchema } from '../domain/severity';
 import type { Logger } from '../logger';
 import type { RunbookSummary } from '../runbooks/catalog';
+import { PERMISSIONS, can } from '../services/access';
+import type { UseCase } from '../services/access';
+import { createAuditLog } from '../services/audit';
+import type { ActionContext } from '../services/audit';
 import { ServiceError } from '../services/errors';
-import type { ActionContext, IncidentService } from '../services/incidents';
+import type { IncidentService } from '../services/incidents';
 import type { Store } from '../store/store';
 import { HELP_TEXT, parseIncidentCommand } from './commands';
 import type { IncidentCommand } from './commands';
@@ -61,13 +63,17 @@ interface ModalMetadata {
   incidentId?: string;
 }
 
-/** Least role per use case, as in the HTTP API; decisions are left to the workflow's validator (the step's approver). */
-const REQUIRED_ROLE = { declare: 'commander', run: 'commander', ack: 'responder', escalate: 'responder', resolve: 'commander', note: 'responder' } as const satisfies Record<string, Role>;
-
-/** The audit action of each use case, as the service names it. */
-const AUDIT_ACTION = { declare: 'incident.declare', run: 'incident.declare', ack: 'incident.acknowledge', escalate: 'incident.escalate', resolve: 'incident.resolve', note: 'incident.note' } as const;
-
-const WHAT = { declare: 'declare incidents', run: 'launch runbooks', ack: 'acknowledge incidents', escalate: 'escalate incidents', resolve: 'resolve incidents', note: 'add notes' } as const;
+/** The use case behind each Slack action (its role is in src/services/access.ts), and how a refusal names it. */
+const SLACK_ACTIONS = {
+  declare: { useCase: 'incident.declare', what: 'declare incidents' },
+  run: { useCase: 'incident.declare', what: 'launch runbooks' },
+  ack: { useCase: 'incident.acknowledge', what: 'acknowledge incidents' },
+  escalate: { useCase: 'incident.escalate', what: 'escalate incidents' },
+  resolve: { useCase: 'incident.resolve', what: 'resolve incidents' },
+  note: { useCase: 'incident.note', what: 'add notes' },
+  decide: { useCase: 'incident.decide', what: 'take decisions' },
+} as const satisfies Record<string, { useCase: UseCase; what: string }>;
+type SlackAction = keyof typeof SLACK_ACTIONS;
 
 const DRILL_VALUE = 'drill';
 
@@ -90,32 +96,23 @@ function parseMetadata(text: string | undefined): ModalMetadata {
 
 export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   const { incidents, store, directory, gateway, logger } = deps;
+  const audit = createAuditLog({ store });
 
   function context(identity: SlackIdentity, path: string, idempotencyKey?: string): ActionContext {
     return { actor: identity.actor, requestId: randomUUID(), source: 'slack', method: 'slack', path, ...(idempotencyKey ? { idempotencyKey } : {}) };
   }
 
   /** A refusal Fireline decides itself (below the use case's least role) is audited like the service's own refusals. */
-  async function refuse(identity: SlackIdentity, action: keyof typeof REQUIRED_ROLE, incidentId: string | null, path: string): Promise<Reply> {
-    const needed = REQUIRED_ROLE[action];
-    await store.recordAudit({
-      id: randomUUID(),
-      at: new Date().toISOString(),
-      actor: identity.actor,
-      action: AUDIT_ACTION[action],
-      method: 'slack',
-      path,
-      requestId: randomUUID(),
-      incidentId,
-      details: { error: `needs the ${needed} role` },
-      outcome: 'rejected',
-    });
+  async function refuse(identity: SlackIdentity, action: SlackAction, incidentId: string | null, path: string): Promise<Reply> {
+    const { useCase, what } = SLACK_ACTIONS[action];
+    const needed = PERMISSIONS[useCase];
+    await audit.record(context(identity, path), { action: useCase, incidentId, details: { error: `needs the ${needed} role` }, outcome: 'rejected' });
     const who = identity.person ? `you are a ${identity.actor.role}` : 'your Slack account is not linked to anyone in Fireline’s on-call config, so you are a viewer';
-    return { text: `:no_entry_sign: Only a ${needed} or above may ${WHAT[action]}; ${who}.` };
+    return { text: `:no_entry_sign: Only a ${needed} or above may ${what}; ${who}.` };
   }
 
-  function allowed(identity: SlackIdentity, action: keyof typeof REQUIRED_ROLE): boolean {
-    return roleAtLeast(identity.actor.role, REQUIRED_ROLE[action]);
+  function allowed(identity: SlackIdentity, action: SlackAction): boolean {
+    return can(identity.actor.role, SLACK_ACTIONS[action].useCase);
   }
 
   function describe(error: unknown, what: string): Reply {
@@ -221,8 +218,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   }
 
   async function listOpen(): Promise<Reply> {
-    const pages = await Promise.all((['open', 'acknowledged', 'resolved'] as const).map((status) => incidents.list({ status, limit: 20 })));
-    const open = pages.flatMap((p) => p.items).sort((a, b) => (a.declaredAt < b.declaredAt ? 1 : -1));
+    const open = await incidents.listActive(20);
     const channels = new Map<string, string>();
     for (const incident of open) {
       const row = await store.getSlackIncident(incident.id);
@@ -327,8 +323,10 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     let answer: Reply;
     if (!target) {
       answer = { text: ':warning: This button is malformed; use the pinned card of the incident channel.' };
+    } else if (!allowed(identity, 'decide')) {
+      answer = await refuse(identity, 'decide', target.incidentId, `action:${ACTION.decidePrefix}${target.stepId}`);
     } else {
-      // Every role reaches the workflow: its validator refuses those below the step's approver, and the service audits the refusal.
+      // The workflow's validator refuses those below the step's approver, and the service audits the refusal.
       try {
         await incidents.decide(target.incidentId, target.stepId, target.option, context(identity, `action:${ACTION.decidePrefix}${target.stepId}`, clickKey(body, action)));
         answer = { text: `:heavy_check_mark: You chose *${escapeText(target.option)}* for \`${target.stepId}\` on *${target.incidentId}*.` };

@@ -9,6 +9,7 @@ import type { Role } from '../../src/domain/roles';
 import { createLogger } from '../../src/logger';
 import { formatOnCallProblem, parseOnCall } from '../../src/oncall/load';
 import type { IncidentService } from '../../src/services/incidents';
+import { createOnCallService } from '../../src/services/oncall';
 import { createTokenService } from '../../src/services/tokens';
 import type { SqliteStore } from '../../src/store/sqlite';
 import { TOKEN_NAMES, expectError, expectFieldError, listen, send } from '../support/api';
@@ -307,7 +308,7 @@ describe('GET /api/v1/oncall/:schedule.ics', () => {
       next();
     });
     const tokenService = createTokenService({ store: h.store });
-    app.use('/oncall', oncallRoutes({ tokens: tokenService, store: h.store, oncall: () => config, now: () => new Date('2025-03-28T12:00:00Z') }));
+    app.use('/oncall', oncallRoutes({ tokens: tokenService, oncall: createOnCallService({ store: h.store, oncall: () => config, now: () => new Date('2025-03-28T12:00:00Z') }) }));
     app.use(notFoundHandler);
     app.use(errorHandler);
     const server = await listen(app);

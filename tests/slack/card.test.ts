@@ -110,7 +110,8 @@ test('the card’s buttons: acknowledge (the fixture, replayed), escalate, decis
   expect(await eventsOf(incident.id, 'decision.taken')).toEqual([]);
   const refused = (await h.store.listAudit({ incidentId: incident.id, limit: 50 })).find((a) => a.action === 'incident.decide');
   expect(refused).toMatchObject({ outcome: 'rejected', actor: { id: 'slack:U0LINUS', role: 'responder' }, details: { stepId: 'go-ahead', option: 'rollback' } });
-  expect(await click('vera', channel, card, 'incident.decide:go-ahead:wait')).toMatch(/needs the commander role/);
+  // A viewer does not even reach the workflow: deciding needs a responder, in Slack as in the API.
+  expect(await click('vera', channel, card, 'incident.decide:go-ahead:wait')).toMatch(/Only a responder or above may take decisions; you are a viewer/);
   expect(await click('grace', channel, card, 'incident.decide:go-ahead:rollback')).toMatch(/You chose \*rollback\*/);
   expect(await eventsOf(incident.id, 'decision.taken')).toEqual([expect.objectContaining({ data: { stepId: 'go-ahead', option: 'rollback' }, actor: expect.objectContaining({ id: 'slack:U0GRACE' }) })]);
   ({ card } = await h.card(incident.id, (m) => !buttonOn(m, 'incident.decide:') && textOf(m).includes('`go-ahead` → *rollback* by <@U0GRACE>')));

@@ -160,7 +160,7 @@ test('list, status (named, or the channel’s incident), and a channel that is n
   expect(inChannel.text).toContain(`*${incident.id}* Inventory drift`);
   await eventually(async () => ((await run('vera', `status ${incident.id}`)).text.includes('Decision `go-ahead` (commander): Roll back now?') ? true : undefined), 'the open decision in the status');
   expect((await run('vera', 'status')).text).toMatch(/This channel is not an incident channel/);
-  expect((await run('vera', 'status INC-999999999999999')).text).toMatch(/:mag: Could not show INC-999999999999999: no incident INC-999999999999999\. `\/incident list` shows the open ones\./);
+  expect((await run('vera', 'status INC-999999999999')).text).toMatch(/:mag: Could not show INC-999999999999: no incident INC-999999999999\. `\/incident list` shows the open ones\./);
 });
 
 test('ack, note, escalate and resolve — in the incident channel or naming the incident — with role checks', async () => {

@@ -3,18 +3,20 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { DeclareIncidentSchema, IncidentStatusSchema } from '../../domain/incident';
 import { SeveritySchema } from '../../domain/severity';
-import type { IncidentService, ActionContext } from '../../services/incidents';
+import type { UseCase } from '../../services/access';
+import type { ActionContext } from '../../services/audit';
+import type { IncidentService } from '../../services/incidents';
 import type { TokenService } from '../../services/tokens';
-import { actorOf, requireRole } from '../auth';
+import { actionContextOf, requireAccess } from '../auth';
 import { HttpError } from '../http-error';
 import { jsonBody } from '../json-body';
+import { incidentIdOf } from '../params';
 import { timelineToCsv, timelineToMarkdown } from '../timeline-format';
 
 function toUtcIso(text: string): string {
   return new Date(text).toISOString();
 }
 
-const IncidentIdSchema = z.string().regex(/^INC-\d{1,12}$/);
 const StepIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a step id');
 const IdempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'use 1–128 letters, digits or . _ : -');
 
@@ -61,12 +63,6 @@ function bodyOf(req: Request): unknown {
   return req.body;
 }
 
-function incidentIdOf(req: Request): string {
-  const parsed = IncidentIdSchema.safeParse(req.params.id);
-  if (!parsed.success) throw new HttpError(404, 'not_found', `no incident ${String(req.params.id).slice(0, 40)}`);
-  return parsed.data;
-}
-
 function contextOf(req: Request): ActionContext {
   const key = req.get('idempotency-key');
   let idempotencyKey: string | undefined;
@@ -75,33 +71,32 @@ function contextOf(req: Request): ActionContext {
     if (!parsed.success) throw new HttpError(400, 'invalid_request', `Idempotency-Key header: ${parsed.error.issues[0]!.message}`, { issues: [{ path: 'Idempotency-Key', message: parsed.error.issues[0]!.message }] });
     idempotencyKey = parsed.data;
   }
-  return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.baseUrl + req.path, idempotencyKey };
+  return { ...actionContextOf(req), idempotencyKey };
 }
 
 export function incidentRoutes(deps: { incidents: IncidentService; tokens: TokenService }): Router {
   const r = Router();
-  const viewer = requireRole(deps.tokens, 'viewer');
-  const responder = requireRole(deps.tokens, 'responder');
-  const commander = requireRole(deps.tokens, 'commander');
+  const allow = (useCase: UseCase) => requireAccess(deps.tokens, useCase);
+  const read = allow('incident.read');
   const json = jsonBody();
 
-  r.post('/', commander, json, async (req, res) => {
+  r.post('/', allow('incident.declare'), json, async (req, res) => {
     const input = DeclareIncidentSchema.parse(bodyOf(req));
     const incident = await deps.incidents.declare(input, contextOf(req));
     req.log.info({ incidentId: incident.id }, 'declared');
     res.status(201).location(`/api/v1/incidents/${incident.id}`).json({ incident });
   });
 
-  r.get('/', viewer, async (req, res) => {
+  r.get('/', read, async (req, res) => {
     const q = ListQuerySchema.parse(req.query);
     res.json(await deps.incidents.list(q));
   });
 
-  r.get('/:id', viewer, async (req, res) => {
+  r.get('/:id', read, async (req, res) => {
     res.json(await deps.incidents.get(incidentIdOf(req)));
   });
 
-  r.get('/:id/timeline', viewer, async (req, res) => {
+  r.get('/:id/timeline', read, async (req, res) => {
     const id = incidentIdOf(req);
     const q = TimelineQuerySchema.parse(req.query);
     const events = await deps.incidents.timeline(id, { afterSeq: q.after, limit: q.limit });
@@ -115,47 +110,47 @@ export function incidentRoutes(deps: { incidents: IncidentService; tokens: Token
     }
   });
 
-  r.post('/:id/acknowledge', responder, json, async (req, res) => {
+  r.post('/:id/acknowledge', allow('incident.acknowledge'), json, async (req, res) => {
     EmptyBodySchema.parse(bodyOf(req));
     res.json(await deps.incidents.acknowledge(incidentIdOf(req), contextOf(req)));
   });
 
-  r.post('/:id/escalate', responder, json, async (req, res) => {
+  r.post('/:id/escalate', allow('incident.escalate'), json, async (req, res) => {
     const body = EscalateSchema.parse(bodyOf(req));
     res.json(await deps.incidents.escalate(incidentIdOf(req), body.reason, contextOf(req)));
   });
 
-  r.post('/:id/resolve', commander, json, async (req, res) => {
+  r.post('/:id/resolve', allow('incident.resolve'), json, async (req, res) => {
     const body = ResolveSchema.parse(bodyOf(req));
     res.json(await deps.incidents.resolve(incidentIdOf(req), body.summary, contextOf(req)));
   });
 
-  r.post('/:id/notes', responder, json, async (req, res) => {
+  r.post('/:id/notes', allow('incident.note'), json, async (req, res) => {
     const body = NoteSchema.parse(bodyOf(req));
     res.status(201).json(await deps.incidents.addNote(incidentIdOf(req), body.text, contextOf(req)));
   });
 
-  r.post('/:id/severity', commander, json, async (req, res) => {
+  r.post('/:id/severity', allow('incident.severity'), json, async (req, res) => {
     const body = SeverityBodySchema.parse(bodyOf(req));
     res.json(await deps.incidents.changeSeverity(incidentIdOf(req), body.severity, body.reason, contextOf(req)));
   });
 
-  // Responders may reach the workflow; its validator enforces the step's `approver` (commander by default).
-  r.post('/:id/decisions/:stepId', responder, json, async (req, res) => {
+  // The workflow's validator then enforces the step's `approver` (commander by default).
+  r.post('/:id/decisions/:stepId', allow('incident.decide'), json, async (req, res) => {
     const id = incidentIdOf(req);
     const stepId = stepIdOf(req, 'decision');
     const body = DecisionSchema.parse(bodyOf(req));
     res.json(await deps.incidents.decide(id, stepId, body.option, contextOf(req)));
   });
 
-  r.post('/:id/tasks/:stepId/complete', responder, json, async (req, res) => {
+  r.post('/:id/tasks/:stepId/complete', allow('incident.task.complete'), json, async (req, res) => {
     const id = incidentIdOf(req);
     const stepId = stepIdOf(req, 'task');
     const body = CompleteTaskSchema.parse(bodyOf(req));
     res.json(await deps.incidents.completeTask(id, stepId, body.note, contextOf(req)));
   });
 
-  r.post('/:id/events/:name', responder, json, async (req, res) => {
+  r.post('/:id/events/:name', allow('incident.event'), json, async (req, res) => {
     const id = incidentIdOf(req);
     const name = stepIdOf(req, 'event', 'name');
     const body = EventBodySchema.parse(bodyOf(req));

@@ -1,20 +1,23 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Store } from '../../store/store';
+import { IncidentIdSchema } from '../../domain/incident';
+import type { OutboxService } from '../../services/outbox';
+import type { TokenService } from '../../services/tokens';
+import { requireAccess } from '../auth';
 
 const QuerySchema = z
   .object({
-    incident: z.string().regex(/^INC-\d{1,12}$/, 'expected an incident id such as INC-12').optional(),
+    incident: IncidentIdSchema.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })
   .strict();
 
-/** Messages that had no configured channel: the place to look when Slack or SMTP is not set up. */
-export function outboxRoutes(deps: { store: Store }): Router {
+export function outboxRoutes(deps: { tokens: TokenService; outbox: OutboxService }): Router {
   const r = Router();
+  r.use(requireAccess(deps.tokens, 'outbox.read'));
   r.get('/', async (req, res) => {
     const q = QuerySchema.parse(req.query);
-    res.json({ items: await deps.store.listOutbox({ incidentId: q.incident, limit: q.limit }) });
+    res.json({ items: await deps.outbox.list({ incidentId: q.incident, limit: q.limit }) });
   });
   return r;
 }

@@ -1,15 +1,14 @@
 import { Router } from 'express';
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { ActionContext } from '../../services/incidents';
 import { SECTION_KEYS } from '../../services/postmortems';
 import type { PostmortemService, SectionKey } from '../../services/postmortems';
 import type { TokenService } from '../../services/tokens';
-import { actorOf, requireRole } from '../auth';
+import { actionContextOf, requireAccess } from '../auth';
 import { HttpError } from '../http-error';
 import { jsonBody } from '../json-body';
+import { incidentIdOf } from '../params';
 
-const IncidentIdSchema = z.string().regex(/^INC-\d{1,15}$/);
 const SECTION_TEXT = z.string().max(50_000);
 const DaySchema = z.iso.date({ error: 'expected a calendar day YYYY-MM-DD' });
 
@@ -43,16 +42,6 @@ const ListSchema = z
   })
   .strict();
 
-function incidentIdOf(req: Request): string {
-  const parsed = IncidentIdSchema.safeParse(req.params.id);
-  if (!parsed.success) throw new HttpError(404, 'not_found', `no incident ${String(req.params.id).slice(0, 40)}`);
-  return parsed.data;
-}
-
-function contextOf(req: Request): ActionContext {
-  return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.baseUrl + req.path };
-}
-
 const etagOf = (version: number) => `"${version}"`;
 
 /** The version the editor saw: If-Match (`"3"`, `W/"3"` or `3`) or `version` in the body; both must agree. */
@@ -81,18 +70,17 @@ function expectedVersionOf(req: Request, bodyVersion: number | undefined): numbe
  * Viewers read; commanders edit.
  */
 export function postmortemRoutes(deps: { tokens: TokenService; postmortems: PostmortemService }): { incidents: Router; actionItems: Router } {
-  const viewer = requireRole(deps.tokens, 'viewer');
-  const commander = requireRole(deps.tokens, 'commander');
+  const read = requireAccess(deps.tokens, 'postmortem.read');
 
   const incidents = Router();
-  incidents.get('/:id/postmortem', viewer, async (req, res) => {
+  incidents.get('/:id/postmortem', read, async (req, res) => {
     const view = await deps.postmortems.get(incidentIdOf(req));
     res.setHeader('ETag', etagOf(view.version));
     res.setHeader('Cache-Control', 'no-store');
     res.json(view);
   });
 
-  incidents.put('/:id/postmortem', commander, jsonBody(), async (req, res) => {
+  incidents.put('/:id/postmortem', requireAccess(deps.tokens, 'postmortem.edit'), jsonBody(), async (req, res) => {
     const id = incidentIdOf(req);
     if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
     const edit = EditSchema.parse(req.body ?? {});
@@ -100,13 +88,13 @@ export function postmortemRoutes(deps: { tokens: TokenService; postmortems: Post
       throw new HttpError(400, 'invalid_request', 'sections: give either body or sections, not both', { issues: [{ path: 'sections', message: 'give either body or sections, not both' }] });
     }
     const expected = expectedVersionOf(req, edit.version);
-    const view = await deps.postmortems.update(id, edit, expected, contextOf(req));
+    const view = await deps.postmortems.update(id, edit, expected, actionContextOf(req));
     res.setHeader('ETag', etagOf(view.version));
     res.json(view);
   });
 
   const actionItems = Router();
-  actionItems.get('/', viewer, async (req, res) => {
+  actionItems.get('/', read, async (req, res) => {
     const q = ListSchema.parse(req.query);
     res.json(await deps.postmortems.listActionItems(q));
   });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Router } from 'express';
 import type { TokenService } from '../../services/tokens';
-import { requireRole } from '../auth';
+import { requireAccess } from '../auth';
 import { z } from 'zod';
 import { parseRunbook } from '../../runbooks/load';
 import type { ParseOptions } from '../../runbooks/load';
@@ -24,8 +24,8 @@ const ValidateSchema = z
 
 export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookListing; parseOptions?: ParseOptions }): Router {
   const r = Router();
-  const viewer = requireRole(deps.tokens, 'viewer');
-  r.get('/', viewer, async (_req, res) => {
+  const read = requireAccess(deps.tokens, 'runbook.read');
+  r.get('/', read, async (_req, res) => {
     // Problems name files relative to the runbooks directory: server paths are none of a viewer's business.
     const items = (await deps.runbooks.list()).map((item) => ({
       ...item,
@@ -34,13 +34,13 @@ export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookLis
     res.json({ items });
   });
   // Checks a runbook before it is committed: the same parser and rules as `fireline runbooks validate`.
-  r.post('/validate', viewer, jsonBody(), async (req, res) => {
+  r.post('/validate', requireAccess(deps.tokens, 'runbook.validate'), jsonBody(), async (req, res) => {
     const body = ValidateSchema.parse(req.body ?? {});
     const result = parseRunbook(body.content, body.file ?? 'runbook.yaml', deps.parseOptions ?? {});
     res.json(result.ok ? { ok: true, problems: [], version: result.version } : { ok: false, problems: result.problems, version: result.version });
   });
 
-  r.get('/:id', viewer, async (req, res) => {
+  r.get('/:id', read, async (req, res) => {
     const snapshot = await deps.runbooks.get(String(req.params.id));
     if (!snapshot) throw new HttpError(404, 'not_found', `no runbook ${String(req.params.id).slice(0, 63)}`);
     res.json(snapshot);

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { TokenService } from '../../services/tokens';
-import { requireRole } from '../auth';
+import { requireAccess } from '../auth';
 import type { SessionAuth } from '../auth';
 import { HttpError } from '../http-error';
 import { jsonBody } from '../json-body';
@@ -25,7 +25,7 @@ export function sessionRoutes(deps: { tokens: TokenService; sessions: SessionAut
     res.status(201).json({ name: opened.token.name, role: opened.token.role, expiresAt: opened.session.expiresAt });
   });
 
-  r.get('/', requireRole(deps.tokens, 'viewer'), (req, res) => {
+  r.get('/', requireAccess(deps.tokens, 'session.read'), (req, res) => {
     const auth = req.auth!;
     res.json({ name: auth.name, role: auth.role, via: req.webSession ? 'session' : 'token', expiresAt: req.webSession?.expiresAt ?? null });
   });

@@ -1,17 +1,18 @@
 import { Router } from 'express';
 import type { Response } from 'express';
 import { z } from 'zod';
+import { IncidentIdSchema } from '../../domain/incident';
 import type { IncidentRecord } from '../../domain/incident';
 import type { TimelineEvent } from '../../domain/timeline';
 import type { Logger } from '../../logger';
 import type { TokenService } from '../../services/tokens';
 import type { Store } from '../../store/store';
-import { requireRole } from '../auth';
+import { requireAccess } from '../auth';
 import { HttpError } from '../http-error';
 
 const StreamQuerySchema = z
   .object({
-    incident: z.string().regex(/^INC-\d{1,15}$/, 'not an incident id').optional(),
+    incident: IncidentIdSchema.optional(),
     after: z.coerce.number().int().min(0).optional(),
   })
   .strict();
@@ -151,7 +152,7 @@ export class StreamHub {
  */
 export function streamRoutes(deps: { tokens: TokenService; store: Store; hub: StreamHub }): Router {
   const r = Router();
-  r.get('/', requireRole(deps.tokens, 'viewer'), async (req, res) => {
+  r.get('/', requireAccess(deps.tokens, 'incident.read'), async (req, res) => {
     const q = StreamQuerySchema.parse(req.query);
     const lastEventId = Number(req.get('last-event-id'));
     const after = Number.isInteger(lastEventId) && lastEventId >= 0 && req.get('last-event-id') ? lastEventId : (q.after ?? 0);

@@ -4,7 +4,7 @@ import { IncidentStatusSchema } from '../../domain/incident';
 import { SeveritySchema } from '../../domain/severity';
 import type { TokenService } from '../../services/tokens';
 import type { Store } from '../../store/store';
-import { requireRole } from '../auth';
+import { requireAccess } from '../auth';
 
 const SearchQuerySchema = z
   .object({
@@ -24,7 +24,7 @@ const SearchQuerySchema = z
  */
 export function incidentSearchRoutes(deps: { tokens: TokenService; store: Store }): Router {
   const r = Router();
-  r.get('/search', requireRole(deps.tokens, 'viewer'), async (req, res) => {
+  r.get('/search', requireAccess(deps.tokens, 'incident.read'), async (req, res) => {
     const { q, ...filter } = SearchQuerySchema.parse(req.query);
     res.json(await deps.store.searchIncidents({ ...filter, titleContains: q || undefined }));
   });
