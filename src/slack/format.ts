@@ -7,6 +7,7 @@ import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import type { IncidentDetail } from '../services/incidents';
 import type { CardModel, CardPerson } from './card';
 import { cardPersonOfActor } from './card';
+import { MAX_NOTE_LENGTH } from '../domain/limits';
 
 /** action_ids of the card's buttons; a decision button is `incident.decide:<step>:<option>`. */
 export const ACTION = {
@@ -332,7 +333,7 @@ export function noteModal(opts: { incidentId: string; privateMetadata: string })
     submit: plain('Add note'),
     close: plain('Cancel'),
     private_metadata: opts.privateMetadata,
-    blocks: [{ type: 'input', block_id: NOTE_INPUT.block, label: plain('Note for the timeline'), element: { type: 'plain_text_input', action_id: NOTE_INPUT.action, multiline: true, max_length: 4000 } }],
+    blocks: [{ type: 'input', block_id: NOTE_INPUT.block, label: plain('Note for the timeline'), element: { type: 'plain_text_input', action_id: NOTE_INPUT.action, multiline: true, max_length: MAX_NOTE_LENGTH } }],
   };
 }
 

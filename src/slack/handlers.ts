@@ -33,6 +33,7 @@ import type { DeclareFormState, RunbookChoice } from './format';
 import type { SlackGateway } from './gateway';
 import { toSlackCallError } from './gateway';
 import type { SlackDirectory, SlackIdentity } from './identity';
+import { MAX_NOTE_LENGTH } from '../domain/limits';
 
 export interface SlackHandlerDeps {
   incidents: IncidentService;
@@ -479,7 +480,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       const message = await messageAt(channel, ts);
       if (!message?.text || message.bot_id) return;
       const author = message.user && message.user !== event.user ? (await directory.identify(message.user)).actor.name : null;
-      const note = truncate(author ? `${message.text} — ${author}` : message.text, 4000);
+      const note = truncate(author ? `${message.text} — ${author}` : message.text, MAX_NOTE_LENGTH);
       // One note per message however many people react, and however often Slack retries the event.
       await incidents.addNote(row.incidentId, note, context(identity, `reaction:${deps.noteReaction}`, `reaction:${channel}:${ts}`));
     } catch (error) {

@@ -12,6 +12,7 @@ import { HttpError } from '../http-error';
 import { jsonBody } from '../json-body';
 import { incidentIdOf } from '../params';
 import { timelineToCsv, timelineToMarkdown } from '../timeline-format';
+import { MAX_NOTE_LENGTH } from '../../domain/limits';
 
 function toUtcIso(text: string): string {
   return new Date(text).toISOString();
@@ -44,11 +45,11 @@ const TimelineQuerySchema = z
 
 const EmptyBodySchema = z.object({}).strict();
 const EscalateSchema = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
-const ResolveSchema = z.object({ summary: z.string().trim().min(1).max(4000).optional() }).strict();
-const NoteSchema = z.object({ text: z.string().trim().min(1).max(4000) }).strict();
+const ResolveSchema = z.object({ summary: z.string().trim().min(1).max(MAX_NOTE_LENGTH).optional() }).strict();
+const NoteSchema = z.object({ text: z.string().trim().min(1).max(MAX_NOTE_LENGTH) }).strict();
 const SeverityBodySchema = z.object({ severity: SeveritySchema, reason: z.string().trim().min(1).max(500).optional() }).strict();
 const DecisionSchema = z.object({ option: z.string().min(1).max(63) }).strict();
-const CompleteTaskSchema = z.object({ note: z.string().trim().min(1).max(4000).optional() }).strict();
+const CompleteTaskSchema = z.object({ note: z.string().trim().min(1).max(MAX_NOTE_LENGTH).optional() }).strict();
 /** External events carry small JSON payloads (e.g. "backup finished" with its location). */
 const EventBodySchema = z.object({ data: z.record(z.string(), z.unknown()).default({}) }).strict();
 
