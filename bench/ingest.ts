@@ -11,6 +11,7 @@ import { parseIntegrations } from '../src/ingest/integrations';
 import { routeAlert } from '../src/ingest/routing';
 import { createLogger } from '../src/logger';
 import { RunbookCatalog } from '../src/runbooks/catalog';
+import { createAlertService } from '../src/services/alerts';
 import { createIncidentService } from '../src/services/incidents';
 import { createTokenService } from '../src/services/tokens';
 import { SqliteStore } from '../src/store/sqlite';
@@ -52,7 +53,8 @@ export async function benchIngest(opts: { address: string; dataDir: string; coun
 
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: firelineQueue, logger });
-  const sink = new AlertCoalescer({ client, store, runbooks, incidents, taskQueue: firelineQueue, logger, route: (a) => routeAlert([], a), isSilenced: () => false });
+  const alerts = createAlertService({ client, store, runbooks, incidents, taskQueue: firelineQueue, logger, route: (a) => routeAlert([], a) });
+  const sink = new AlertCoalescer({ store, alerts, logger, isSilenced: () => false });
   const loaded = parseIntegrations('integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: AM_TOKEN }\n', 'integrations.yaml', { AM_TOKEN: TOKEN });
   if (!loaded.ok) throw new Error('bench integrations do not load');
   const app = createApp({ logger, store, incidents, tokens: createTokenService({ store }), runbooks, checkTemporal: async () => undefined, alertSink: sink, integrations: loaded.integrations });

@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { IngestError } from '../ingest/errors';
+import type { IngestErrorCode } from '../ingest/errors';
 import { ServiceError } from '../services/errors';
 import { InvalidCursorError } from '../store/store-errors';
 import { HttpError } from './http-error';
@@ -19,6 +21,22 @@ const SERVICE_STATUS: Record<ServiceError['code'], number> = {
   invalid: 400,
   unavailable: 503,
 };
+
+const INGEST_STATUS: Record<IngestErrorCode, number> = {
+  unauthorized: 401,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  request_aborted: 400,
+  invalid_json: 400,
+  invalid_request: 400,
+};
+
+/** An alert receiver's refusal as HTTP; the PagerDuty receiver re-shapes the same statuses into its own bodies. */
+export function ingestHttpError(err: IngestError): HttpError {
+  // The alert receivers' own realm: their credentials are integrations', not API tokens.
+  const headers: Record<string, string> = err.code === 'unauthorized' ? { 'WWW-Authenticate': 'Bearer realm="fireline-alerts"' } : {};
+  return new HttpError(INGEST_STATUS[err.code], err.code, err.message, err.details, headers);
+}
 
 /** Names every bad field: `title: Too small…; severity: Invalid option…`. */
 export function describeZodError(err: ZodError): { message: string; issues: { path: string; message: string }[] } {
@@ -53,6 +71,7 @@ function fromBodyParser(err: { type?: string; status?: number; message?: string 
 }
 
 function classify(err: unknown): ErrorBody | undefined {
+  if (err instanceof IngestError) return classify(ingestHttpError(err));
   if (err instanceof HttpError) {
     return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
   }

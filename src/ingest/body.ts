@@ -1,5 +1,5 @@
-import type { Request } from 'express';
-import { HttpError } from '../api/http-error';
+import type { IncomingMessage } from 'node:http';
+import { IngestError } from './errors';
 
 /** Webhook bodies above this are refused (integrations.md §3.1: PagerDuty's limit; Alertmanager trims to fit). */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -13,11 +13,11 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const DRAIN_AFTER_REFUSAL_MS = 2000;
 const DRAIN_AFTER_REFUSAL_BYTES = 4 * 1024 * 1024;
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `the request body is larger than ${Math.round(limit / 1024)} KB`);
+function tooLarge(limit: number): IngestError {
+  return new IngestError('payload_too_large', `the request body is larger than ${Math.round(limit / 1024)} KB`);
 }
 
-const draining = new WeakSet<Request>();
+const draining = new WeakSet<IncomingMessage>();
 
 /**
  * For a request refused before its body was read (401, 413, 415): gives the sender a short grace period to finish
@@ -25,7 +25,7 @@ const draining = new WeakSet<Request>();
  * answer with a reset, which can destroy the refusal before the sender reads it; draining without a bound (Node's
  * default for unread bodies) would let anyone keep the server busy.
  */
-export function discardUnreadBody(req: Request): void {
+export function discardUnreadBody(req: IncomingMessage): void {
   if (req.complete || req.destroyed || draining.has(req)) return;
   draining.add(req);
   let drained = 0;
@@ -48,10 +48,10 @@ export function discardUnreadBody(req: Request): void {
  * Reads the raw body bytes (needed as sent, for HMAC checks). A Content-Length above `limit` is refused before
  * a byte is read; a body without one (chunked) is refused as soon as it passes the limit, never read whole.
  */
-export function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export function readRawBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
-    return Promise.reject(new HttpError(415, 'unsupported_media_type', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`));
+    return Promise.reject(new IngestError('unsupported_media_type', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`));
   }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
@@ -70,7 +70,7 @@ export function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffe
       req.off('error', onError);
       req.off('aborted', onAborted);
     };
-    const finish = (error: HttpError | undefined, body?: Buffer) => {
+    const finish = (error: IngestError | undefined, body?: Buffer) => {
       if (settled) return;
       settled = true;
       cleanup();
@@ -91,10 +91,10 @@ export function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Buffe
       finish(undefined, Buffer.concat(chunks, received));
     }
     function onError() {
-      finish(new HttpError(400, 'request_aborted', 'the request body could not be read'));
+      finish(new IngestError('request_aborted', 'the request body could not be read'));
     }
     function onAborted() {
-      finish(new HttpError(400, 'request_aborted', 'the request was aborted'));
+      finish(new IngestError('request_aborted', 'the request was aborted'));
     }
     req.on('data', onData);
     req.on('end', onEnd);
@@ -110,21 +110,20 @@ export function isJsonContentType(header: string | undefined): boolean {
   return mediaType === 'application/json' || /^application\/[a-z0-9!#$&^_.-]+\+json$/.test(mediaType);
 }
 
-/** Refuses anything but JSON (415), and charsets other than UTF-8. */
-export function requireJsonContentType(req: Request): void {
-  const type = req.headers['content-type'];
-  if (!type) throw new HttpError(415, 'unsupported_media_type', 'Content-Type is missing; send the body as application/json');
+/** Refuses anything but JSON (415), and charsets other than UTF-8; `type` is the Content-Type header as sent. */
+export function requireJsonContentType(type: string | undefined): void {
+  if (!type) throw new IngestError('unsupported_media_type', 'Content-Type is missing; send the body as application/json');
   if (!isJsonContentType(type)) {
-    throw new HttpError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(type.slice(0, 80))} is not accepted; send the body as application/json`);
+    throw new IngestError('unsupported_media_type', `Content-Type ${JSON.stringify(type.slice(0, 80))} is not accepted; send the body as application/json`);
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new HttpError(415, 'unsupported_media_type', `charset ${JSON.stringify(charset.slice(0, 40))} is not accepted; send UTF-8`);
+    throw new IngestError('unsupported_media_type', `charset ${JSON.stringify(charset.slice(0, 40))} is not accepted; send UTF-8`);
   }
 }
 
-function invalidJson(message: string, details?: Record<string, unknown>): HttpError {
-  return new HttpError(400, 'invalid_json', message, details);
+function invalidJson(message: string, details?: Record<string, unknown>): IngestError {
+  return new IngestError('invalid_json', message, details);
 }
 
 /**

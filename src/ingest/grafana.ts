@@ -6,8 +6,8 @@ import type { Parsed } from './issues';
 import { alertmanagerFingerprint, hexMacEqual, sha256Hex } from './keys';
 import { cleanMap, IsoTimeSchema, LabelMapSchema, webhookAlertEvent } from './schema';
 
-/** Both names Grafana's HMAC header is known by (integrations.md §0.12); accepted unless one is configured. */
-export const GRAFANA_SIGNATURE_HEADERS = ['X-Grafana-Alerting-Signature', 'X-Grafana-Alert-Signature'] as const;
+/** Both names Grafana's HMAC header is known by (integrations.md §0.12), lower case; accepted unless one is configured. */
+export const GRAFANA_SIGNATURE_HEADERS = ['x-grafana-alerting-signature', 'x-grafana-alert-signature'];
 export const GRAFANA_TIMESTAMP_TOLERANCE_SEC = 300;
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RunbookPath } from '../runbooks/check';
+import { GRAFANA_SIGNATURE_HEADERS } from './grafana';
 import { secretsEqual } from './keys';
 import { parseYamlText, readYamlFile, sortProblems, zodProblems } from './yaml-config';
 import type { At, ConfigProblem, YamlRead } from './yaml-config';
@@ -96,7 +97,6 @@ const MIN_SECRET_LENGTH = 16;
 const MAX_CREDENTIAL_LENGTH = 4096;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const BASIC = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
-const DEFAULT_GRAFANA_SIGNATURE_HEADERS = ['x-grafana-alerting-signature', 'x-grafana-alert-signature'];
 
 /** A parsed `Authorization` header; anything else is no credential at all. */
 export type HeaderCredential = { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string } | { kind: 'none' };
@@ -222,7 +222,7 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
         if (config.type === 'grafana' && config.hmac) {
           integration.hmac = {
             secret: secret(['hmac'], config.hmac),
-            signatureHeaders: config.hmac.header ? [config.hmac.header.toLowerCase()] : DEFAULT_GRAFANA_SIGNATURE_HEADERS,
+            signatureHeaders: config.hmac.header ? [config.hmac.header.toLowerCase()] : GRAFANA_SIGNATURE_HEADERS,
             timestampHeader: config.hmac.timestampHeader?.toLowerCase(),
           };
         }

@@ -9,6 +9,7 @@ import { loadRouting, routeAlert } from '../ingest/routing';
 import { SilenceCache } from '../ingest/silences';
 import type { Logger } from '../logger';
 import type { RunbookCatalog } from '../runbooks/catalog';
+import { createAlertService } from '../services/alerts';
 import type { IncidentService } from '../services/incidents';
 import type { Store } from '../store/store';
 import { warnOnce } from './warnings';
@@ -22,7 +23,8 @@ export interface Ingestion {
 
 /**
  * Monitoring ingestion: integrations (credentials) and routing from config, checked at start (file:line
- * errors stop start-up), silences kept in memory and refreshed, and the coalescer that signals incidents.
+ * errors stop start-up), silences kept in memory and refreshed, and the coalescer that paces alerts into the
+ * alert service, which opens and signals incidents.
  */
 export async function startIngestion(opts: {
   config: Config;
@@ -48,7 +50,7 @@ export async function startIngestion(opts: {
 
   const silences = new SilenceCache(opts.store, { onError: (err) => logger.warn({ err: (err as Error).message }, 'silences not refreshed') });
   await silences.start();
-  const sink = new AlertCoalescer({
+  const alerts = createAlertService({
     client: opts.client,
     store: opts.store,
     runbooks: opts.runbooks,
@@ -56,8 +58,8 @@ export async function startIngestion(opts: {
     taskQueue: config.FIRELINE_TASK_QUEUE,
     logger,
     route: (alert) => routeAlert(rules, alert),
-    isSilenced: silences.isSilenced,
   });
+  const sink = new AlertCoalescer({ store: opts.store, alerts, logger, isSilenced: silences.isSilenced });
   await sink.resume();
   logger.info({ integrations: integrationsResult.integrations.list(), rules: rules.length }, 'alert ingestion ready');
   return {

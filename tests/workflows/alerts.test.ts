@@ -5,6 +5,7 @@ import type { RunbookSnapshot } from '../../src/domain/runbook';
 import { AlertCoalescer } from '../../src/ingest/coalescer';
 import { createLogger } from '../../src/logger';
 import { ServiceError } from '../../src/services/errors';
+import { createAlertService } from '../../src/services/alerts';
 import { createIncidentService } from '../../src/services/incidents';
 import type { SqliteStore } from '../../src/store/sqlite';
 import { incidentWorkflowId } from '../../src/temporal/ids';
@@ -37,20 +38,26 @@ const runbook = (onAlertsResolved: 'resolve' | 'continue', holdRetro = false): R
     },
   });
 
-function coalescer(snapshot: RunbookSnapshot, overrides: Partial<ConstructorParameters<typeof AlertCoalescer>[0]> = {}) {
+function coalescer(snapshot: RunbookSnapshot, overrides: { client?: Client; flappingWindowMs?: number; retryDelayMs?: number } = {}) {
   const runbooks = { get: async () => snapshot };
   const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
-  return new AlertCoalescer({
-    client,
+  const alerts = createAlertService({
+    client: overrides.client ?? client,
     store,
     runbooks,
     incidents,
     taskQueue,
     logger,
     route: () => ({ rule: 'test', runbook: snapshot.runbook.id, service: 'orders', severity: 'SEV2' }),
+    flappingWindowMs: overrides.flappingWindowMs,
+  });
+  return new AlertCoalescer({
+    store,
+    alerts,
+    logger,
     isSilenced: (a) => a.labels.silenced === 'yes',
     minSignalIntervalMs: 100,
-    ...overrides,
+    retryDelayMs: overrides.retryDelayMs,
   });
 }
 
