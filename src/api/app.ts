@@ -42,6 +42,8 @@ export interface AppDeps {
   checkTemporal: () => Promise<void>;
   /** The current config/oncall.yaml (reloadable, e.g. createOnCallSource(file).current); none = empty. */
   oncall?: () => OnCallConfig;
+  /** The clock the on-call routes read "now" from (tests fix it); the system clock when absent. */
+  now?: () => Date;
   /** Where receivers hand alerts; without it the receivers answer 503. */
   alertSink?: AlertSink;
   /** config/integrations.yaml, resolved; without it every receiver answers 401. */
@@ -112,7 +114,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/stream', streamRoutes({ tokens: deps.tokens, store: deps.store, hub }));
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', requireRole(deps.tokens, 'viewer'), outboxRoutes(deps));
-  api.use('/oncall', oncallRoutes({ tokens: deps.tokens, store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL) }));
+  api.use('/oncall', oncallRoutes({ tokens: deps.tokens, store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL), now: deps.now }));
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes(deps));
   app.use('/api/v1', api);
