@@ -129,7 +129,9 @@ test('a firing alert after resolution joins the incident inside the flapping win
   await eventually(async () => ((await store.listTimeline(id, { limit: 100 })).some((e) => e.type === 'alert.refired') ? true : undefined), 're-fire');
   expect((await handle.query(statusQuery)).status).not.toBe('open');
 
-  const later = coalescer(runbook('continue'), { flappingWindowMs: 0 });
+  // Past the window by the clock of the resolution itself (the workflow's, i.e. Temporal's), not this process's.
+  const resolvedAt = Date.parse((await store.getIncident(id))!.resolvedAt!);
+  const later = coalescer(runbook('continue'), { flappingWindowMs: 60_000, now: () => new Date(resolvedAt + 120_000) });
   const [next] = (await later.accept([{ ...alert(g, 'f1'), startsAt: '2026-11-25T12:00:00.000Z' }], { requestId: 'r3' })).incidents;
   expect(next).not.toBe(id);
   await handle.terminate('test done');

@@ -167,7 +167,7 @@ test('verify that stays unhealthy past its until fails the step', async () => {
       owner: 'team-test',
       autoResolve: true,
       phases: {
-        recover: [{ id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health' } }, until: '1s', interval: '300ms', onFailure: 'continue' }],
+        recover: [{ id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health' } }, until: '3s', interval: '300ms', onFailure: 'continue' }],
         retrospective: [{ id: 'review', kind: 'notify', message: 'review' }],
       },
     }),
