@@ -115,7 +115,7 @@ test('a long timeline exports whole with a limit up to 10,000; the default JSON 
   expect(md.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(total);
 });
 
-test('the list pages through 10,000 incidents with cursors: each once, in order, as fast deep as shallow', async () => {
+test('the list pages through 10,000 incidents with cursors: each once, in order, a deep cursor resuming exactly', async () => {
   // 10,000 incidents over 40 weeks; every tenth pair shares a declaration time, so ties are broken by id.
   const start = Date.parse('2024-01-01T00:00:00.000Z');
   const STEP = Math.floor((40 * WEEK) / 10_000);
@@ -164,7 +164,8 @@ test('the list pages through 10,000 incidents with cursors: each once, in order,
   };
   const deepCursor = await cursorAt(49);
   const deep = await api.get<Page<IncidentRecord>>(`/api/v1/incidents?limit=50&cursor=${deepCursor}`, { as: 'viewer' });
-  expect(deep.body.items.map((i) => i.id)).toEqual(everything.items.slice(49 * 200, 49 * 200 + 50).map((i) => i.id));
+  const unfiltered = await pageThrough('', 200);
+  expect(deep.body.items.map((i) => i.id)).toEqual(unfiltered.items.slice(49 * 200, 49 * 200 + 50).map((i) => i.id));
 
   // The page's search pages the same way, narrowed by title.
   const found = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=bulk%20999&limit=50', { as: 'viewer' });
