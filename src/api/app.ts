@@ -46,6 +46,8 @@ export interface AppDeps {
   checkTemporal: () => Promise<void>;
   /** The current config/oncall.yaml (reloadable, e.g. createOnCallSource(file).current); none = empty. */
   oncall?: () => OnCallConfig;
+  /** The clock the on-call routes read "now" from (tests fix it); the system clock when absent. */
+  now?: () => Date;
   /** Where receivers hand alerts; without it the receivers answer 503. */
   alertSink?: AlertSink;
   /** config/integrations.yaml, resolved; without it every receiver answers 401. */
@@ -116,7 +118,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/stream', streamRoutes({ tokens: deps.tokens, store: deps.store, hub }));
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', outboxRoutes({ tokens: deps.tokens, outbox: createOutboxService(deps) }));
-  api.use('/oncall', oncallRoutes({ tokens: deps.tokens, oncall: createOnCallService({ store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL) }) }));
+  api.use('/oncall', oncallRoutes({ tokens: deps.tokens, oncall: createOnCallService({ store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL), now: deps.now }) }));
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
   app.use('/api/v1', api);

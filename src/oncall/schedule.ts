@@ -28,19 +28,13 @@ function wallOf(instant: number, zone: string): number {
  * Either way the result never decreases as the wall time increases, so boundaries stay in order.
  */
 function instantOf(wall: number, zone: string): number {
-  const w = new Date(wall);
-  return DateTime.fromObject(
-    {
-      year: w.getUTCFullYear(),
-      month: w.getUTCMonth() + 1,
-      day: w.getUTCDate(),
-      hour: w.getUTCHours(),
-      minute: w.getUTCMinutes(),
-      second: w.getUTCSeconds(),
-      millisecond: w.getUTCMilliseconds(),
-    },
-    { zone },
-  ).toMillis();
+  // Not DateTime.fromObject: luxon picks between the two occurrences of a repeated time by the zone's offset
+  // at the moment it is asked, so the answer would change with the season the server runs in.
+  const offsetNear = (instant: number) => DateTime.fromMillis(instant, { zone }).offset * MINUTE_MS;
+  const before = wall - offsetNear(wall - DAY_MS);
+  const after = wall - offsetNear(wall + DAY_MS);
+  const exact = [before, after].filter((instant) => wallOf(instant, zone) === wall);
+  return exact.length ? Math.max(...exact) : before;
 }
 
 function parseInstant(text: string, zone: string): number {

@@ -264,11 +264,9 @@ describe('runAction: command', () => {
   });
 
   test('a command over its timeout is stopped and fails', async () => {
-    const started = Date.now();
     const failure = await failureOf(activities().runAction(request({ command: 'sleeps' })));
     expect(failure).toMatchObject({ nonRetryable: true, type: 'FirelineCommandTimeout' });
     expect(failure.message).toContain('timed out after 200ms');
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   test("the command gets Fireline's environment, and configured secrets are masked in its output", async () => {

@@ -7,6 +7,7 @@ import type { EmailChannel } from '../../activities/channels/email';
 import { ChannelFailureType, channelFailureDetails } from '../../activities/channels/errors';
 import type { PageDelivery, PageMessage } from '../../activities/channels/types';
 import { TestSmtpServer } from '../support/smtp';
+import { eventually } from '../support/wait';
 
 const PUBLIC_URL = 'https://fireline.example.com';
 
@@ -270,7 +271,7 @@ describe('email channel: failures and retries', () => {
     smtp.hangAfterData(1);
     const env = new MockActivityEnvironment();
     const pending = env.run((message: PageMessage) => slow.send(message), page());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(() => (smtp.heldMessages.length === 1 ? true : undefined), 'the message held after DATA');
     env.cancel();
     await expect(pending).rejects.toBeInstanceOf(CancelledFailure);
   });

@@ -5,6 +5,7 @@ import { ChannelFailureType, channelFailureDetails } from '../../activities/chan
 import { createSlackChannel, SLACK_OPEN_INCIDENT_ACTION, SLACK_PAGE_EVENT_TYPE } from '../../activities/channels/slack';
 import type { PageChannel, PageMessage } from '../../activities/channels/types';
 import { FakeSlack } from '../support/fake-slack';
+import { eventually } from '../support/wait';
 
 const PUBLIC_URL = 'https://fireline.example.com';
 
@@ -217,8 +218,7 @@ describe('Slack channel: errors', () => {
     const failure = await failureOf(impatient.send(message));
     expect(failure).toMatchObject({ type: ChannelFailureType.temporary, nonRetryable: false });
     // The slow post did land: the retry must find it instead of posting again.
-    await slack.waitForCalls('chat.postMessage', 1);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await eventually(() => (slack.messages.some((m) => m.metadata?.event_payload.key === message.idempotencyKey) ? true : undefined), 'the slow post landing');
     const retried = await impatient.send(message);
     expect(retried.detail).toContain('already posted');
     expect(slack.messages.filter((m) => m.metadata?.event_payload.key === message.idempotencyKey)).toHaveLength(1);

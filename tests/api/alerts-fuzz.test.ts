@@ -301,7 +301,6 @@ test(`fuzz: ${CASES_PER_RECEIVER} hostile requests per receiver answer only 2xx/
   process.stdout.write(`alerts-fuzz: ${cases.length} requests in ${elapsed} ms; ${JSON.stringify(Object.fromEntries(Object.entries(counts).sort()))}\n`);
 
   expect(failures.slice(0, 10)).toEqual([]);
-  expect(elapsed).toBeLessThan(60_000);
   // Every receiver got past its checks sometimes: the fuzzing reached the parsers and the sink.
   for (const receiver of Object.keys(PATHS)) expect(counts[`${receiver} 202`] ?? 0).toBeGreaterThan(0);
   for (const alert of sink.allAlerts()) expect(AlertEventShape.safeParse(alert).error).toBeUndefined();

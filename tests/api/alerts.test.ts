@@ -475,9 +475,8 @@ describe('limits and hostile input', () => {
    * Raw HTTP over a socket, so the test controls how much of the body is ever sent: the answer must arrive while
    * the body is still incomplete, which proves the server did not wait to read it whole.
    */
-  function rawRequest(head: string, sendBody: (socket: net.Socket) => Promise<void>): Promise<{ statusLine: string; text: string; ms: number }> {
+  function rawRequest(head: string, sendBody: (socket: net.Socket) => Promise<void>): Promise<{ statusLine: string; text: string }> {
     return new Promise((resolve, reject) => {
-      const started = Date.now();
       const socket = net.connect(port, '127.0.0.1');
       let received = '';
       let done = false;
@@ -485,7 +484,7 @@ describe('limits and hostile input', () => {
         if (done) return;
         done = true;
         socket.destroy();
-        resolve({ statusLine: received.split('\r\n')[0] ?? '', text: received, ms: Date.now() - started });
+        resolve({ statusLine: received.split('\r\n')[0] ?? '', text: received });
       };
       socket.on('data', (chunk) => {
         received += chunk.toString('utf8');
@@ -512,7 +511,6 @@ describe('limits and hostile input', () => {
         await writeAll(socket, '{"version": "4", "alerts": [');
       });
       expect(res.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
-      expect(res.ms).toBeLessThan(2000);
     }
   });
 

@@ -67,6 +67,12 @@ interface Harness {
 let h: Harness;
 let config: OnCallConfig;
 
+/**
+ * The app's clock: a Tuesday in the weekly layer, so "N hours from now" lands on known layers whatever day the
+ * suite runs (on the wall clock, 48 hours from a Thursday is in the weekend window).
+ */
+const NOW = new Date('2025-04-01T10:00:00Z');
+
 beforeAll(async () => {
   const store = await openTestStore(tempDir());
   const logs: string[] = [];
@@ -95,6 +101,7 @@ beforeAll(async () => {
     runbooks: { list: async () => [], get: async () => undefined },
     checkTemporal: async () => undefined,
     oncall: () => config,
+    now: () => NOW,
   });
   const server = await listen(app);
   h = {
@@ -255,8 +262,8 @@ describe('GET /api/v1/oncall/:schedule.ics', () => {
     const text = (value: string) => value.replace(/\\([,;\\])/g, '$1').replace(/\\[nN]/g, '\n');
     expect(events.some((e) => e.SUMMARY!.includes('Ölafsdóttir-Grünewald\\, Ærøskøbing\\, 東京オフィス'))).toBe(true);
     expect(events.some((e) => text(e.SUMMARY!).includes('Ölafsdóttir-Grünewald, Ærøskøbing, 東京オフィス'))).toBe(true);
-    // Shifts cover now.
-    const now = Date.now();
+    // Shifts cover the app's now.
+    const now = NOW.getTime();
     expect(events.some((e) => stampToMs(e.DTSTART!) <= now && now < stampToMs(e.DTEND!))).toBe(true);
   });
 
@@ -300,7 +307,7 @@ describe('GET /api/v1/oncall/:schedule.ics', () => {
   });
 
   test('hand-offs at 09:00 Berlin time appear at 08:00Z in winter and 07:00Z in summer', async () => {
-    // The feed's window follows the clock, so this one runs the router alone at a fixed instant.
+    // The feed's window follows the clock: this one runs the router alone at an instant in that week.
     const app = express();
     app.use((req, _res, next) => {
       req.id = 'test';
@@ -343,7 +350,7 @@ interface OverrideView {
 
 describe('overrides through the API', () => {
   const hour = 3_600_000;
-  const inFuture = (hours: number) => new Date(Math.ceil(Date.now() / hour) * hour + hours * hour).toISOString();
+  const inFuture = (hours: number) => new Date(NOW.getTime() + hours * hour).toISOString();
 
   test('only an admin may create or delete; every role may list', async () => {
     const body = { person: 'ana', from: inFuture(24), to: inFuture(30) };

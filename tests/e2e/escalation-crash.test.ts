@@ -27,6 +27,7 @@ import type { SpawnedProcess } from '../support/processes';
 import { TestSmtpServer } from '../support/smtp';
 import type { ReceivedMail } from '../support/smtp';
 import { connectClient, openTestStore, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
+import { runningTimers, unsettledActivities } from '../support/workflow-harness';
 
 // Scenario (b) waits out sendPage's one-minute startToCloseTimeout (the only way a lost attempt is retried).
 jest.setTimeout(240_000);
@@ -482,9 +483,13 @@ test('acknowledged through the service while no worker runs: after the acknowled
   expect(view.acknowledged).toMatchObject({ by: { id: responder.id } });
   expect(view.status).toBe('acknowledged');
 
-  // The page step ends acknowledged and the runbook moves on; then give the policy time to page every level.
+  // The page step ends acknowledged and the runbook moves on; then nothing is left that could page: no level
+  // timer still running and no activity in flight (the hold decision's own timer is not a level timer).
   await waitForEscalationEnd(id, 120_000);
-  await new Promise((r) => setTimeout(r, (EXPECTED_PAGES.length * LEVEL_DELAY_S + 2) * 1000));
+  const afterAck = await historyOf(id);
+  const running = runningTimers(afterAck);
+  expect(levelTimerIds(afterAck).filter((t) => running.includes(t))).toEqual([]);
+  expect(unsettledActivities(afterAck).filter((name) => name === 'sendPage')).toEqual([]);
 
   // No Message-ID arrived after the acknowledgement returned.
   expect(smtp.messages.filter((m) => m.receivedAt > answeredAt).map(keyHeader)).toEqual([]);

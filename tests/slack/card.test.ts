@@ -170,8 +170,14 @@ test('a message marked with :memo: becomes a note, once, whoever else reacts; vi
   expect((await react('vera', 'memo', other.ts)).status).toBe(200);
   const told = await eventually(async () => h.slack.ephemerals.find((e) => e.user === USERS.vera.id), 'the refusal to vera');
   expect(told.text).toMatch(/Only a responder or above may add notes/);
-  await new Promise((r) => setTimeout(r, 300));
-  expect(await eventsOf(incident.id, 'note.added')).toHaveLength(1);
+  // A later :memo: on another message: once its note is there, Ben's earlier reaction would have made one too.
+  const later = h.slack.addUserMessage(channel, USERS.linus.id, 'Evictions doubled since the deploy');
+  expect((await react('grace', 'memo', later.ts)).status).toBe(200);
+  const notes = await eventually(async () => {
+    const added = await eventsOf(incident.id, 'note.added');
+    return added.length >= 2 ? added : undefined;
+  }, 'the note from the later reaction');
+  expect(notes.map((e) => e.summary)).toEqual(['Cache hit rate fell to 12% at 10:41 — Linus Responder', 'Evictions doubled since the deploy — Linus Responder']);
 });
 
 test('the live card follows a decision taken through the HTTP API', async () => {

@@ -10,6 +10,8 @@ import { createActivities } from '../../activities';
 import type { ActivityDeps, FirelineActivities } from '../../activities';
 import { SqliteStore } from '../../src/store/sqlite';
 
+export { eventually } from './wait';
+
 /** The dev server and bundle that globalSetup prepared. */
 export function testTemporal(): { address: string; bundlePath: string; cliPath: string } {
   const address = process.env.FIRELINE_TEST_TEMPORAL_ADDRESS;
@@ -77,15 +79,4 @@ export async function startTestWorker(opts: {
       await connection.close();
     },
   };
-}
-
-/** Polls until `check` returns a value other than undefined; for state written by another process or task. */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -1,12 +1,7 @@
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FirelineActivities } from '../../activities';
 import type { Actor } from '../../src/domain/roles';
-import type { RunbookSnapshot } from '../../src/domain/runbook';
 import type { TimelineEvent } from '../../src/domain/timeline';
-import type { SqliteStore } from '../../src/store/sqlite';
-import { incidentWorkflowId } from '../../src/temporal/ids';
-import type { incidentWorkflow } from '../../workflows/incident';
 import {
   acknowledgeUpdate,
   addNoteUpdate,
@@ -15,50 +10,19 @@ import {
   resolveUpdate,
   statusQuery,
 } from '../../workflows/messages';
-import { incidentInfo, recordOf, sixPhaseRunbook, snapshotOf } from '../support/runbooks';
-import { connectClient, eventually, openTestStore, startTestWorker, uniqueTaskQueue } from '../support/temporal';
-import type { TestWorker } from '../support/temporal';
+import { sixPhaseRunbook, snapshotOf } from '../support/runbooks';
+import { eventually } from '../support/temporal';
+import { useWorkflowHarness } from '../support/workflow-harness';
+import type { IncidentHandle } from '../support/workflow-harness';
 
 const commander: Actor = { id: 'u-commander', name: 'Grace', role: 'commander' };
 const responder: Actor = { id: 'u-responder', name: 'Linus', role: 'responder' };
 
-let client: Client;
-let connection: Connection;
-let store: SqliteStore;
-let worker: TestWorker | undefined;
-let taskQueue: string;
+// Each test starts its worker, some with wrapped activities.
+const wf = useWorkflowHarness('incident', { worker: false });
+const { start: declare, timeline: timelineOf } = wf;
 
-beforeAll(async () => {
-  ({ client, connection } = await connectClient());
-});
-afterAll(async () => {
-  await connection.close();
-});
-beforeEach(async () => {
-  store = await openTestStore();
-  taskQueue = uniqueTaskQueue('incident');
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  await store.close();
-});
-
-async function declare(snapshot: RunbookSnapshot, overrides = {}): Promise<WorkflowHandle<typeof incidentWorkflow>> {
-  const incident = incidentInfo(overrides);
-  await store.insertIncident(recordOf(incident, snapshot));
-  return client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
-    workflowId: incidentWorkflowId(incident.id),
-    taskQueue,
-    args: [{ incident, snapshot }],
-  });
-}
-
-async function timelineOf(id: string): Promise<TimelineEvent[]> {
-  return store.listTimeline(id, { limit: 10_000 });
-}
-
-async function waitForOpenDecision(handle: WorkflowHandle<typeof incidentWorkflow>, stepId: string) {
+async function waitForOpenDecision(handle: IncidentHandle, stepId: string) {
   await eventually(async () => {
     const view = await handle.query(statusQuery);
     return view.openDecisions.some((d) => d.stepId === stepId) ? true : undefined;
@@ -82,7 +46,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<{ type: string | 
 }
 
 test('walks all six phases with a decision taken by an update', async () => {
-  worker = await startTestWorker({ taskQueue, store });
+  await wf.startWorker();
   const handle = await declare(sixPhaseRunbook());
   const id = handle.workflowId.replace('incident/', '');
   await waitForOpenDecision(handle, 'strategy');
@@ -101,7 +65,7 @@ test('walks all six phases with a decision taken by an update', async () => {
   expect(events.find((e) => e.type === 'decision.taken')).toMatchObject({ actor: { id: commander.id }, data: { option: 'restore' } });
   expect(events.at(-1)?.type).toBe('incident.closed');
 
-  const outbox = await store.listOutbox({ incidentId: id, limit: 50 });
+  const outbox = await wf.store.listOutbox({ incidentId: id, limit: 50 });
   expect(outbox.map((m) => m.id).sort()).toEqual(
     ['detected', 'report', 'execute-note', 'recovered', 'review'].map((s) => `${id}:${s}`).sort(),
   );
@@ -109,13 +73,13 @@ test('walks all six phases with a decision taken by an update', async () => {
   // Slack is not configured here, so the Slack message went to the outbox and the timeline says so.
   expect(events.find((e) => e.type === 'notification.sent' && e.data.stepId === 'report')?.data).toMatchObject({ via: 'outbox', requested: 'slack' });
 
-  const row = await store.getIncident(id);
+  const row = await wf.store.getIncident(id);
   expect(row).toMatchObject({ status: 'closed', phase: 'closed' });
   expect(row?.resolvedAt).not.toBeNull();
 });
 
 test('a decision that times out takes the default', async () => {
-  worker = await startTestWorker({ taskQueue, store });
+  await wf.startWorker();
   const handle = await declare(sixPhaseRunbook({ decideTimeout: '1s' }));
   const final = await handle.result();
   expect(final.decisions.strategy).toMatchObject({ option: 'failover', timedOut: true });
@@ -126,7 +90,7 @@ test('a decision that times out takes the default', async () => {
 });
 
 test('rejects wrong option, wrong role, unknown step and a second decision without writing history', async () => {
-  worker = await startTestWorker({ taskQueue, store });
+  await wf.startWorker();
   const handle = await declare(sixPhaseRunbook({ autoResolve: false }));
   await waitForOpenDecision(handle, 'strategy');
 
@@ -162,11 +126,11 @@ test('rejects wrong option, wrong role, unknown step and a second decision witho
   expect(events.filter((e) => e.type === 'decision.taken')).toHaveLength(1);
   expect(events.filter((e) => e.type === 'incident.acknowledged')).toHaveLength(1);
   expect(events.find((e) => e.type === 'severity.changed')?.data).toMatchObject({ from: 'SEV2', to: 'SEV1' });
-  expect(await store.getIncident(handle.workflowId.replace('incident/', ''))).toMatchObject({ status: 'closed', severity: 'SEV1' });
+  expect(await wf.store.getIncident(handle.workflowId.replace('incident/', ''))).toMatchObject({ status: 'closed', severity: 'SEV1' });
 });
 
 test('resolving while a decision is open skips to the retrospective', async () => {
-  worker = await startTestWorker({ taskQueue, store });
+  await wf.startWorker();
   const handle = await declare(sixPhaseRunbook());
   await waitForOpenDecision(handle, 'strategy');
   await handle.executeUpdate(resolveUpdate, { args: [{ actor: commander, summary: 'false alarm' }] });
@@ -177,16 +141,14 @@ test('resolving while a decision is open skips to the retrospective', async () =
   expect(events.find((e) => e.type === 'step.skipped')?.data).toMatchObject({ stepId: 'strategy' });
   const entered = events.filter((e) => e.type === 'phase.entered').map((e) => e.phase);
   expect(entered).toEqual(['detect', 'report', 'decide', 'retrospective']);
-  const outbox = await store.listOutbox({ incidentId: final.id, limit: 50 });
+  const outbox = await wf.store.listOutbox({ incidentId: final.id, limit: 50 });
   expect(outbox.some((m) => m.id.endsWith(':review'))).toBe(true);
   expect(outbox.some((m) => m.id.endsWith(':execute-note'))).toBe(false);
 });
 
 test('the timeline holds every event once even when the record activity is retried after writing', async () => {
   let failuresLeft = 3;
-  worker = await startTestWorker({
-    taskQueue,
-    store,
+  await wf.startWorker({
     wrap: (activities): FirelineActivities => ({
       ...activities,
       async recordTimeline(batch) {
@@ -214,14 +176,12 @@ test('the timeline holds every event once even when the record activity is retri
   const events = await timelineOf(final.id);
   expectEachEventOnce(events);
   expect(events.filter((e) => e.type === 'notification.sent' && e.data.stepId === 'detected')).toHaveLength(1);
-  const outbox = await store.listOutbox({ incidentId: final.id, limit: 50 });
+  const outbox = await wf.store.listOutbox({ incidentId: final.id, limit: 50 });
   expect(outbox.filter((m) => m.id.endsWith(':detected'))).toHaveLength(1);
 });
 
 test('a failing step with onFailure abort waits for a human resolve, then runs the retrospective', async () => {
-  worker = await startTestWorker({
-    taskQueue,
-    store,
+  await wf.startWorker({
     wrap: (activities): FirelineActivities => ({
       ...activities,
       async sendNotification(req) {
@@ -250,7 +210,7 @@ test('a failing step with onFailure abort waits for a human resolve, then runs t
   expect((await handle.query(statusQuery)).status).toBe('open');
   await handle.executeUpdate(resolveUpdate, { args: [{ actor: commander }] });
   const final = await handle.result();
-  const outbox = await store.listOutbox({ incidentId: final.id, limit: 50 });
+  const outbox = await wf.store.listOutbox({ incidentId: final.id, limit: 50 });
   expect(outbox.map((m) => m.id.split(':')[1])).toEqual(['review']);
   expect((await timelineOf(final.id)).find((e) => e.type === 'step.failed')?.data).toMatchObject({ stepId: 'page-db', onFailure: 'abort' });
 });

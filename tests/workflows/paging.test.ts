@@ -1,32 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { createEmailChannel } from '../../activities/channels';
 import type { PageChannel } from '../../activities/channels/types';
 import type { Actor } from '../../src/domain/roles';
 import type { RunbookSnapshot } from '../../src/domain/runbook';
 import type { TimelineEvent } from '../../src/domain/timeline';
 import { createOnCallSource } from '../../src/oncall/source';
-import type { SqliteStore } from '../../src/store/sqlite';
-import { incidentWorkflowId } from '../../src/temporal/ids';
-import type { incidentWorkflow } from '../../workflows/incident';
 import { acknowledgeUpdate, escalateUpdate, postEventUpdate, statusQuery } from '../../workflows/messages';
-import { incidentInfo, recordOf, snapshotOf } from '../support/runbooks';
+import { snapshotOf } from '../support/runbooks';
 import { TestSmtpServer } from '../support/smtp';
-import { connectClient, eventually, openTestStore, startTestWorker, tempDir, uniqueTaskQueue } from '../support/temporal';
-import type { TestWorker } from '../support/temporal';
+import { eventually } from '../support/temporal';
+import { idOf, unsettledActivities, useWorkflowHarness } from '../support/workflow-harness';
 
 const responder: Actor = { id: 'u-ana', name: 'Ana', role: 'responder' };
 const NO_THROTTLE = { email: [], slack: [], webhook: [], sms: [], voice: [] };
 
-let client: Client;
-let connection: Connection;
-let store: SqliteStore;
-let worker: TestWorker;
+// Each test boots its worker with the on-call config it needs.
+const wf = useWorkflowHarness('paging', { worker: false });
+const { start, timeline: events } = wf;
 let smtp: TestSmtpServer;
 let email: PageChannel;
 let oncallFile: string;
-let taskQueue: string;
 
 function oncallYaml(levelDelay: string, repeat = 0, firstLevel = 'ana'): string {
   return `
@@ -58,50 +52,29 @@ const pageRunbook = (wait: 'ack' | 'none' = 'ack'): RunbookSnapshot =>
     },
   });
 
-beforeAll(async () => {
-  ({ client, connection } = await connectClient());
-});
-afterAll(async () => {
-  await connection.close();
-});
 beforeEach(async () => {
-  const dir = tempDir();
-  store = await openTestStore(dir);
-  oncallFile = path.join(dir, 'oncall.yaml');
+  oncallFile = path.join(wf.dir, 'oncall.yaml');
   smtp = await TestSmtpServer.start();
   email = createEmailChannel({ smtpUrl: smtp.url(), from: 'Fireline <fireline@example.com>', publicUrl: 'https://fireline.example.com', timeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 3000 } });
-  taskQueue = uniqueTaskQueue('paging');
 });
 
 /** Writes the on-call config the worker starts with (the source then reloads it when it changes). */
 async function boot(yaml: string) {
   fs.writeFileSync(oncallFile, yaml);
-  worker = await startTestWorker({
-    taskQueue,
-    store,
+  await wf.startWorker({
     deps: { oncall: createOnCallSource(oncallFile), pageChannels: { email }, throttle: NO_THROTTLE, publicUrl: 'https://fireline.example.com' },
   });
 }
 afterEach(async () => {
-  await worker.stop();
   await email.close();
   await smtp.stop();
-  await store.close();
 });
-
-async function start(snapshot: RunbookSnapshot): Promise<WorkflowHandle<typeof incidentWorkflow>> {
-  const incident = incidentInfo();
-  await store.insertIncident(recordOf(incident, snapshot));
-  return client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', { workflowId: incidentWorkflowId(incident.id), taskQueue, args: [{ incident, snapshot }] });
-}
 
 /** Once the acknowledge call has answered, no page starts (one already on its way may still land). */
 function expectNoPageAfter(timeline: TimelineEvent[], ackAnsweredAt: string) {
   expect(timeline.filter((e) => e.type === 'page.sent' && String(e.data.startedAt) > ackAnsweredAt)).toEqual([]);
 }
 
-const idOf = (h: WorkflowHandle<typeof incidentWorkflow>) => h.workflowId.replace('incident/', '');
-const events = (h: WorkflowHandle<typeof incidentWorkflow>): Promise<TimelineEvent[]> => store.listTimeline(idOf(h), { limit: 10_000 });
 
 test('pages level by level by real email until acknowledged; nothing after the acknowledgement', async () => {
   await boot(oncallYaml('1s'));
@@ -117,11 +90,12 @@ test('pages level by level by real email until acknowledged; nothing after the a
   const timeline = await events(handle);
   expectNoPageAfter(timeline, answeredAt);
   expect(timeline.filter((e) => e.type === 'page.sent').map((e) => e.data.person)).toEqual(['ana', 'ben']);
-  // The fallback (Cleo) never heard of it, and each page was delivered once (one Message-ID each).
-  await new Promise((r) => setTimeout(r, 1500));
+  // The fallback (Cleo) never heard of it, and each page was delivered once (one Message-ID each): the workflow
+  // is closed and every activity it scheduled has finished, so these are all the mails there will be.
+  expect(unsettledActivities((await handle.fetchHistory()).events ?? [])).toEqual([]);
   expect(smtp.messages).toHaveLength(2);
   expect(new Set(smtp.messages.map((m) => m.messageId)).size).toBe(2);
-  const pages = await store.listPages(idOf(handle));
+  const pages = await wf.store.listPages(idOf(handle));
   expect(pages.map((p) => [p.level, p.personId, p.channel, p.status])).toEqual([[1, 'ana', 'email', 'sent'], [2, 'ben', 'email', 'sent']]);
 });
 
@@ -153,7 +127,7 @@ test('a 5xx from the mail server is recorded as failed and the next level is pag
   expect(mails[0]?.to).toEqual(['ben@example.com']);
   await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
   await handle.result();
-  const pages = await store.listPages(idOf(handle));
+  const pages = await wf.store.listPages(idOf(handle));
   expect(pages.find((p) => p.personId === 'ana')).toMatchObject({ status: 'failed' });
   expect(pages.find((p) => p.personId === 'ben')).toMatchObject({ status: 'sent' });
   expect((await events(handle)).find((e) => e.type === 'page.failed')?.data).toMatchObject({ person: 'ana', channel: 'email' });
@@ -168,12 +142,12 @@ test('a 4xx then success delivers once; the server down then back delivers once'
   await first.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
   await first.result();
   expect(smtp.messages).toHaveLength(1);
-  expect((await store.listPages(idOf(first)))[0]).toMatchObject({ status: 'sent', personId: 'ana' });
+  expect((await wf.store.listPages(idOf(first)))[0]).toMatchObject({ status: 'sent', personId: 'ana' });
 
   smtp.reset();
   await smtp.stop();
   const second = await start(pageRunbook());
-  await eventually(async () => ((await store.listPages(idOf(second))).some((p) => p.status === 'failed') ? true : undefined), 'a failed attempt');
+  await eventually(async () => ((await wf.store.listPages(idOf(second))).some((p) => p.status === 'failed') ? true : undefined), 'a failed attempt');
   await smtp.start();
   const mails = await smtp.waitForMessages(1, 30_000);
   expect(mails.map((m) => m.to[0])).toEqual(['ana@example.com']);
@@ -195,7 +169,7 @@ test('manual escalate pages the next level at once; repeats page each level once
   await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
   await handle.executeUpdate(postEventUpdate, { args: [{ actor: responder, name: 'done', data: {} }] });
   await handle.result();
-  const keys = (await store.listPages(idOf(handle))).map((p) => p.key.split(':').slice(2, 4).join(':'));
+  const keys = (await wf.store.listPages(idOf(handle))).map((p) => p.key.split(':').slice(2, 4).join(':'));
   expect(keys).toEqual(['r0:l1', 'r0:l2', 'r1:l1', 'r1:l2']);
   expect((await handle.query(statusQuery).catch(() => null))?.status ?? 'closed').toBe('closed');
 });

@@ -1,45 +1,28 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client, Connection } from '@temporalio/client';
 import type { IncidentRecord } from '../../src/domain/incident';
 import type { TimelineEvent } from '../../src/domain/timeline';
 import { createLogger } from '../../src/logger';
 import { RunbookCatalog } from '../../src/runbooks/catalog';
 import { createIncidentService } from '../../src/services/incidents';
 import type { ActionContext } from '../../src/services/incidents';
-import type { SqliteStore } from '../../src/store/sqlite';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
 import { statusQuery } from '../../workflows/messages';
-import { connectClient, eventually, openTestStore, startTestWorker, tempDir, uniqueTaskQueue } from '../support/temporal';
-import type { TestWorker } from '../support/temporal';
+import { eventually, tempDir } from '../support/temporal';
+import { useWorkflowHarness } from '../support/workflow-harness';
 
 const logger = createLogger({ level: 'silent' });
 const ctx: ActionContext = { actor: { id: 'u-commander', name: 'Grace', role: 'commander' }, requestId: 'req-pinning', source: 'api' };
 
-let client: Client;
-let connection: Connection;
-let store: SqliteStore;
-let worker: TestWorker;
-let taskQueue: string;
+const wf = useWorkflowHarness('pinning');
 let runbooksDir: string;
 
-beforeAll(async () => {
-  ({ client, connection } = await connectClient());
-});
-afterAll(async () => {
-  await connection.close();
-});
-beforeEach(async () => {
-  store = await openTestStore();
-  taskQueue = uniqueTaskQueue('pinning');
-  worker = await startTestWorker({ taskQueue, store });
+beforeEach(() => {
   runbooksDir = tempDir('fireline-runbooks-');
 });
-afterEach(async () => {
-  await worker.stop();
-  await store.close();
+afterEach(() => {
   fs.rmSync(runbooksDir, { recursive: true, force: true });
 });
 
@@ -85,7 +68,7 @@ const V2 = V1.replace('"v1: executing ${decision.strategy}"', '"v2: executing ${
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function handleOf(id: string) {
-  return client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(id));
+  return wf.client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(id));
 }
 
 async function waitForOpenDecision(id: string) {
@@ -96,11 +79,11 @@ async function waitForOpenDecision(id: string) {
 }
 
 async function timelineOf(id: string): Promise<TimelineEvent[]> {
-  return store.listTimeline(id, { limit: 1000 });
+  return wf.store.listTimeline(id, { limit: 1000 });
 }
 
 async function outboxOf(id: string): Promise<Record<string, string>> {
-  const messages = await store.listOutbox({ incidentId: id, limit: 100 });
+  const messages = await wf.store.listOutbox({ incidentId: id, limit: 100 });
   return Object.fromEntries(messages.map((m) => [m.id.slice(id.length + 1), m.body]));
 }
 
@@ -108,7 +91,7 @@ test('an incident keeps the runbook version it was declared with while the file 
   const file = path.join(runbooksDir, 'pinned.yaml');
   fs.writeFileSync(file, V1);
   const catalog = new RunbookCatalog(runbooksDir);
-  const incidents = createIncidentService({ client, store, runbooks: catalog, taskQueue, logger });
+  const incidents = createIncidentService({ client: wf.client, store: wf.store, runbooks: catalog, taskQueue: wf.taskQueue, logger });
 
   const first: IncidentRecord = await incidents.declare({ title: 'Checkout failing', runbook: 'pinned', severity: 'SEV2' }, ctx);
   expect(first.runbookVersion).toBe(sha256(V1));
@@ -141,7 +124,7 @@ test('an incident keeps the runbook version it was declared with while the file 
     recovered: 'v1: recovered',
     review: `v1: review ${first.id}`,
   });
-  expect(await store.getIncident(first.id)).toMatchObject({ status: 'closed', runbookId: 'pinned', runbookVersion: sha256(V1) });
+  expect(await wf.store.getIncident(first.id)).toMatchObject({ status: 'closed', runbookId: 'pinned', runbookVersion: sha256(V1) });
 
   const secondEvents = await timelineOf(second.id);
   expect(secondEvents.find((e) => e.type === 'incident.declared')?.data).toMatchObject({ runbook: 'pinned', version: sha256(V2) });
@@ -153,5 +136,5 @@ test('an incident keeps the runbook version it was declared with while the file 
     'double-check': `v2: double-checked ${second.id}`,
     review: `v1: review ${second.id}`,
   });
-  expect(await store.getIncident(second.id)).toMatchObject({ status: 'closed', runbookId: 'pinned', runbookVersion: sha256(V2) });
+  expect(await wf.store.getIncident(second.id)).toMatchObject({ status: 'closed', runbookId: 'pinned', runbookVersion: sha256(V2) });
 });

@@ -2,17 +2,14 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { RunbookSnapshot } from '../../src/domain/runbook';
 import type { Targets } from '../../src/domain/targets';
 import type { TimelineEvent } from '../../src/domain/timeline';
-import type { SqliteStore } from '../../src/store/sqlite';
-import { incidentWorkflowId } from '../../src/temporal/ids';
-import type { incidentWorkflow } from '../../workflows/incident';
-import { incidentInfo, recordOf, snapshotOf } from '../support/runbooks';
+import { snapshotOf } from '../support/runbooks';
 import { resolveUpdate, statusQuery } from '../../workflows/messages';
-import { connectClient, eventually, openTestStore, startTestWorker, tempDir, uniqueTaskQueue } from '../support/temporal';
-import type { TestWorker } from '../support/temporal';
+import { eventually } from '../support/temporal';
+import { useWorkflowHarness } from '../support/workflow-harness';
+import type { IncidentHandle } from '../support/workflow-harness';
 
 /** A remediation endpoint that records every call and answers per path. */
 class TargetServer {
@@ -47,23 +44,12 @@ class TargetServer {
   }
 }
 
-let client: Client;
-let connection: Connection;
-let store: SqliteStore;
-let worker: TestWorker;
+// The worker needs the target server's URL, so this file starts it itself.
+const wf = useWorkflowHarness('effects', { worker: false });
 let target: TargetServer;
-let dir: string;
-let taskQueue: string;
 
-beforeAll(async () => {
-  ({ client, connection } = await connectClient());
-});
-afterAll(async () => {
-  await connection.close();
-});
 beforeEach(async () => {
-  dir = tempDir();
-  store = await openTestStore(dir);
+  const dir = wf.dir;
   target = new TargetServer();
   await target.start();
   const source = path.join(dir, 'orders.db');
@@ -76,10 +62,7 @@ beforeEach(async () => {
     commands: {},
     secrets: { 'failover-hmac': { env: 'FAILOVER_HMAC_SECRET' } },
   };
-  taskQueue = uniqueTaskQueue('effects');
-  worker = await startTestWorker({
-    taskQueue,
-    store,
+  await wf.startWorker({
     deps: {
       targets,
       env: { TARGET_URL: target.url, ORDERS_DB_PATH: source, FAILOVER_HMAC_SECRET: 'test-secret-value' },
@@ -88,20 +71,16 @@ beforeEach(async () => {
   });
 });
 afterEach(async () => {
-  await worker.stop();
   await target.stop();
-  await store.close();
 });
 
-type Handle = WorkflowHandle<typeof incidentWorkflow>;
+type Handle = IncidentHandle;
 
 async function run(snapshot: RunbookSnapshot, drive?: (handle: Handle) => Promise<void>): Promise<{ handle: Handle; events: TimelineEvent[] }> {
-  const incident = incidentInfo();
-  await store.insertIncident(recordOf(incident, snapshot));
-  const handle = await client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', { workflowId: incidentWorkflowId(incident.id), taskQueue, args: [{ incident, snapshot }] });
+  const handle = await wf.start(snapshot);
   await drive?.(handle);
   await handle.result();
-  return { handle, events: await store.listTimeline(incident.id, { limit: 1000 }) };
+  return { handle, events: await wf.timeline(handle) };
 }
 
 const action = (p: string, extra: Record<string, unknown> = {}) => ({ kind: 'action', http: { url: `\${TARGET_URL}${p}`, secret: 'failover-hmac' }, ...extra });
@@ -167,7 +146,7 @@ test('verify that stays unhealthy past its until fails the step', async () => {
       owner: 'team-test',
       autoResolve: true,
       phases: {
-        recover: [{ id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health' } }, until: '1s', interval: '300ms', onFailure: 'continue' }],
+        recover: [{ id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health' } }, until: '3s', interval: '300ms', onFailure: 'continue' }],
         retrospective: [{ id: 'review', kind: 'notify', message: 'review' }],
       },
     }),
@@ -190,7 +169,7 @@ test('a backup records location, size and sha256 on the timeline, and the copy r
   const taken = events.find((e) => e.type === 'backup.taken');
   expect(taken?.data).toMatchObject({ target: 'orders-db', provider: 'sqlite', restoreCheck: { ok: true } });
   const location = String(taken?.data.location);
-  expect(location).toContain(path.join(dir, 'backups'));
+  expect(location).toContain(path.join(wf.dir, 'backups'));
   expect(fs.statSync(location).size).toBe(taken?.data.sizeBytes);
   const copy = new Database(location, { readonly: true });
   expect(copy.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 2 });

@@ -1,53 +1,21 @@
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { Actor } from '../../src/domain/roles';
-import type { RunbookSnapshot } from '../../src/domain/runbook';
-import type { TimelineEvent } from '../../src/domain/timeline';
-import type { SqliteStore } from '../../src/store/sqlite';
-import { incidentWorkflowId } from '../../src/temporal/ids';
-import type { incidentWorkflow } from '../../workflows/incident';
 import { completeReviewUpdate, completeTaskUpdate, decideUpdate, postEventUpdate, statusQuery } from '../../workflows/messages';
-import { incidentInfo, recordOf, snapshotOf } from '../support/runbooks';
-import { connectClient, eventually, openTestStore, startTestWorker, uniqueTaskQueue } from '../support/temporal';
-import type { TestWorker } from '../support/temporal';
+import { snapshotOf } from '../support/runbooks';
+import { eventually } from '../support/temporal';
+import { idOf, useWorkflowHarness } from '../support/workflow-harness';
+import type { IncidentHandle } from '../support/workflow-harness';
 
 const commander: Actor = { id: 'u-commander', name: 'Grace', role: 'commander' };
 const dpo: Actor = { id: 'u-dpo', name: 'Dana', role: 'responder' };
 
-let client: Client;
-let connection: Connection;
-let store: SqliteStore;
-let worker: TestWorker;
-let taskQueue: string;
-
-beforeAll(async () => {
-  ({ client, connection } = await connectClient());
-});
-afterAll(async () => {
-  await connection.close();
-});
-beforeEach(async () => {
-  store = await openTestStore();
-  taskQueue = uniqueTaskQueue('kinds');
-  worker = await startTestWorker({ taskQueue, store });
-});
-afterEach(async () => {
-  await worker.stop();
-  await store.close();
-});
+const wf = useWorkflowHarness('kinds');
+const { start, timeline } = wf;
 
 const base = { title: 'Kinds', owner: 'team-test' };
 const review = [{ id: 'review', kind: 'notify', message: 'review' }];
 
-async function start(snapshot: RunbookSnapshot, overrides = {}): Promise<WorkflowHandle<typeof incidentWorkflow>> {
-  const incident = incidentInfo(overrides);
-  await store.insertIncident(recordOf(incident, snapshot));
-  return client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', { workflowId: incidentWorkflowId(incident.id), taskQueue, args: [{ incident, snapshot }] });
-}
-
-const idOf = (h: WorkflowHandle<typeof incidentWorkflow>) => h.workflowId.replace('incident/', '');
-const timeline = (h: WorkflowHandle<typeof incidentWorkflow>): Promise<TimelineEvent[]> => store.listTimeline(idOf(h), { limit: 10_000 });
-const sentSteps = async (h: WorkflowHandle<typeof incidentWorkflow>) =>
-  (await store.listOutbox({ incidentId: idOf(h), limit: 100 })).map((m) => m.id.split(':')[1]).sort();
+const sentSteps = async (h: IncidentHandle) =>
+  (await wf.store.listOutbox({ incidentId: idOf(h), limit: 100 })).map((m) => m.id.split(':')[1]).sort();
 
 test('when conditions pick the branch of the decision and look at the incident', async () => {
   const handle = await start(
@@ -143,10 +111,10 @@ test('a drill simulates side effects, marks messages, and still drafts the post-
   expect(final.status).toBe('closed');
   const events = await timeline(handle);
   expect(events.filter((e) => e.type === 'step.simulated').map((e) => e.data.stepId)).toEqual(['snapshot', 'failover', 'healthy']);
-  const outbox = await store.listOutbox({ incidentId: idOf(handle), limit: 10 });
+  const outbox = await wf.store.listOutbox({ incidentId: idOf(handle), limit: 10 });
   expect(outbox[0]?.body).toMatch(/^\[DRILL\] hello INC-/);
   expect(outbox[0]?.drill).toBe(true);
-  const pm = await store.getPostmortem(idOf(handle));
+  const pm = await wf.store.getPostmortem(idOf(handle));
   expect(pm).toMatchObject({ status: 'draft', template: 'default' });
   expect(pm?.body).toContain('## Root cause');
   expect(Date.parse(pm!.dueAt) - Date.parse(final.resolved!.at)).toBe(5 * 86_400_000);
@@ -171,5 +139,5 @@ test('a real incident stays open until its post-mortem review is marked done, wi
   expect(events.filter((e) => e.type === 'postmortem.reviewed')).toHaveLength(1);
   const reminders = events.filter((e) => e.type === 'postmortem.reminder').map((e) => e.data.overdue);
   expect(reminders.slice(0, 2)).toEqual([false, false]);
-  expect((await store.listOutbox({ incidentId: idOf(handle), limit: 20 })).filter((m) => m.id.includes(':pm:reminder-')).length).toBe(reminders.length);
+  expect((await wf.store.listOutbox({ incidentId: idOf(handle), limit: 20 })).filter((m) => m.id.includes(':pm:reminder-')).length).toBe(reminders.length);
 });
