@@ -6,7 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { childEnv, findFreePort, findFreePortWithOffset, killHard, spawnProcess, waitForExit, waitForHttp } from '../tests/support/processes';
+import {
+  childEnv,
+  findFreePort,
+  findFreePortWithOffset,
+  killHard,
+  spawnProcess,
+  waitForExit,
+  waitForHttp,
+} from '../tests/support/processes';
 
 interface Sample {
   startMs: number;

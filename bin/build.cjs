@@ -116,7 +116,14 @@ function copyStatic() {
 
 async function bundleWorkflows() {
   const { bundleWorkflowCode } = require(require.resolve('@temporalio/worker', { paths: [ROOT] }));
-  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) };
+  const quiet = {
+    log() {},
+    trace() {},
+    debug() {},
+    info() {},
+    warn: (m) => process.stderr.write(`${m}\n`),
+    error: (m) => process.stderr.write(`${m}\n`),
+  };
   const { code } = await bundleWorkflowCode({ workflowsPath: path.join(DIST, 'workflows', 'index.js'), logger: quiet });
   // Written whole or not at all: a worker starting meanwhile must never load half a bundle.
   const temp = `${BUNDLE}.${process.pid}.tmp`;

@@ -29,17 +29,25 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then exp
 (cd "${app}" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error)
 
 echo "== no development packages"
-dev_packages="$(node -e 'console.log(Object.keys(require(process.argv[1]).devDependencies).join(" "))' "${repo}/package.json")"
+# The lock marks "dev" what only development dependencies need (@swc/core, say, stays: the worker's bundler needs it).
+dev_only="$(node -e '
+  const lock = require(process.argv[1]);
+  const names = Object.entries(lock.packages).filter(([key, p]) => key.startsWith("node_modules/") && p.dev).map(([key]) => key.slice(13));
+  console.log(names.join("\n"));
+' "${repo}/package-lock.json")"
 found=()
-for name in ${dev_packages}; do
-  [ -e "${app}/node_modules/${name}" ] && found+=("${name}")
-done
+while read -r name; do
+  [ -n "${name}" ] && [ -e "${app}/node_modules/${name}" ] && found+=("${name}")
+done <<<"${dev_only}"
 if [ "${#found[@]}" -gt 0 ]; then
   echo "development packages in the production install: ${found[*]}"
   exit 1
 fi
+for name in tsx typescript jest prettier smtp-server mailparser playwright-core @temporalio/testing; do
+  grep -qx "${name}" <<<"${dev_only}" || { echo "${name} should be a development-only package"; exit 1; }
+done
+echo "none of the $(grep -c . <<<"${dev_only}") development-only packages"
 [ ! -e "${app}/src" ] || { echo "TypeScript sources were packed: check package.json \"files\""; exit 1; }
-echo "none of: ${dev_packages}"
 
 echo "== fireline start from the production install"
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

@@ -18,7 +18,7 @@ const ENTRY_POINTS = ['src/cli.ts', 'workflows/index.ts'];
  * check that the package is there first. Never at the top of a module: that would load it on every start.
  */
 const ON_DEMAND: Record<string, string> = {
-  '@temporalio/testing': "the Temporal CLI download fallback in src/temporal/dev-server.ts, offered only when it is installed",
+  '@temporalio/testing': 'the Temporal CLI download fallback in src/temporal/dev-server.ts, offered only when it is installed',
 };
 
 interface Use {
@@ -55,11 +55,19 @@ function runtimeImports(file: string): { specifier: string; onDemand: boolean }[
       const onlyTypes =
         clause !== undefined &&
         (clause.isTypeOnly ||
-          (clause.name === undefined && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly)));
+          (clause.name === undefined &&
+            named !== undefined &&
+            ts.isNamedImports(named) &&
+            named.elements.length > 0 &&
+            named.elements.every((e) => e.isTypeOnly)));
       if (!onlyTypes) found.push({ specifier: node.moduleSpecifier.text, onDemand: false });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
       found.push({ specifier: node.moduleSpecifier.text, onDemand: false });
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       found.push({ specifier: node.moduleReference.expression.text, onDemand: false });
     } else if (ts.isCallExpression(node) && node.arguments.length > 0 && ts.isStringLiteral(node.arguments[0]!)) {
       const callee = node.expression;
@@ -109,6 +117,16 @@ test('the on-demand packages are development dependencies, and each is still use
 });
 
 test('test and build tooling stays out of the production dependencies', () => {
-  const toolOnly = ['tsx', 'typescript', 'jest', 'prettier', 'eslint', 'smtp-server', 'mailparser', 'playwright-core', '@temporalio/testing'];
+  const toolOnly = [
+    'tsx',
+    'typescript',
+    'jest',
+    'prettier',
+    'eslint',
+    'smtp-server',
+    'mailparser',
+    'playwright-core',
+    '@temporalio/testing',
+  ];
   expect(toolOnly.filter((name) => name in pkg.dependencies)).toEqual([]);
 });
