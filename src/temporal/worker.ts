@@ -13,7 +13,7 @@ export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', COMP
 
 /**
  * The bundle `npm run build` writes beside the compiled code. Loading it spares every production start the
- * webpack run, which costs seconds and well over 100 MB of memory that the process never gives back.
+ * webpack run, which costs seconds and memory that the process never gives back.
  */
 const PREBUILT_WORKFLOW_BUNDLE = path.join(__dirname, '..', '..', 'workflow-bundle.js');
 
