@@ -16,7 +16,7 @@ const NODE_BUILTINS = [
 const WORKFLOW_SAFE_DOMAIN = ['alert-episode', 'drill', 'failure-types', 'limits', 'phases', 'role-order', 'severity-order'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'tests/artifacts/**', 'bin/**', '*.config.js', '*.config.mjs'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'tests/artifacts/**', 'bin/**', '*.config.js', '*.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -106,11 +106,21 @@ export async function resolveTemporalCli(opts: ResolveTemporalCliOptions): Promi
   } else {
     reasons.push('building with Go was not allowed');
   }
-  if (opts.allowDownload ?? true) {
+  if ((opts.allowDownload ?? true) && sdkDownloadInstalled()) {
     opts.log('Temporal CLI: falling back to the SDK download (needs internet access)');
     return { kind: 'sdk-download' };
   }
+  if (opts.allowDownload ?? true) reasons.push('the SDK download needs @temporalio/testing, a development package that this install left out');
   throw new TemporalCliNotFoundError(binDir, version, reasons);
+}
+
+function sdkDownloadInstalled(): boolean {
+  try {
+    require.resolve('@temporalio/testing');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function checkExplicitCliPath(cliPath: string): Promise<string> {

@@ -4,7 +4,6 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TemporalCli } from './cli-binary';
 
 export interface DevServer {
@@ -68,6 +67,8 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
 
 async function startWithSdk(opts: StartDevServerOptions, ip: string, address: string, uiUrl: string | null): Promise<DevServer> {
   opts.log(`Temporal dev server: starting ${address} with the SDK's downloaded CLI`);
+  // Loaded only here: a development dependency, absent from production installs (resolveTemporalCli checks).
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'cached-download' },

@@ -1,31 +1,40 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityDeps } from '../../activities';
 
-/** Where the worker loads workflows from: the TypeScript sources (bundled at start) or a prebuilt bundle. */
-export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
+/** Running from dist/ (`npm run build`) rather than from the TypeScript sources through tsx or jest. */
+const COMPILED = path.extname(__filename) === '.js';
+
+/** The workflow sources, bundled with webpack when a worker starts without a prebuilt bundle. */
+export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', COMPILED ? 'index.js' : 'index.ts');
+
+/**
+ * The bundle `npm run build` writes beside the compiled code. Loading it spares every production start the
+ * webpack run, which costs seconds and memory that the process never gives back.
+ */
+const PREBUILT_WORKFLOW_BUNDLE = path.join(__dirname, '..', '..', 'workflow-bundle.js');
 
 export interface IncidentWorkerOptions extends ActivityDeps {
   address: string;
   namespace: string;
   taskQueue: string;
-  /** A bundle from bundleWorkflowCode, to skip bundling at start (tests build it once). */
+  /** A bundle from bundleWorkflowCode, to skip bundling at start (tests build it once); else the prebuilt one when compiled. */
   workflowBundlePath?: string;
   extra?: Partial<WorkerOptions>;
 }
 
 export async function createIncidentWorker(options: IncidentWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const bundlePath = options.workflowBundlePath ?? (COMPILED && fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined);
   const connection = await NativeConnection.connect({ address: options.address });
   try {
     const worker = await Worker.create({
       connection,
       namespace: options.namespace,
       taskQueue: options.taskQueue,
-      ...(options.workflowBundlePath
-        ? { workflowBundle: { codePath: options.workflowBundlePath } }
-        : { workflowsPath: WORKFLOWS_PATH }),
+      ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
       activities: createActivities(options),
       // Bounded: each cached workflow costs about 1 MB, and a cache OOM kills the worker.
       maxCachedWorkflows: 500,

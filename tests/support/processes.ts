@@ -202,9 +202,9 @@ export function childEnv(vars: Record<string, string | undefined>): NodeJS.Proce
   return env;
 }
 
-/** `node bin/fireline.cjs <args>` in the repository, as its own process group. */
+/** `node bin/fireline.cjs <args>` in the repository on the TypeScript sources (no build), as its own process group. */
 export function spawnFireline(name: string, args: string[], vars: Record<string, string | undefined>): SpawnedProcess {
-  return spawnProcess(name, process.execPath, [FIRELINE_BIN, ...args], { env: childEnv(vars), detached: true });
+  return spawnProcess(name, process.execPath, [FIRELINE_BIN, ...args], { env: childEnv({ FIRELINE_FROM_SOURCE: '1', ...vars }), detached: true });
 }
 
 /** Listens on an ephemeral port and releases it; another process can still take it before use. */
