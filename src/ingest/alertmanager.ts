@@ -8,7 +8,7 @@ import { IsoTimeSchema, LabelMapSchema, webhookAlertEvent } from './schema';
 export { alertmanagerFingerprint } from './keys';
 
 /**
- * Prometheus Alertmanager webhook, version "4" (integrations.md §1). Objects are not strict: newer releases add
+ * Prometheus Alertmanager webhook, version "4" (docs/reference/integrations.md §1). Objects are not strict: newer releases add
  * fields (`notification_reason` in v0.32, `routeLabels` in v0.34) and unknown keys are dropped, never refused.
  */
 export const AlertmanagerAlertSchema = z.object({
@@ -57,7 +57,7 @@ export interface AlertmanagerMessage {
   alerts: AlertEvent[];
 }
 
-/** Undoes Go's `regexp.QuoteMeta`, which Alertmanager applies to receiver names (integrations.md §0.11). */
+/** Undoes Go's `regexp.QuoteMeta`, which Alertmanager applies to receiver names (docs/reference/integrations.md §0.11). */
 export function unescapeReceiver(name: string): string {
   return name.replace(/\\([\\.+*?()|[\]{}^$])/g, '$1');
 }

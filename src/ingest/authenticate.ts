@@ -30,7 +30,7 @@ export interface AuthenticateOptions {
 }
 
 /**
- * Which configured integration of `type` sent the request, and its body (integrations.md §1–§3): a Bearer or
+ * Which configured integration of `type` sent the request, and its body (docs/reference/integrations.md §1–§3): a Bearer or
  * Basic credential (Alertmanager, Grafana), a Grafana HMAC, a Fireline signature (generic), or the PagerDuty
  * routing key inside the body. Every candidate is checked, in file order; the first that matches wins. Refusals
  * are AuthenticationErrors that all read the same.

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { IngestError } from './errors';
 
-/** Webhook bodies above this are refused (integrations.md §3.1: PagerDuty's limit; Alertmanager trims to fit). */
+/** Webhook bodies above this are refused (docs/reference/integrations.md §3.1: PagerDuty's limit; Alertmanager trims to fit). */
 export const MAX_BODY_BYTES = 512 * 1024;
 /** Real payloads nest about five levels deep; a deeper body is an attack on the parser, not an alert. */
 export const MAX_JSON_DEPTH = 64;

@@ -6,12 +6,12 @@ import type { Parsed } from './issues';
 import { alertmanagerFingerprint, hexMacEqual, sha256Hex } from './keys';
 import { cleanMap, IsoTimeSchema, LabelMapSchema, webhookAlertEvent } from './schema';
 
-/** Both names Grafana's HMAC header is known by (integrations.md §0.12), lower case; accepted unless one is configured. */
+/** Both names Grafana's HMAC header is known by (docs/reference/integrations.md §0.12), lower case; accepted unless one is configured. */
 export const GRAFANA_SIGNATURE_HEADERS = ['x-grafana-alerting-signature', 'x-grafana-alert-signature'];
 export const GRAFANA_TIMESTAMP_TOLERANCE_SEC = 300;
 
 /**
- * Grafana unified alerting webhook, version "1" (integrations.md §2): an Alertmanager v4 body plus extras.
+ * Grafana unified alerting webhook, version "1" (docs/reference/integrations.md §2): an Alertmanager v4 body plus extras.
  * Not strict; unknown keys are dropped.
  */
 export const GrafanaAlertSchema = z.object({

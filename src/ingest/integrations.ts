@@ -38,7 +38,7 @@ const GrafanaHmacSchema = z
   .object(
     {
       env: EnvNameSchema,
-      /** The contact point's `hmacConfig.header`; default: both names Grafana uses (integrations.md §0.12). */
+      /** The contact point's `hmacConfig.header`; default: both names Grafana uses (docs/reference/integrations.md §0.12). */
       header: HeaderNameSchema.optional(),
       /** The contact point's `hmacConfig.timestampHeader`; when set the timestamp is signed and must be within 300 s. */
       timestampHeader: HeaderNameSchema.optional(),

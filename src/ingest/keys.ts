@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-/** Lowercase hex SHA-256 of the UTF-8 text: how group keys and dedup keys are named (integrations.md §1.7). */
+/** Lowercase hex SHA-256 of the UTF-8 text: how group keys and dedup keys are named (docs/reference/integrations.md §1.7). */
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -38,7 +38,7 @@ function byUtf8(a: string, b: string): number {
 }
 
 /**
- * Alertmanager's alert fingerprint (integrations.md §1.5): FNV-1a 64 over the labels sorted by name, each as
+ * Alertmanager's alert fingerprint (docs/reference/integrations.md §1.5): FNV-1a 64 over the labels sorted by name, each as
  * name bytes, 0xff, value bytes, 0xff; 16 lowercase hex digits. It depends on the labels only.
  */
 export function alertmanagerFingerprint(labels: Readonly<Record<string, string>>): string {

@@ -6,7 +6,7 @@ import type { Parsed, PayloadIssue } from './issues';
 import { sha256Hex } from './keys';
 import { isIsoTime, MAX_SUMMARY, oneLine, toUtcIso } from './schema';
 
-/** PagerDuty Events API v2 (integrations.md §3): the limits PagerDuty itself enforces. */
+/** PagerDuty Events API v2 (docs/reference/integrations.md §3): the limits PagerDuty itself enforces. */
 export const MAX_DEDUP_KEY = 255;
 export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export const PAGERDUTY_ACTIONS = ['trigger', 'acknowledge', 'resolve'] as const;

@@ -199,7 +199,7 @@ describe('fake Slack: methods', () => {
   });
 });
 
-test('slackSignature matches the reference vector (integrations.md §4.1)', () => {
+test('slackSignature matches the reference vector (docs/reference/integrations.md §4.1)', () => {
   const body =
     'command=%2Fincident&text=db+down&user_id=U1&channel_id=C1&team_id=T1&trigger_id=1.2.abc&response_url=http%3A%2F%2F127.0.0.1%3A9999%2Fresp';
   expect(slackSignature('test-signing-secret', 1700000000, body)).toBe('v0=0cd228fe3b31a9af94c019261ae1016920e33aeabe5be5bd281e73223e82eb94');

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A stateful fake of the Slack Web API over real HTTP on 127.0.0.1 (reference: integrations.md §4.4–§4.8), for
+ * A stateful fake of the Slack Web API over real HTTP on 127.0.0.1 (reference: docs/reference/integrations.md §4.4–§4.8), for
  * `WebClient` (`slackApiUrl: fake.apiUrl`) and Bolt (`clientOptions: { slackApiUrl: fake.apiUrl }`).
  *
  *   const slack = await FakeSlack.start({ users: [{ id: 'U1', name: 'ada', email: 'ada@example.com' }] });
@@ -1041,7 +1041,7 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
-// --- Signed requests into a Slack app (integrations.md §4.1, §0.5) ------------------------------------------
+// --- Signed requests into a Slack app (docs/reference/integrations.md §4.1, §0.5) ------------------------------------------
 
 /** `v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>` */
 export function slackSignature(signingSecret: string, timestamp: number, body: string): string {

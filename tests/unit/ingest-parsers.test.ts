@@ -1,4 +1,4 @@
-// Receivers' parsers against the shared fixtures and the reference vectors (integrations.md §1–§3).
+// Receivers' parsers against the shared fixtures and the reference vectors (docs/reference/integrations.md §1–§3).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertEvent } from '../../src/domain/alert';

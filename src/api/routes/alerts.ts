@@ -17,7 +17,7 @@ import { ingestHttpError } from '../errors';
 import { HttpError } from '../http-error';
 
 /**
- * Monitoring ingestion (integrations.md §1–§3), as adapters: src/ingest authenticates the integration (401 before
+ * Monitoring ingestion (docs/reference/integrations.md §1–§3), as adapters: src/ingest authenticates the integration (401 before
  * the body is read where the credential is a header), reads at most 512 KB of raw bytes (for HMACs), refuses
  * hostile JSON and normalises to AlertEvents; the route answers 202 only once the sink has them durably. When
  * Temporal is unreachable the sink rejects and the sender gets 503 with Retry-After, so it retries instead of
