@@ -132,7 +132,9 @@ browserSuite('the web page', () => {
   });
 
   test("read an incident's timeline, phases, decisions and who was told", async () => {
-    await page.goto(`${api.url}/#/incidents/${reviewed.id}`);
+    // The link that pages, emails and Slack messages carry.
+    await page.goto(`${api.url}/incidents/${reviewed.id}`);
+    expect(new URL(page.url()).hash).toBe(`#/incidents/${reviewed.id}`);
     await page.locator('#timeline-body tr').first().waitFor();
     const timeline = await rowsText('#timeline-body tr');
     for (const text of ['incident.declared', 'notification.sent', 'incident.resolved', 'postmortem.drafted', 'Declared "Card payments declined at checkout"']) expect(timeline).toContain(text);

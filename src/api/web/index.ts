@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express, { Router } from 'express';
 import type { RequestHandler } from 'express';
+import { IncidentIdSchema } from '../../domain/incident';
 
 /** The page's files: hand-written ES modules, CSS and one HTML file; no build step, nothing from a CDN. */
 export const WEB_ROOT = path.join(__dirname, 'static');
@@ -30,7 +31,10 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** GET / (the page) and /assets/* (its modules and styles). Everything else stays with the API's 404. */
+/**
+ * GET / (the page), /assets/* (its modules and styles) and /incidents/:id (the link that pages, emails and Slack
+ * messages carry). Everything else stays with the API's 404.
+ */
 export function webRoutes(): Router {
   const r = Router();
   // Revalidated on every load (ETag): a restarted server never leaves a stale module in a browser.
@@ -40,5 +44,12 @@ export function webRoutes(): Router {
     res.sendFile(path.join(WEB_ROOT, 'index.html'));
   });
   r.use('/assets', securityHeaders, assets);
+  // Messages link to a plain path that stays valid whatever the page's client-side router does; the page itself
+  // routes by fragment.
+  r.get('/incidents/:id', (req, res, next) => {
+    const id = IncidentIdSchema.safeParse(req.params.id);
+    if (!id.success) return next();
+    res.redirect(302, `/#/incidents/${id.data}`);
+  });
   return r;
 }
