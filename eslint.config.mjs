@@ -3,9 +3,34 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const NODE_BUILTINS = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'http2',
-  'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm',
-  'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 /**
@@ -39,14 +64,33 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...NODE_BUILTINS.flatMap((name) => [name, `node:${name}`]).map((name) => ({ name, message: 'Node built-ins are not allowed in workflow code.' })),
-            ...['zod', 'pino', 'express', 'better-sqlite3', 'pg', 'nodemailer', '@slack/bolt', '@slack/web-api', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map((name) => ({
+            ...NODE_BUILTINS.flatMap((name) => [name, `node:${name}`]).map((name) => ({
+              name,
+              message: 'Node built-ins are not allowed in workflow code.',
+            })),
+            ...[
+              'zod',
+              'pino',
+              'express',
+              'better-sqlite3',
+              'pg',
+              'nodemailer',
+              '@slack/bolt',
+              '@slack/web-api',
+              '@temporalio/client',
+              '@temporalio/worker',
+              '@temporalio/activity',
+            ].map((name) => ({
               name,
               message: 'Workflow code may import only @temporalio/workflow; do I/O in activities.',
             })),
           ],
           patterns: [
-            { group: ['../activities/**', '../activities'], allowTypeImports: true, message: 'Workflow code may import only types from activities/.' },
+            {
+              group: ['../activities/**', '../activities'],
+              allowTypeImports: true,
+              message: 'Workflow code may import only types from activities/.',
+            },
             {
               regex: `^(\\.\\./)+src/(?!domain/(${WORKFLOW_SAFE_DOMAIN.join('|')})$)`,
               allowTypeImports: true,
@@ -60,13 +104,19 @@ export default tseslint.config(
   {
     files: ['activities/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../workflows/**', '../workflows'], message: 'Activities never import workflow code.' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../workflows/**', '../workflows'], message: 'Activities never import workflow code.' }] },
+      ],
     },
   },
   {
     files: ['src/domain/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!./*'], message: 'src/domain imports nothing of ours outside itself.' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', '!./*'], message: 'src/domain imports nothing of ours outside itself.' }] },
+      ],
     },
   },
   {
@@ -74,7 +124,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        ...['ImportDeclaration', 'ImportExpression', 'ExportAllDeclaration', 'ExportNamedDeclaration[source]', 'TSImportEqualsDeclaration', "CallExpression[callee.name='require']"].map((selector) => ({
+        ...[
+          'ImportDeclaration',
+          'ImportExpression',
+          'ExportAllDeclaration',
+          'ExportNamedDeclaration[source]',
+          'TSImportEqualsDeclaration',
+          "CallExpression[callee.name='require']",
+        ].map((selector) => ({
           selector,
           message: 'This module is part of the workflow bundle (WORKFLOW_SAFE_DOMAIN): it imports nothing, not even types.',
         })),

@@ -4,7 +4,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActionSpec, HttpAction } from '../src/domain/runbook';
 import type { Targets } from '../src/domain/targets';
 import { SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER } from '../src/targets/sign';
-import { activityCancellationSignal, configFailure, currentActivityContext, missingEnvFailure, renderer, throwIfCancelled } from './shared/activity';
+import {
+  activityCancellationSignal,
+  configFailure,
+  currentActivityContext,
+  missingEnvFailure,
+  renderer,
+  throwIfCancelled,
+} from './shared/activity';
 import { exchange, parseRetryAfter, prepareHttpTarget, readText } from './shared/http';
 import { formatMs, oneLine, quote, Scrubber } from './shared/text';
 import type { TemplateContext } from './template';
@@ -73,7 +80,12 @@ interface RunOptions {
 
 // --- HTTP ------------------------------------------------------------------------------------------------
 
-async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps, { render, cancel, elapsed }: RunOptions): Promise<ActionResult> {
+async function httpAction(
+  spec: HttpAction,
+  req: ActionRequest,
+  deps: ActionDeps,
+  { render, cancel, elapsed }: RunOptions,
+): Promise<ActionResult> {
   const secrets = new Scrubber();
   const target = prepareHttpTarget(spec.url, spec.headers, render, secrets, 'action');
   const method = spec.method ?? 'POST';
@@ -102,7 +114,9 @@ async function httpAction(spec: HttpAction, req: ActionRequest, deps: ActionDeps
 
   const timeoutMs = req.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
   // Redirects are not followed: a signed request goes only where the runbook says.
-  const answer = await exchange(target.url, { method, headers, body, redirect: 'manual' }, { timeoutMs, cancel }, (response) => readText(response, 4096));
+  const answer = await exchange(target.url, { method, headers, body, redirect: 'manual' }, { timeoutMs, cancel }, (response) =>
+    readText(response, 4096),
+  );
   if (!answer.answered) {
     throw ApplicationFailure.create({
       message: secrets.scrub(`${label} ${answer.problem}`),
@@ -169,7 +183,12 @@ interface Exec {
   stderr: string;
 }
 
-async function commandAction(name: string, req: ActionRequest, deps: ActionDeps, { render, cancel, elapsed }: RunOptions): Promise<ActionResult> {
+async function commandAction(
+  name: string,
+  req: ActionRequest,
+  deps: ActionDeps,
+  { render, cancel, elapsed }: RunOptions,
+): Promise<ActionResult> {
   const configured = deps.targets.commands[name];
   if (!configured) {
     const known = Object.keys(deps.targets.commands);
@@ -210,13 +229,20 @@ async function commandAction(name: string, req: ActionRequest, deps: ActionDeps,
     });
   }
   if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-    throw ApplicationFailure.nonRetryable(`${label} printed more than ${MAX_CAPTURE_BYTES} bytes and was stopped`, FAILURE.commandFailed, { code: -1, durationMs });
+    throw ApplicationFailure.nonRetryable(`${label} printed more than ${MAX_CAPTURE_BYTES} bytes and was stopped`, FAILURE.commandFailed, {
+      code: -1,
+      durationMs,
+    });
   }
   if (error.killed || error.signal) {
     // execFile sets `killed` only for the kills it does itself; cancellation and maxBuffer are handled above.
     const timedOut = error.killed === true;
     throw ApplicationFailure.create({
-      message: withTail(timedOut ? `${label} timed out after ${formatMs(command.timeout)} and was stopped` : `${label} was killed by ${error.signal ?? 'a signal'}`),
+      message: withTail(
+        timedOut
+          ? `${label} timed out after ${formatMs(command.timeout)} and was stopped`
+          : `${label} was killed by ${error.signal ?? 'a signal'}`,
+      ),
       type: timedOut ? FAILURE.commandTimeout : FAILURE.commandFailed,
       nonRetryable: true,
       details: [{ code: -1, signal: error.signal ?? null, durationMs }],
@@ -226,7 +252,11 @@ async function commandAction(name: string, req: ActionRequest, deps: ActionDeps,
   throw configFailure(`${label}: cannot run ${quote(secrets.scrub(file))}: ${error.code ?? error.message}`);
 }
 
-function runFile(file: string, args: string[], options: { env: Record<string, string>; timeoutMs: number; cancel: AbortSignal | undefined }): Promise<Exec> {
+function runFile(
+  file: string,
+  args: string[],
+  options: { env: Record<string, string>; timeoutMs: number; cancel: AbortSignal | undefined },
+): Promise<Exec> {
   const context = currentActivityContext();
   return new Promise((resolve) => {
     const heartbeat = context ? setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
@@ -263,7 +293,10 @@ function truncateBytes(text: string, max: number): string {
 }
 
 function lastLines(text: string, count: number): string {
-  const lines = text.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+  const lines = text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== '');
   const tail = lines.slice(-count).join('\n');
   return tail.length > 1024 ? `…${tail.slice(-1024)}` : tail;
 }

@@ -38,7 +38,11 @@ export function createBackupActivities(deps: BackupDeps) {
         heartbeatIntervalMs: deps.heartbeatIntervalMs ?? 5_000,
         resolve: (text) =>
           resolveOrFail(text, deps.env, (variable) =>
-            nonRetryable(`backup target "${req.target}" needs ${variable}, which is not set in Fireline's environment`, FAILURE.missingEnvVariable, { variable }),
+            nonRetryable(
+              `backup target "${req.target}" needs ${variable}, which is not set in Fireline's environment`,
+              FAILURE.missingEnvVariable,
+              { variable },
+            ),
           ),
       };
       rt.log.info('backup started', { target: req.target, provider: config.provider, drill: req.drill });
@@ -59,7 +63,13 @@ export function createBackupActivities(deps: BackupDeps) {
         }
       }
       const result: BackupResult = { provider: config.provider, ...outcome, durationMs: Date.now() - started };
-      rt.log.info('backup finished', { target: req.target, provider: result.provider, sizeBytes: result.sizeBytes, durationMs: result.durationMs, restoreCheck: result.restoreCheck?.ok ?? null });
+      rt.log.info('backup finished', {
+        target: req.target,
+        provider: result.provider,
+        sizeBytes: result.sizeBytes,
+        durationMs: result.durationMs,
+        restoreCheck: result.restoreCheck?.ok ?? null,
+      });
       return result;
     },
   };

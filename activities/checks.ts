@@ -90,19 +90,25 @@ type SqlCheck = Extract<Check, { sql: unknown }>['sql'];
 async function httpCheck(check: HttpCheck, { render, secrets, timeoutMs, cancel }: RunOptions): Promise<Outcome> {
   const target = prepareHttpTarget(check.url, check.headers, render, secrets, 'check');
   const method = check.method ?? 'GET';
-  const expected = typeof check.expect === 'number' ? { status: check.expect, body: undefined } : (check.expect ?? { status: 200, body: undefined });
+  const expected =
+    typeof check.expect === 'number' ? { status: check.expect, body: undefined } : (check.expect ?? { status: 200, body: undefined });
   const expectedStatus = expected.status ?? 200;
   const expectedBody = expected.body === undefined ? undefined : render(expected.body);
   if (expectedBody !== undefined && expectedBody !== expected.body) secrets.add(expectedBody);
   const label = `${method} ${target.display}`;
 
-  const answer = await exchange(target.url, { method, headers: target.headers }, { timeoutMs, cancel }, async (response): Promise<string | undefined> => {
-    if (response.status !== expectedStatus || expectedBody === undefined || method === 'HEAD') {
-      await discardBody(response);
-      return undefined;
-    }
-    return readText(response, MAX_BODY_BYTES);
-  });
+  const answer = await exchange(
+    target.url,
+    { method, headers: target.headers },
+    { timeoutMs, cancel },
+    async (response): Promise<string | undefined> => {
+      if (response.status !== expectedStatus || expectedBody === undefined || method === 'HEAD') {
+        await discardBody(response);
+        return undefined;
+      }
+      return readText(response, MAX_BODY_BYTES);
+    },
+  );
   if (!answer.answered) return { healthy: false, detail: answer.timedOut ? `${label}: ${answer.problem}` : `${label} ${answer.problem}` };
   const status = answer.response.status;
   if (status !== expectedStatus) return { healthy: false, detail: `HTTP ${status} from ${label}, expected ${expectedStatus}` };
@@ -127,11 +133,17 @@ async function tcpCheck(check: TcpCheck, { render, timeoutMs, cancel }: Omit<Run
 
 function parsePort(text: string, template: string): number {
   const port = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw configFailure(`the TCP port ${quote(template)} is not a port number (1-65535)`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw configFailure(`the TCP port ${quote(template)} is not a port number (1-65535)`);
   return port;
 }
 
-function tcpConnect(host: string, port: number, timeoutMs: number, cancel: AbortSignal | undefined): Promise<'connected' | 'timeout' | Error> {
+function tcpConnect(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  cancel: AbortSignal | undefined,
+): Promise<'connected' | 'timeout' | Error> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     let settled = false;
@@ -153,7 +165,12 @@ function tcpConnect(host: string, port: number, timeoutMs: number, cancel: Abort
 
 // --- SQL -------------------------------------------------------------------------------------------------
 
-async function sqlCheck(check: SqlCheck, req: CheckRequest, deps: CheckDeps, { render, secrets, timeoutMs, cancel }: RunOptions): Promise<Outcome> {
+async function sqlCheck(
+  check: SqlCheck,
+  req: CheckRequest,
+  deps: CheckDeps,
+  { render, secrets, timeoutMs, cancel }: RunOptions,
+): Promise<Outcome> {
   const configured = deps.targets.databases[check.database];
   if (!configured) {
     const known = Object.keys(deps.targets.databases);
@@ -171,9 +188,10 @@ async function sqlCheck(check: SqlCheck, req: CheckRequest, deps: CheckDeps, { r
 
   let rows: { count: number; first: unknown; hasFirst: boolean };
   try {
-    rows = target.driver === 'postgres'
-      ? await queryPostgres(location, query, timeoutMs, cancel, secrets)
-      : querySqlite(location, query, timeoutMs);
+    rows =
+      target.driver === 'postgres'
+        ? await queryPostgres(location, query, timeoutMs, cancel, secrets)
+        : querySqlite(location, query, timeoutMs);
   } catch (error) {
     throwIfCancelled(cancel);
     return { healthy: false, detail: `${label} failed: ${describeSqlError(error)}` };
@@ -211,7 +229,7 @@ export function bindPlaceholders(query: string, render: (template: string) => st
     values.push(value);
     return dialect === 'postgres' ? `$${values.length}` : '?';
   };
-  for (let i = 0; i < query.length; ) {
+  for (let i = 0; i < query.length;) {
     const ch = query[i] as string;
     if (query.startsWith('${', i)) {
       const end = query.indexOf('}', i);
@@ -219,7 +237,10 @@ export function bindPlaceholders(query: string, render: (template: string) => st
         text += query.slice(i);
         break;
       }
-      if (quoteChar) throw configFailure(`the query placeholder ${query.slice(i, end + 1)} is inside a quoted string or name; write it unquoted, it is bound as a parameter`);
+      if (quoteChar)
+        throw configFailure(
+          `the query placeholder ${query.slice(i, end + 1)} is inside a quoted string or name; write it unquoted, it is bound as a parameter`,
+        );
       text += bind(query.slice(i, end + 1));
       i = end + 1;
       continue;

@@ -38,7 +38,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createActionActivities({ targets, env }),
     ...createBackupActivities({ targets, env, backupDir: deps.backupDir ?? path.resolve('data', 'backups') }),
     ...createPostmortemActivities(deps),
-    ...createPagingActivities({ store: deps.store, oncall: deps.oncall, channels: deps.pageChannels, throttle: deps.throttle, publicUrl: deps.publicUrl }),
+    ...createPagingActivities({
+      store: deps.store,
+      oncall: deps.oncall,
+      channels: deps.pageChannels,
+      throttle: deps.throttle,
+      publicUrl: deps.publicUrl,
+    }),
   };
 }
 

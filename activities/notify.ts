@@ -35,7 +35,8 @@ export function createNotifyActivities(deps: {
   return {
     async sendNotification(req: NotifyRequest): Promise<NotifyResult> {
       const drill = drillMark(req.incident.drill);
-      const body = drill + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
+      const body =
+        drill + renderTemplate(req.message, { incident: req.incident, decisions: req.decisions, params: req.incident.params ?? {} });
       const subject = `${drill}[${req.incident.severity}] ${req.incident.id}: ${req.incident.title}`;
       const channel = req.via === 'outbox' || !req.to ? undefined : deps.channels?.[req.via];
       if (channel && req.to) {

@@ -68,7 +68,13 @@ export function createPagingActivities(deps: PagingDeps) {
   const now = deps.now ?? (() => new Date());
   const publicUrl = (deps.publicUrl ?? 'http://localhost:3000').replace(/\/$/, '');
 
-  async function record(req: PageRequest, via: PageRecord['channel'], status: PageRecord['status'], error: string | null, providerId: string | null) {
+  async function record(
+    req: PageRequest,
+    via: PageRecord['channel'],
+    status: PageRecord['status'],
+    error: string | null,
+    providerId: string | null,
+  ) {
     await deps.store.recordPage({
       key: req.key,
       incidentId: req.incident.id,
@@ -88,7 +94,8 @@ export function createPagingActivities(deps: PagingDeps) {
 
   return {
     async resolveEscalation(req: { policyId: string; at: string }): Promise<EscalationSnapshot> {
-      if (!deps.oncall) throw ApplicationFailure.nonRetryable(`no on-call configuration: cannot page policy "${req.policyId}"`, FAILURE.unknownPolicy);
+      if (!deps.oncall)
+        throw ApplicationFailure.nonRetryable(`no on-call configuration: cannot page policy "${req.policyId}"`, FAILURE.unknownPolicy);
       try {
         return await snapshotEscalation({ store: deps.store, config: deps.oncall.current() }, req.policyId, new Date(req.at));
       } catch (err) {
@@ -119,7 +126,13 @@ export function createPagingActivities(deps: PagingDeps) {
       }
       // A crash after the provider accepted but before Temporal heard of it: email cannot dedupe, so look first.
       const earlier = (await deps.store.listPages(req.incident.id)).find((p) => p.key === req.key && p.status === 'sent');
-      if (earlier) return { via: req.channel, startedAt: earlier.updatedAt, providerId: earlier.providerId, detail: 'already delivered by an earlier attempt' };
+      if (earlier)
+        return {
+          via: req.channel,
+          startedAt: earlier.updatedAt,
+          providerId: earlier.providerId,
+          detail: 'already delivered by an earlier attempt',
+        };
       // Last look before anything goes out: once an acknowledgement is recorded, no page starts.
       const incident = await deps.store.getIncident(req.incident.id);
       if (incident?.acknowledgedAt || incident?.resolvedAt) {
@@ -131,7 +144,11 @@ export function createPagingActivities(deps: PagingDeps) {
       const delay = throttleDelayMs(await deps.store.recentPages(req.channel, req.to, since), now(), rules);
       if (delay > 0) {
         await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
-        throw ApplicationFailure.create({ message: `${req.channel} to this contact is throttled`, type: FAILURE.throttled, nextRetryDelay: delay });
+        throw ApplicationFailure.create({
+          message: `${req.channel} to this contact is throttled`,
+          type: FAILURE.throttled,
+          nextRetryDelay: delay,
+        });
       }
       // Email cannot be deduplicated by the receiver: an attempt that died mid-send (a crashed worker) leaves
       // this mark, and the retry then counts the page as uncertain and moves on rather than risk a second one.
@@ -146,7 +163,14 @@ export function createPagingActivities(deps: PagingDeps) {
       const startedAt = now().toISOString();
       const beat = setInterval(heartbeat, HEARTBEAT_MS);
       try {
-        const delivery = await channel.send({ idempotencyKey: req.key, to: req.to, subject, text: req.message, incidentUrl, drill: req.incident.drill });
+        const delivery = await channel.send({
+          idempotencyKey: req.key,
+          to: req.to,
+          subject,
+          text: req.message,
+          incidentUrl,
+          drill: req.incident.drill,
+        });
         await record(req, req.channel, 'sent', null, delivery.providerId);
         return { via: req.channel, startedAt, providerId: delivery.providerId, detail: delivery.detail };
       } catch (err) {

@@ -8,13 +8,32 @@ export interface DraftRequest {
   dueAt: string;
 }
 
-const SECTIONS = ['Summary', 'Impact', 'Timeline', 'Root cause', 'Contributing factors', 'What went well', 'What went badly', 'Action items'] as const;
+const SECTIONS = [
+  'Summary',
+  'Impact',
+  'Timeline',
+  'Root cause',
+  'Contributing factors',
+  'What went well',
+  'What went badly',
+  'Action items',
+] as const;
 
 /** The timeline lines worth a reader's time: decisions, people, failures, backups; not every step boundary. */
 const KEY_EVENTS = new Set<TimelineEvent['type']>([
-  'incident.declared', 'incident.acknowledged', 'incident.escalated', 'incident.resolved', 'decision.taken',
-  'decision.timed_out', 'step.failed', 'step.compensated', 'backup.taken', 'task.completed', 'event.received',
-  'note.added', 'severity.changed',
+  'incident.declared',
+  'incident.acknowledged',
+  'incident.escalated',
+  'incident.resolved',
+  'decision.taken',
+  'decision.timed_out',
+  'step.failed',
+  'step.compensated',
+  'backup.taken',
+  'task.completed',
+  'event.received',
+  'note.added',
+  'severity.changed',
 ]);
 
 function draftBody(incident: IncidentInfo, events: TimelineEvent[]): string {

@@ -54,7 +54,13 @@ export async function benchDeclareLatency(opts: { address: string; dataDir: stri
   const bareQueue = `bench-bare-${randomUUID().slice(0, 6)}`;
   const activityStarted = new Map<string, (at: number) => void>();
   const workers = [
-    await Worker.create({ connection: native, taskQueue: firelineQueue, workflowsPath: WORKFLOWS_PATH, activities: createActivities({ store: watch.wrap(store) }), maxCachedWorkflows: 500 }),
+    await Worker.create({
+      connection: native,
+      taskQueue: firelineQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createActivities({ store: watch.wrap(store) }),
+      maxCachedWorkflows: 500,
+    }),
     await Worker.create({
       connection: native,
       taskQueue: bareQueue,

@@ -46,18 +46,44 @@ export async function benchIngest(opts: { address: string; dataDir: string; coun
   const firelineQueue = `bench-ingest-${randomUUID().slice(0, 6)}`;
   const bareQueue = `bench-bare-signal-${randomUUID().slice(0, 6)}`;
   const workers = [
-    await Worker.create({ connection: native, taskQueue: firelineQueue, workflowsPath: WORKFLOWS_PATH, activities: createActivities({ store }) }),
+    await Worker.create({
+      connection: native,
+      taskQueue: firelineQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createActivities({ store }),
+    }),
     await Worker.create({ connection: native, taskQueue: bareQueue, workflowsPath: path.join(__dirname, 'baseline-workflow.ts') }),
   ];
   const running = workers.map((w) => w.run());
 
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: firelineQueue, logger });
-  const alerts = createAlertService({ client, store, runbooks, incidents, taskQueue: firelineQueue, logger, route: (a) => routeAlert([], a) });
+  const alerts = createAlertService({
+    client,
+    store,
+    runbooks,
+    incidents,
+    taskQueue: firelineQueue,
+    logger,
+    route: (a) => routeAlert([], a),
+  });
   const sink = new AlertCoalescer({ store, alerts, logger, isSilenced: () => false });
-  const loaded = parseIntegrations('integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: AM_TOKEN }\n', 'integrations.yaml', { AM_TOKEN: TOKEN });
+  const loaded = parseIntegrations(
+    'integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: AM_TOKEN }\n',
+    'integrations.yaml',
+    { AM_TOKEN: TOKEN },
+  );
   if (!loaded.ok) throw new Error('bench integrations do not load');
-  const app = createApp({ logger, store, incidents, tokens: createTokenService({ store }), runbooks, checkTemporal: async () => undefined, alertSink: sink, integrations: loaded.integrations });
+  const app = createApp({
+    logger,
+    store,
+    incidents,
+    tokens: createTokenService({ store }),
+    runbooks,
+    checkTemporal: async () => undefined,
+    alertSink: sink,
+    integrations: loaded.integrations,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -67,9 +93,19 @@ export async function benchIngest(opts: { address: string; dataDir: string; coun
   async function post(group: string, alert: number) {
     const body = buildAlertmanagerMessage({
       groupLabels: { alertname: group },
-      alerts: [{ labels: { alertname: group, instance: `i-${alert}` }, startsAt: '2026-11-25T10:00:00Z', annotations: { summary: `bench ${group}` } }],
+      alerts: [
+        {
+          labels: { alertname: group, instance: `i-${alert}` },
+          startsAt: '2026-11-25T10:00:00Z',
+          annotations: { summary: `bench ${group}` },
+        },
+      ],
     });
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     await res.arrayBuffer();
     if (res.status !== 202) throw new Error(`receiver answered ${res.status}`);
   }
@@ -92,9 +128,14 @@ export async function benchIngest(opts: { address: string; dataDir: string; coun
   async function clearPhase() {
     for (const queue of [firelineQueue, bareQueue]) {
       const ids: string[] = [];
-      for await (const wf of client.workflow.list({ query: `TaskQueue = "${queue}" AND ExecutionStatus = "Running"` })) ids.push(wf.workflowId);
+      for await (const wf of client.workflow.list({ query: `TaskQueue = "${queue}" AND ExecutionStatus = "Running"` }))
+        ids.push(wf.workflowId);
       await rate(ids.length || 1, async (i) => {
-        if (ids[i]) await client.workflow.getHandle(ids[i]).terminate('bench phase done').catch(() => undefined);
+        if (ids[i])
+          await client.workflow
+            .getHandle(ids[i])
+            .terminate('bench phase done')
+            .catch(() => undefined);
       });
     }
   }

@@ -39,7 +39,9 @@ function fill(file: string): { ms: number } {
        workflow_id, status, phase, acknowledged_at, resolved_at, closed_at, updated_at)
      VALUES (?, ?, ?, ?, NULL, ?, 'manual', ?, ?, ?, 'bench00000000000', ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const event = db.prepare('INSERT INTO timeline_events (id, incident_id, seq, at, type, phase, actor, summary, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const event = db.prepare(
+    'INSERT INTO timeline_events (id, incident_id, seq, at, type, phase, actor, summary, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const start = Date.now() - 2 * 365 * 86_400_000;
   const span = 2 * 365 * 86_400_000;
   db.transaction(() => {
@@ -53,9 +55,21 @@ function fill(file: string): { ms: number } {
       const resolved = 30 * 60_000 + (i % 23) * 5 * 60_000;
       const closed = resolved + 3_600_000;
       incident.run(
-        id, `${['Checkout errors', 'Payment timeouts', 'Order DB replica lag', 'Inventory drift', 'Search latency'][i % 5]} ${i}`,
-        SERVICES[i % SERVICES.length], SEVERITIES[i % 4], i % 25 === 0 ? 1 : 0, COMMANDER, at(0), RUNBOOKS[i % RUNBOOKS.length], `incident/${id}`,
-        status, open ? 'decide' : 'closed', status === 'open' ? null : at(ack), open ? null : at(resolved), open ? null : at(closed), at(open ? ack : closed),
+        id,
+        `${['Checkout errors', 'Payment timeouts', 'Order DB replica lag', 'Inventory drift', 'Search latency'][i % 5]} ${i}`,
+        SERVICES[i % SERVICES.length],
+        SEVERITIES[i % 4],
+        i % 25 === 0 ? 1 : 0,
+        COMMANDER,
+        at(0),
+        RUNBOOKS[i % RUNBOOKS.length],
+        `incident/${id}`,
+        status,
+        open ? 'decide' : 'closed',
+        status === 'open' ? null : at(ack),
+        open ? null : at(resolved),
+        open ? null : at(closed),
+        at(open ? ack : closed),
       );
       const last = open ? ack + 120_000 : closed;
       for (let seq = 1; seq <= EVENTS_PER_INCIDENT; seq++) {
@@ -65,7 +79,8 @@ function fill(file: string): { ms: number } {
         let summary = `notify step-${seq} done`;
         let data = `{"stepId":"step-${seq}"}`;
         if (seq === 1) [type, summary, data] = ['incident.declared', 'Declared', '{"trigger":"manual"}'];
-        else if (seq === 4) [type, summary, data] = ['notification.sent', 'Notified #incidents via slack', '{"stepId":"announce","via":"slack"}'];
+        else if (seq === 4)
+          [type, summary, data] = ['notification.sent', 'Notified #incidents via slack', '{"stepId":"announce","via":"slack"}'];
         else if (seq % 8 === 2) [type, summary, data] = ['phase.entered', `Entered ${phase}`, `{"phase":"${phase}"}`];
         else if (seq === EVENTS_PER_INCIDENT && !open) [type, summary, data] = ['incident.closed', 'Closed after the retrospective', '{}'];
         event.run(`${id}:${seq}`, id, seq, at(ms), type, phase, seq === 1 ? COMMANDER : RUNBOOK_ACTOR, summary, data);
@@ -94,7 +109,12 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
   const connection = await Connection.connect({ address: opts.address });
   const client = new Client({ connection });
   const taskQueue = `bench-read-${randomUUID().slice(0, 6)}`;
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: WORKFLOWS_PATH, activities: createActivities({ store }) });
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({ store }),
+  });
   const running = worker.run();
   const tokens = createTokenService({ store });
   const { token } = await tokens.create('bench', 'commander');
@@ -124,7 +144,11 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
   });
   if (declared.status !== 201) throw new Error(`declare answered ${declared.status}: ${await declared.text()}`);
   const { incident } = (await declared.json()) as { incident: { id: string; workflowId: string } };
-  for (let i = 0; i < 100 && !(await get<{ live: { openDecisions: unknown[] } | null }>(`/incidents/${incident.id}`)).body.live?.openDecisions.length; i++) {
+  for (
+    let i = 0;
+    i < 100 && !(await get<{ live: { openDecisions: unknown[] } | null }>(`/incidents/${incident.id}`)).body.live?.openDecisions.length;
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const describe = async () => {
@@ -147,7 +171,12 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
     return out;
   };
   const deep = await cursorsOf('');
-  const filters = ['&status=closed&service=checkout', '&severity=SEV2', '&runbook=triage&status=closed', '&service=payments&from=2025-01-01T00:00:00Z'];
+  const filters = [
+    '&status=closed&service=checkout',
+    '&severity=SEV2',
+    '&runbook=triage&status=closed',
+    '&service=payments&from=2025-01-01T00:00:00Z',
+  ];
   const filtered = await Promise.all(filters.map(async (f) => ({ f, cursors: await cursorsOf(f) })));
   const ids = Array.from({ length: 97 }, (_, i) => `INC-${FIRST_NUMBER + Math.floor((i / 97) * INCIDENTS)}`);
 
@@ -156,14 +185,25 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
   await get(`/metrics/summary?groupBy=week&from=${SUMMARY_FROM}`);
   const metricsColdMs = performance.now() - cold;
 
-  const samples = { describe: [] as number[], first: [] as number[], deep: [] as number[], filtered: [] as number[], timeline: [] as number[], summary: [] as number[] };
+  const samples = {
+    describe: [] as number[],
+    first: [] as number[],
+    deep: [] as number[],
+    filtered: [] as number[],
+    timeline: [] as number[],
+    summary: [] as number[],
+  };
   const round = async (n: number, record: boolean) => {
     const f = filtered[n % filtered.length]!;
     const steps: [keyof typeof samples, () => Promise<number>][] = [
       ['describe', describe],
       ['first', async () => (await get('/incidents?limit=50')).ms],
       ['deep', async () => (await get(`/incidents?limit=50&cursor=${deep[n % deep.length]}`)).ms],
-      ['filtered', async () => (await get(`/incidents?limit=50${f.f}${n % 2 && f.cursors.length ? `&cursor=${f.cursors[n % f.cursors.length]}` : ''}`)).ms],
+      [
+        'filtered',
+        async () =>
+          (await get(`/incidents?limit=50${f.f}${n % 2 && f.cursors.length ? `&cursor=${f.cursors[n % f.cursors.length]}` : ''}`)).ms,
+      ],
       ['timeline', async () => (await get(`/incidents/${ids[n % ids.length]}/timeline`)).ms],
     ];
     // Rotate the order so no route always runs right after another.
@@ -178,7 +218,10 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
   // Apart from the routes above: a summary allocates enough to put garbage-collection pauses into their tails.
   for (let n = 0; n < 30; n++) samples.summary.push((await get(`/metrics/summary?groupBy=week&from=${SUMMARY_FROM}`)).ms);
 
-  await client.workflow.getHandle(incident.workflowId).terminate('bench finished').catch(() => undefined);
+  await client.workflow
+    .getHandle(incident.workflowId)
+    .terminate('bench finished')
+    .catch(() => undefined);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   worker.shutdown();

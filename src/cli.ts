@@ -79,7 +79,9 @@ function shutdownOnSignal(logger: Logger) {
 
 function requireTemporalAddress(config: Config, command: string): string {
   if (!config.TEMPORAL_ADDRESS) {
-    throw new ConfigError([`TEMPORAL_ADDRESS: required for \`fireline ${command}\` (host:port of Temporal); \`fireline start\` runs an embedded server instead`]);
+    throw new ConfigError([
+      `TEMPORAL_ADDRESS: required for \`fireline ${command}\` (host:port of Temporal); \`fireline start\` runs an embedded server instead`,
+    ]);
   }
   return config.TEMPORAL_ADDRESS;
 }
@@ -116,7 +118,10 @@ function portOption(name: string, value: string | undefined, fallback: number): 
 
 /** Its own settings, not the environment's: a demo must not pick up a real installation's data, Slack or SMTP. */
 async function commandDemo(args: string[]) {
-  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, 'temporal-port': { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, 'temporal-port': { type: 'string' } },
+  });
   // Logs go to stderr, quieter than `start`: stdout is the demo's story and what to do next.
   const level = loadConfig({ FIRELINE_LOG_LEVEL: process.env.FIRELINE_LOG_LEVEL ?? 'warn' }).FIRELINE_LOG_LEVEL;
   const logger = createLogger({ level, destination: pino.destination(2) }).child({ demo: true });
@@ -163,7 +168,11 @@ async function commandApi(config: Config, logger: Logger) {
 }
 
 async function commandToken(config: Config, args: string[]) {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { role: { type: 'string' }, name: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { role: { type: 'string' }, name: { type: 'string' } },
+  });
   if (positionals[0] !== 'create') throw new UsageError('fireline token create --role <role> --name <name>');
   const role = RoleSchema.safeParse(values.role);
   if (!role.success) throw new UsageError('--role: expected one of viewer, responder, commander, admin');
@@ -192,8 +201,13 @@ async function commandRunbooks(config: Config, args: string[]): Promise<number> 
     return 0;
   }
   if (sub !== 'validate') throw new UsageError('fireline runbooks validate [paths] | fireline runbooks schema [--out file]');
-  const policies = loadOnCallSource(config, createLogger({ level: 'silent' })).current().escalationPolicies.map((p) => p.id);
-  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir], { targets: loadTargetsOrFail(config, process.env), escalationPolicies: policies });
+  const policies = loadOnCallSource(config, createLogger({ level: 'silent' }))
+    .current()
+    .escalationPolicies.map((p) => p.id);
+  const result = await validateRunbookFiles(paths.length ? paths : [config.runbooksDir], {
+    targets: loadTargetsOrFail(config, process.env),
+    escalationPolicies: policies,
+  });
   printValidation(result, (s) => process.stdout.write(s));
   return result.problems.length ? 1 : 0;
 }

@@ -17,38 +17,49 @@ const port = (fallback: number) =>
 /** Every setting Fireline reads, from the environment. Only entry points call loadConfig. */
 export const ConfigSchema = z
   .object({
-  FIRELINE_PORT: port(3000),
-  FIRELINE_HOST: z.string().min(1).default('127.0.0.1'),
-  FIRELINE_DATA_DIR: z.string().min(1).default('./data'),
-  FIRELINE_CONFIG_DIR: z.string().min(1).default('./config'),
-  FIRELINE_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
-  FIRELINE_PUBLIC_URL: z.url({ error: 'expected an http(s) URL such as http://localhost:3000' }).optional(),
-  FIRELINE_ADMIN_TOKEN: optionalText.pipe(
-    z.string().min(24, 'expected at least 24 characters; make one with `openssl rand -hex 24`').optional(),
-  ),
-  FIRELINE_TASK_QUEUE: z.string().min(1).default('fireline'),
-  FIRELINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TEMPORAL_ADDRESS: optionalText.pipe(
-    z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. localhost:7233').optional(),
-  ),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_CLI_PATH: optionalText,
-  /** Port of the embedded dev server (its UI listens on this + 1000). */
-  TEMPORAL_DEV_PORT: port(7233),
-  SMTP_URL: optionalText.pipe(z.string().regex(/^smtps?:\/\//, 'expected smtp://host:port or smtps://user:pass@host:465').optional()),
-  FIRELINE_MAIL_FROM: optionalText,
-  SLACK_BOT_TOKEN: optionalText,
-  SLACK_SIGNING_SECRET: optionalText,
-  /** Socket Mode instead of HTTP (an xapp- token); not needed when Slack can reach /slack/events. */
-  SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith('xapp-', 'expected an app-level token starting with xapp-').optional()),
-  /** Only for tests: a fake Slack Web API. */
-  SLACK_API_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
-  /** An SMS/voice gateway that takes Fireline's signed JSON pages. */
-  PAGING_WEBHOOK_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
-  PAGING_WEBHOOK_SECRET: optionalText,
-  DATABASE_URL: optionalText.pipe(
-    z.string().regex(/^(postgres|postgresql):\/\//, 'expected postgres://user:pass@host:port/db').optional(),
-  ),
+    FIRELINE_PORT: port(3000),
+    FIRELINE_HOST: z.string().min(1).default('127.0.0.1'),
+    FIRELINE_DATA_DIR: z.string().min(1).default('./data'),
+    FIRELINE_CONFIG_DIR: z.string().min(1).default('./config'),
+    FIRELINE_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
+    FIRELINE_PUBLIC_URL: z.url({ error: 'expected an http(s) URL such as http://localhost:3000' }).optional(),
+    FIRELINE_ADMIN_TOKEN: optionalText.pipe(
+      z.string().min(24, 'expected at least 24 characters; make one with `openssl rand -hex 24`').optional(),
+    ),
+    FIRELINE_TASK_QUEUE: z.string().min(1).default('fireline'),
+    FIRELINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TEMPORAL_ADDRESS: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. localhost:7233')
+        .optional(),
+    ),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_CLI_PATH: optionalText,
+    /** Port of the embedded dev server (its UI listens on this + 1000). */
+    TEMPORAL_DEV_PORT: port(7233),
+    SMTP_URL: optionalText.pipe(
+      z
+        .string()
+        .regex(/^smtps?:\/\//, 'expected smtp://host:port or smtps://user:pass@host:465')
+        .optional(),
+    ),
+    FIRELINE_MAIL_FROM: optionalText,
+    SLACK_BOT_TOKEN: optionalText,
+    SLACK_SIGNING_SECRET: optionalText,
+    /** Socket Mode instead of HTTP (an xapp- token); not needed when Slack can reach /slack/events. */
+    SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith('xapp-', 'expected an app-level token starting with xapp-').optional()),
+    /** Only for tests: a fake Slack Web API. */
+    SLACK_API_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
+    /** An SMS/voice gateway that takes Fireline's signed JSON pages. */
+    PAGING_WEBHOOK_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
+    PAGING_WEBHOOK_SECRET: optionalText,
+    DATABASE_URL: optionalText.pipe(
+      z
+        .string()
+        .regex(/^(postgres|postgresql):\/\//, 'expected postgres://user:pass@host:port/db')
+        .optional(),
+    ),
   })
   .superRefine((c, ctx) => {
     if ((c.SMTP_URL === undefined) !== (c.FIRELINE_MAIL_FROM === undefined)) {

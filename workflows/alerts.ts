@@ -21,10 +21,26 @@ export function applyAlerts(run: IncidentRun, batch: AlertBatch): void {
     const known = alerts[key];
     const data = { fingerprint: u.fingerprint, startsAt: u.startsAt, labels: u.labels, source: u.source };
     if (!known) {
-      alerts[key] = { fingerprint: u.fingerprint, startsAt: u.startsAt, status: u.status, endsAt: u.endsAt, summary: u.summary, labels: u.labels, source: u.source, count: u.count, firstSeen: u.receivedAt, lastSeen: u.receivedAt };
+      alerts[key] = {
+        fingerprint: u.fingerprint,
+        startsAt: u.startsAt,
+        status: u.status,
+        endsAt: u.endsAt,
+        summary: u.summary,
+        labels: u.labels,
+        source: u.source,
+        count: u.count,
+        firstSeen: u.receivedAt,
+        lastSeen: u.receivedAt,
+      };
       if (u.status === 'firing') {
         const refire = state.resolved !== null;
-        timeline.emit(refire ? 'alert.refired' : 'alert.fired', `${refire ? 'Fired again after resolution' : 'Alert firing'}: ${u.summary}`, data, MONITORING_ACTOR);
+        timeline.emit(
+          refire ? 'alert.refired' : 'alert.fired',
+          `${refire ? 'Fired again after resolution' : 'Alert firing'}: ${u.summary}`,
+          data,
+          MONITORING_ACTOR,
+        );
       } else {
         timeline.emit('alert.resolved', `Alert resolved: ${u.summary}`, data, MONITORING_ACTOR);
       }
@@ -42,7 +58,12 @@ export function applyAlerts(run: IncidentRun, batch: AlertBatch): void {
   }
   const firingNow = alertCounts(alerts).firing;
   if (firingBefore > 0 && firingNow === 0) {
-    timeline.emit('alerts.all_resolved', 'Every alert of this incident has resolved', { alerts: Object.keys(alerts).length }, MONITORING_ACTOR);
+    timeline.emit(
+      'alerts.all_resolved',
+      'Every alert of this incident has resolved',
+      { alerts: Object.keys(alerts).length },
+      MONITORING_ACTOR,
+    );
     if (run.runbook.onAlertsResolved === 'resolve' && !state.resolved) run.resolveNow(MONITORING_ACTOR, 'all alerts resolved');
   }
 }

@@ -27,13 +27,20 @@ export async function compensate(run: IncidentRun, failedStepId: string): Promis
             incidentId,
             stepId: entry.stepId,
             action: spec.http ? { http: spec.http } : { command: spec.command! },
-            context: { incident: run.incident(), decisions: Object.fromEntries(Object.entries(state.decisions).map(([k, d]) => [k, d.option])), params: input.incident.params ?? {} },
+            context: {
+              incident: run.incident(),
+              decisions: Object.fromEntries(Object.entries(state.decisions).map(([k, d]) => [k, d.option])),
+              params: input.incident.params ?? {},
+            },
             drill: input.incident.drill,
           }),
         );
         emit('step.compensated', `Compensated ${entry.stepId} with ${entry.name}`, data);
       } catch (err) {
-        emit('step.failed', `Compensation ${entry.name} of ${entry.stepId} failed: ${failureMessage(err)}`, { ...data, error: failureMessage(err) });
+        emit('step.failed', `Compensation ${entry.name} of ${entry.stepId} failed: ${failureMessage(err)}`, {
+          ...data,
+          error: failureMessage(err),
+        });
       }
     }
     entry.done = true;

@@ -1,6 +1,13 @@
 // The escalation loop of a page step: level by level, contact by contact, until someone acknowledges.
 // Deterministic: runs inside the workflow sandbox.
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { FirelineActivities, PageRequest } from '../activities';
 import type { EscalationSnapshot, SnapshotTarget } from '../src/domain/oncall';
 import { FAILURE } from '../src/domain/failure-types';
@@ -26,7 +33,11 @@ type EscalationOutcome = 'acknowledged' | 'resolved' | 'exhausted';
 /** Pins the policy as it is now (later edits never change this incident's escalation) and runs it. */
 export async function runPage(ctx: StepContext, step: PageStep): Promise<StepOutput> {
   const policyId = step.policy ?? ctx.defaultPolicy;
-  if (!policyId) throw ApplicationFailure.nonRetryable('no escalation policy: set `policy` on the step or `escalation` on the runbook', FAILURE.unknownPolicy);
+  if (!policyId)
+    throw ApplicationFailure.nonRetryable(
+      'no escalation policy: set `policy` on the step or `escalation` on the runbook',
+      FAILURE.unknownPolicy,
+    );
   const snapshot = await resolveEscalation({ policyId, at: new Date().toISOString() });
   const levels = snapshot.levels.map((l, i) => `level ${i + 1}: ${l.targets.map((t) => t.name).join(', ') || 'nobody'}`);
   ctx.emit('page.started', `Paging ${policyId} (${levels.join('; ')}${snapshot.repeat ? `; repeated ${snapshot.repeat}×` : ''})`, {
@@ -43,7 +54,8 @@ export async function runPage(ctx: StepContext, step: PageStep): Promise<StepOut
   }
   const outcome = await escalate(ctx, step, snapshot);
   reportOutcome(ctx, step, outcome);
-  if (outcome === 'exhausted') throw ApplicationFailure.nonRetryable(`nobody acknowledged after every level of ${policyId}`, FAILURE.nobodyAcknowledged);
+  if (outcome === 'exhausted')
+    throw ApplicationFailure.nonRetryable(`nobody acknowledged after every level of ${policyId}`, FAILURE.nobodyAcknowledged);
   return { result: outcome, policy: policyId };
 }
 
@@ -106,11 +118,21 @@ async function pageTargets(
       const data = { stepId: step.id, round, level: level + 1, person: c.target.personId, channel: c.channel };
       if (result.status === 'fulfilled') {
         delivered += 1;
-        ctx.emit('page.sent', `Paged ${c.target.name} by ${result.value.via} (level ${level + 1})`, { ...data, via: result.value.via, providerId: result.value.providerId, startedAt: result.value.startedAt });
+        ctx.emit('page.sent', `Paged ${c.target.name} by ${result.value.via} (level ${level + 1})`, {
+          ...data,
+          via: result.value.via,
+          providerId: result.value.providerId,
+          startedAt: result.value.startedAt,
+        });
       } else if ((isCancellation(result.reason) || isWithdrawn(result.reason)) && stopped()) {
         ctx.emit('page.failed', `Page to ${c.target.name} by ${c.channel} withdrawn: acknowledged first`, { ...data, withdrawn: true });
       } else {
-        const error = result.reason instanceof Error ? (result.reason.cause instanceof Error ? result.reason.cause.message : result.reason.message) : String(result.reason);
+        const error =
+          result.reason instanceof Error
+            ? result.reason.cause instanceof Error
+              ? result.reason.cause.message
+              : result.reason.message
+            : String(result.reason);
         ctx.emit('page.failed', `Could not page ${c.target.name} by ${c.channel}: ${error}`, { ...data, error });
       }
     }
@@ -119,7 +141,15 @@ async function pageTargets(
   return delivered;
 }
 
-function pageRequest(ctx: StepContext, step: PageStep, round: number, level: number, target: SnapshotTarget, channel: PageRequest['channel'], to: string): PageRequest {
+function pageRequest(
+  ctx: StepContext,
+  step: PageStep,
+  round: number,
+  level: number,
+  target: SnapshotTarget,
+  channel: PageRequest['channel'],
+  to: string,
+): PageRequest {
   const incident = ctx.incident();
   return {
     key: `${incident.id}:${step.id}:r${round}:l${level + 1}:${target.personId}:${channel}`,

@@ -98,10 +98,15 @@ export function registerHandlers(run: IncidentRun): void {
     escalateUpdate,
     async ({ actor, reason }) => {
       state.escalationLevel += 1;
-      emit('incident.escalated', `Escalated to level ${state.escalationLevel}${reason ? `: ${reason}` : ''}`, {
-        level: state.escalationLevel,
-        reason: reason ?? null,
-      }, actor);
+      emit(
+        'incident.escalated',
+        `Escalated to level ${state.escalationLevel}${reason ? `: ${reason}` : ''}`,
+        {
+          level: state.escalationLevel,
+          reason: reason ?? null,
+        },
+        actor,
+      );
       await flush();
       return view();
     },
@@ -140,7 +145,12 @@ export function registerHandlers(run: IncidentRun): void {
       const from = state.severity;
       state.severity = severity;
       patch({ severity });
-      emit('severity.changed', `Severity ${from} → ${severity}${reason ? `: ${reason}` : ''}`, { from, to: severity, reason: reason ?? null }, actor);
+      emit(
+        'severity.changed',
+        `Severity ${from} → ${severity}${reason ? `: ${reason}` : ''}`,
+        { from, to: severity, reason: reason ?? null },
+        actor,
+      );
       await flush();
       return view();
     },
@@ -167,7 +177,8 @@ export function registerHandlers(run: IncidentRun): void {
         rejectIfClosed();
         if (tasks[stepId]) reject(REJECTION.conflict, `task "${stepId}" was already completed by ${tasks[stepId].by.name}`);
         if (!openTasks[stepId]) reject(REJECTION.notFound, `no open task "${stepId}"`);
-        if (note !== undefined && note.length > MAX_NOTE_LENGTH) reject(REJECTION.invalid, `the note is longer than ${MAX_NOTE_LENGTH} characters`);
+        if (note !== undefined && note.length > MAX_NOTE_LENGTH)
+          reject(REJECTION.invalid, `the note is longer than ${MAX_NOTE_LENGTH} characters`);
       },
     },
   );
@@ -176,7 +187,12 @@ export function registerHandlers(run: IncidentRun): void {
     completeReviewUpdate,
     async ({ actor, summary }) => {
       state.review!.done = { by: actor, at: nowIso() };
-      emit('postmortem.reviewed', `${actor.name} marked the post-mortem review done${summary ? `: ${summary}` : ''}`, { summary: summary ?? null }, actor);
+      emit(
+        'postmortem.reviewed',
+        `${actor.name} marked the post-mortem review done${summary ? `: ${summary}` : ''}`,
+        { summary: summary ?? null },
+        actor,
+      );
       await flush();
       return view();
     },

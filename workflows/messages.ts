@@ -104,4 +104,3 @@ export interface AlertBatch {
 /** Alerts for this incident, coalesced by the receivers (a few signals per second at most, whatever the storm). */
 export const alertsSignal = defineSignal<[AlertBatch]>('alerts');
 export const statusQuery = defineQuery<IncidentView>('status');
-

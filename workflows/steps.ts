@@ -146,10 +146,19 @@ async function runVerify(ctx: StepContext, step: VerifyStep): Promise<StepOutput
   const incident = ctx.incident();
   const deadline = step.until === undefined ? null : Date.now() + step.until;
   for (let attempt = 1; ; attempt++) {
-    const check = await runCheck({ incidentId: incident.id, stepId: step.id, check: step.check, context: templateContext(ctx), drill: incident.drill });
+    const check = await runCheck({
+      incidentId: incident.id,
+      stepId: step.id,
+      check: step.check,
+      context: templateContext(ctx),
+      drill: incident.drill,
+    });
     if (check.healthy) return { result: 'healthy', checks: attempt, detail: check.detail };
     if (deadline === null || Date.now() + step.interval > deadline) {
-      throw ApplicationFailure.nonRetryable(`still unhealthy after ${attempt} check${attempt === 1 ? '' : 's'}: ${check.detail}`, FAILURE.unhealthy);
+      throw ApplicationFailure.nonRetryable(
+        `still unhealthy after ${attempt} check${attempt === 1 ? '' : 's'}: ${check.detail}`,
+        FAILURE.unhealthy,
+      );
     }
     // One line per failed check would flood the timeline on a long `until`; the first one says enough.
     if (attempt === 1) ctx.emit('check.unhealthy', `Not healthy yet: ${check.detail}`, { stepId: step.id, detail: check.detail });
@@ -159,21 +168,44 @@ async function runVerify(ctx: StepContext, step: VerifyStep): Promise<StepOutput
 
 async function runAction(ctx: StepContext, step: ActionStep): Promise<StepOutput> {
   // A command's own timeout (config) must end before the activity's, or Temporal would run it a second time.
-  const { runAction: act } = proxyActivities<FirelineActivities>(activityOptions(step, step.command ? 15 * 60_000 : DEFAULT_STEP_TIMEOUT_MS));
+  const { runAction: act } = proxyActivities<FirelineActivities>(
+    activityOptions(step, step.command ? 15 * 60_000 : DEFAULT_STEP_TIMEOUT_MS),
+  );
   const incident = ctx.incident();
   const action = step.http ? { http: step.http } : { command: step.command! };
-  const result = await act({ idempotencyKey: `${incident.id}:${step.id}`, incidentId: incident.id, stepId: step.id, action, context: templateContext(ctx), drill: incident.drill });
+  const result = await act({
+    idempotencyKey: `${incident.id}:${step.id}`,
+    incidentId: incident.id,
+    stepId: step.id,
+    action,
+    context: templateContext(ctx),
+    drill: incident.drill,
+  });
   return { result: 'ok', code: result.code, detail: result.detail, durationMs: result.durationMs };
 }
 
 async function runBackup(ctx: StepContext, step: BackupStep): Promise<StepOutput> {
   const { takeBackup } = proxyActivities<FirelineActivities>(activityOptions(step, 3_600_000, { heartbeatTimeout: '30s' }));
   const incident = ctx.incident();
-  const backup = await takeBackup({ idempotencyKey: `${incident.id}:${step.id}`, incidentId: incident.id, stepId: step.id, target: step.target, restoreCheck: step.restoreCheck, drill: incident.drill });
+  const backup = await takeBackup({
+    idempotencyKey: `${incident.id}:${step.id}`,
+    incidentId: incident.id,
+    stepId: step.id,
+    target: step.target,
+    restoreCheck: step.restoreCheck,
+    drill: incident.drill,
+  });
   const restore = backup.restoreCheck ? `, restore check ${backup.restoreCheck.ok ? 'passed' : 'FAILED'}` : '';
-  ctx.emit('backup.taken', `Backup of ${step.target}: ${backup.sizeBytes} bytes in ${backup.durationMs} ms${restore}`, { stepId: step.id, target: step.target, ...backup });
+  ctx.emit('backup.taken', `Backup of ${step.target}: ${backup.sizeBytes} bytes in ${backup.durationMs} ms${restore}`, {
+    stepId: step.id,
+    target: step.target,
+    ...backup,
+  });
   if (backup.restoreCheck && !backup.restoreCheck.ok) {
-    throw ApplicationFailure.nonRetryable(`restore check of ${step.target} failed: ${backup.restoreCheck.detail}`, FAILURE.restoreCheckFailed);
+    throw ApplicationFailure.nonRetryable(
+      `restore check of ${step.target} failed: ${backup.restoreCheck.detail}`,
+      FAILURE.restoreCheckFailed,
+    );
   }
   return { result: 'ok', location: backup.location, sizeBytes: backup.sizeBytes, sha256: backup.sha256 };
 }
@@ -206,7 +238,8 @@ async function runTask(ctx: StepContext, step: TaskStep): Promise<StepOutput> {
   try {
     await ctx.flush();
     const done = await waitUntil(() => ctx.tasks[step.id] !== undefined, step.timeout);
-    if (!done) throw ApplicationFailure.nonRetryable(`task "${step.id}" was not completed by its deadline ${deadline}`, FAILURE.taskOverdue);
+    if (!done)
+      throw ApplicationFailure.nonRetryable(`task "${step.id}" was not completed by its deadline ${deadline}`, FAILURE.taskOverdue);
   } finally {
     delete ctx.openTasks[step.id];
   }
@@ -222,7 +255,12 @@ async function runPostmortem(ctx: StepContext, step: PostmortemStep): Promise<St
   const dueAt = new Date(Date.parse(resolvedAt) + step.due).toISOString();
   const incident = ctx.incident();
   const draft = await draftPostmortem({ incident, template: step.template, dueAt });
-  ctx.emit('postmortem.drafted', `Post-mortem drafted (template ${step.template}), review due ${dueAt}`, { stepId: step.id, template: step.template, dueAt, sections: draft.sections });
+  ctx.emit('postmortem.drafted', `Post-mortem drafted (template ${step.template}), review due ${dueAt}`, {
+    stepId: step.id,
+    template: step.template,
+    dueAt,
+    sections: draft.sections,
+  });
   // Waiting for the review arrived after the first release: histories of incidents that closed without it
   // must replay unchanged.
   if (!step.review || incident.drill || !patched('postmortem-review')) return { result: 'drafted', dueAt };
@@ -248,8 +286,21 @@ async function remindUntilReviewed(ctx: StepContext, step: PostmortemStep, dueMs
     const message = overdue
       ? `The post-mortem of \${incident.id} (\${incident.title}) is overdue since ${new Date(dueMs).toISOString()}.`
       : `The post-mortem review of \${incident.id} (\${incident.title}) is due ${new Date(dueMs).toISOString()}.`;
-    const sent = await sendNotification({ id: `${incident.id}:${step.id}:reminder-${n}`, incident, stepId: step.id, via: 'outbox', to: null, message, decisions: {} });
-    ctx.emit('postmortem.reminder', overdue ? 'Post-mortem review overdue: reminder sent' : 'Post-mortem review due soon: reminder sent', { stepId: step.id, n, overdue, messageId: sent.messageId });
+    const sent = await sendNotification({
+      id: `${incident.id}:${step.id}:reminder-${n}`,
+      incident,
+      stepId: step.id,
+      via: 'outbox',
+      to: null,
+      message,
+      decisions: {},
+    });
+    ctx.emit('postmortem.reminder', overdue ? 'Post-mortem review overdue: reminder sent' : 'Post-mortem review due soon: reminder sent', {
+      stepId: step.id,
+      n,
+      overdue,
+      messageId: sent.messageId,
+    });
     await ctx.flush();
   }
   await condition(reviewed);

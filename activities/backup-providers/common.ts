@@ -23,7 +23,10 @@ export interface BackupFile {
  * may have left a partial temp file: it is removed here, and the final name is only ever written by rename.
  */
 export async function prepareBackupFile(backupDir: string, incidentId: string, stepId: string, ext: string): Promise<BackupFile> {
-  for (const [what, value] of [['incident id', incidentId], ['step id', stepId]] as const) {
+  for (const [what, value] of [
+    ['incident id', incidentId],
+    ['step id', stepId],
+  ] as const) {
     if (!SEGMENT.test(value) || value.includes('..')) {
       throw nonRetryable(`${what} "${value}" cannot be used in a backup file name`, FAILURE.invalidBackupRequest);
     }

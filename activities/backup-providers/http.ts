@@ -90,10 +90,22 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
     rt.log.info('resuming the HTTP backup started by an earlier attempt', { target: req.target, backupId: id });
   } else {
     const start = prepare(config.start.url, config.start.headers);
-    const res = await send(start, config.start.method, rt.signal, {
-      'Content-Type': 'application/json',
-      'Idempotency-Key': req.idempotencyKey,
-    }, JSON.stringify({ idempotencyKey: req.idempotencyKey, incidentId: req.incidentId, stepId: req.stepId, drill: req.drill, restoreCheck: req.restoreCheck }));
+    const res = await send(
+      start,
+      config.start.method,
+      rt.signal,
+      {
+        'Content-Type': 'application/json',
+        'Idempotency-Key': req.idempotencyKey,
+      },
+      JSON.stringify({
+        idempotencyKey: req.idempotencyKey,
+        incidentId: req.incidentId,
+        stepId: req.stepId,
+        drill: req.drill,
+        restoreCheck: req.restoreCheck,
+      }),
+    );
     const answer = await readJson(res, `${config.start.method} ${start.shown}`, clean);
     if (typeof answer.id === 'string' || typeof answer.id === 'number') {
       id = String(answer.id);
@@ -126,8 +138,11 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
       rt.heartbeat(progress(String(answer.status)));
       if (answer.status === 'done') return outcome(answer, req.restoreCheck);
       if (answer.status === 'failed') {
-        const why = typeof answer.message === 'string' ? answer.message : typeof answer.error === 'string' ? answer.error : 'no reason given';
-        throw nonRetryable(`the backup service reports backup ${id} failed: ${clean(why).slice(0, 500)}`, FAILURE.backupFailed, { backupId: id });
+        const why =
+          typeof answer.message === 'string' ? answer.message : typeof answer.error === 'string' ? answer.error : 'no reason given';
+        throw nonRetryable(`the backup service reports backup ${id} failed: ${clean(why).slice(0, 500)}`, FAILURE.backupFailed, {
+          backupId: id,
+        });
       }
       await rt.sleep(config.pollInterval);
     }
@@ -138,7 +153,13 @@ export async function httpBackup(config: HttpBackupConfig, ctx: ProviderContext)
   }
 }
 
-async function send(request: PreparedRequest, method: string, signal: AbortSignal, extraHeaders: Record<string, string> = {}, body?: string): Promise<Response> {
+async function send(
+  request: PreparedRequest,
+  method: string,
+  signal: AbortSignal,
+  extraHeaders: Record<string, string> = {},
+  body?: string,
+): Promise<Response> {
   throwIfCancelled(signal);
   try {
     return await fetch(request.url, {
@@ -150,7 +171,10 @@ async function send(request: PreparedRequest, method: string, signal: AbortSigna
   } catch (err) {
     throwIfCancelled(signal);
     const cause = (err as Error & { cause?: Error }).cause;
-    throw ApplicationFailure.create({ message: `${method} ${request.shown} failed: ${cause?.message ?? (err as Error).message}`, type: FAILURE.backupServiceUnreachable });
+    throw ApplicationFailure.create({
+      message: `${method} ${request.shown} failed: ${cause?.message ?? (err as Error).message}`,
+      type: FAILURE.backupServiceUnreachable,
+    });
   }
 }
 
@@ -160,7 +184,12 @@ async function readJson(res: Response, what: string, clean: (text: string) => st
   if (!res.ok) {
     const message = `${what} answered HTTP ${res.status}: ${clean(text).slice(0, 300)}`;
     const permanent = res.status >= 400 && res.status < 500 && ![408, 425, 429].includes(res.status);
-    throw ApplicationFailure.create({ message, type: FAILURE.backupServiceError, nonRetryable: permanent, details: [{ status: res.status }] });
+    throw ApplicationFailure.create({
+      message,
+      type: FAILURE.backupServiceError,
+      nonRetryable: permanent,
+      details: [{ status: res.status }],
+    });
   }
   try {
     const value: unknown = JSON.parse(text);
@@ -168,7 +197,10 @@ async function readJson(res: Response, what: string, clean: (text: string) => st
   } catch {
     // Reported below with the rest of the malformed answers.
   }
-  throw ApplicationFailure.create({ message: `${what} did not answer a JSON object: ${clean(text).slice(0, 200)}`, type: FAILURE.backupServiceError });
+  throw ApplicationFailure.create({
+    message: `${what} did not answer a JSON object: ${clean(text).slice(0, 200)}`,
+    type: FAILURE.backupServiceError,
+  });
 }
 
 function outcome(answer: StatusAnswer, wantRestoreCheck: boolean): ProviderOutcome {
@@ -177,7 +209,15 @@ function outcome(answer: StatusAnswer, wantRestoreCheck: boolean): ProviderOutco
   const check = answer.restoreCheck as { ok?: unknown; detail?: unknown } | undefined;
   const restoreCheck =
     wantRestoreCheck && check && typeof check.ok === 'boolean'
-      ? { ok: check.ok, detail: typeof check.detail === 'string' ? check.detail.slice(0, 500) : check.ok ? 'reported ok by the backup service' : 'reported failed by the backup service' }
+      ? {
+          ok: check.ok,
+          detail:
+            typeof check.detail === 'string'
+              ? check.detail.slice(0, 500)
+              : check.ok
+                ? 'reported ok by the backup service'
+                : 'reported failed by the backup service',
+        }
       : null;
   return {
     // A URL location loses credentials and query (a pre-signed URL is a secret); other locations stay as given.

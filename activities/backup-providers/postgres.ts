@@ -53,7 +53,11 @@ export function parsePostgresConnection(raw: string): PostgresConnection | undef
       conninfo: build(dbPath, params),
       password: password || undefined,
       display: `${scheme}${hosts}${dbPath}`,
-      withDatabase: (name) => build(`/${encodeURIComponent(name)}`, params.filter((p) => decode(p.split('=')[0] ?? '') !== 'dbname')),
+      withDatabase: (name) =>
+        build(
+          `/${encodeURIComponent(name)}`,
+          params.filter((p) => decode(p.split('=')[0] ?? '') !== 'dbname'),
+        ),
     };
   }
   const pairs = parseKeywordValues(text);
@@ -106,7 +110,10 @@ export function findPostgresTool(name: string, binDir: string | undefined, pathE
     const candidate = path.join(debian, version, 'bin', name);
     if (isExecutable(candidate)) return candidate;
   }
-  throw nonRetryable(`${name} was not found on PATH or under ${debian}/*/bin: install the PostgreSQL client tools (Debian: postgresql-client)`, FAILURE.backupToolMissing);
+  throw nonRetryable(
+    `${name} was not found on PATH or under ${debian}/*/bin: install the PostgreSQL client tools (Debian: postgresql-client)`,
+    FAILURE.backupToolMissing,
+  );
 }
 
 function isExecutable(file: string): boolean {
@@ -119,7 +126,8 @@ function isExecutable(file: string): boolean {
 }
 
 /** Failures a retry cannot fix: wrong credentials, missing database or role, no permission. */
-const PERMANENT = /password authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist|database "[^"]*" does not exist|permission denied|server version mismatch|invalid (?:connection option|URI)/i;
+const PERMANENT =
+  /password authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist|database "[^"]*" does not exist|permission denied|server version mismatch|invalid (?:connection option|URI)/i;
 
 /**
  * `pg_dump --format=custom` to a temp file, renamed once complete. The restore check restores the dump into
@@ -129,7 +137,11 @@ export async function postgresBackup(config: PostgresBackupConfig, ctx: Provider
   const { rt, req } = ctx;
   const raw = ctx.resolve(config.url);
   const conn = parsePostgresConnection(raw);
-  if (!conn) throw nonRetryable(`the url of backup target "${req.target}" is neither a postgres:// URL nor a key=value connection string`, FAILURE.invalidBackupTarget);
+  if (!conn)
+    throw nonRetryable(
+      `the url of backup target "${req.target}" is neither a postgres:// URL nor a key=value connection string`,
+      FAILURE.invalidBackupTarget,
+    );
   const tools = {
     dump: findPostgresTool('pg_dump', ctx.postgresBinDir, ctx.env.PATH),
     restore: findPostgresTool('pg_restore', ctx.postgresBinDir, ctx.env.PATH),
@@ -212,7 +224,10 @@ async function restoreIntoScratch(
       } else if (tables !== dumpedTables || (dumpedTables > 0 && tables === 0)) {
         result = { ok: false, detail: `restored ${tables} of ${dumpedTables} tables in schema public` };
       } else {
-        result = { ok: true, detail: `pg_restore into a scratch database ok, ${tables} ${tables === 1 ? 'table' : 'tables'} in schema public` };
+        result = {
+          ok: true,
+          detail: `pg_restore into a scratch database ok, ${tables} ${tables === 1 ? 'table' : 'tables'} in schema public`,
+        };
       }
     }
   } finally {

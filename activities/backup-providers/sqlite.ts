@@ -23,7 +23,10 @@ export async function sqliteBackup(config: SqliteBackupConfig, ctx: ProviderCont
   try {
     source = new Database(sourcePath, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw nonRetryable(`cannot open the SQLite database of target "${req.target}" (${config.path}): ${(err as Error).message}`, FAILURE.backupSourceUnavailable);
+    throw nonRetryable(
+      `cannot open the SQLite database of target "${req.target}" (${config.path}): ${(err as Error).message}`,
+      FAILURE.backupSourceUnavailable,
+    );
   }
   const file = await prepareBackupFile(ctx.backupDir, req.incidentId, req.stepId, 'sqlite');
   let sourceTables: number;
@@ -98,7 +101,8 @@ async function checkSqliteCopy(file: string, sourceTables: number, ctx: Provider
     if (answer.problems.length === 0 || problems.length > 0) {
       return { ok: false, detail: `integrity_check: ${problems.slice(0, 3).join('; ') || 'no answer'}` };
     }
-    if (sourceTables > 0 && answer.tables === 0) return { ok: false, detail: `integrity_check ok, but the copy has no tables (source had ${sourceTables})` };
+    if (sourceTables > 0 && answer.tables === 0)
+      return { ok: false, detail: `integrity_check ok, but the copy has no tables (source had ${sourceTables})` };
     return { ok: true, detail: `integrity_check ok, ${answer.tables} ${answer.tables === 1 ? 'table' : 'tables'}` };
   } finally {
     clearInterval(ticker);

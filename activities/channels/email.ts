@@ -69,7 +69,8 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
   } catch {
     throw new Error('email channel: smtpUrl is not a valid URL (expected smtp://user:pass@host:port or smtps://…)');
   }
-  if (!ADDRESS.test(options.from.trim())) throw new Error('email channel: from must be an email address, e.g. "Fireline <fireline@example.com>"');
+  if (!ADDRESS.test(options.from.trim()))
+    throw new Error('email channel: from must be an email address, e.g. "Fireline <fireline@example.com>"');
 
   const transport = nodemailer.createTransport({
     url: options.smtpUrl,
@@ -111,7 +112,8 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
         .map((a) => a.trim())
         .filter((a) => a !== '');
       const bad = to.find((a) => !ADDRESS.test(a));
-      if (bad !== undefined || to.length === 0) throw permanentFailure('email', `${JSON.stringify(bad ?? message.to)} is not an email address`, 'EADDRESS');
+      if (bad !== undefined || to.length === 0)
+        throw permanentFailure('email', `${JSON.stringify(bad ?? message.to)} is not an email address`, 'EADDRESS');
       if (closed) throw temporaryFailure('email', 'the email channel was closed (worker shutting down)', 'ECLOSED');
       const incidentUrl = resolveIncidentUrl('email', message.incidentUrl, publicUrl);
       const messageId = emailMessageId(message.idempotencyKey, publicUrl);
@@ -186,9 +188,19 @@ function classify(error: NodemailerError, state: SendState, server: string): Err
   }
   if (state.stream?.readableEnded) {
     // The whole message went out and the answer never came: the server may have it (RFC 1047).
-    return uncertainFailure('email', `${server} received the whole message but its answer never came (${what}${origin}); not retried to avoid a second page`, code);
+    return uncertainFailure(
+      'email',
+      `${server} received the whole message but its answer never came (${what}${origin}); not retried to avoid a second page`,
+      code,
+    );
   }
-  if (error.code === 'ENOAUTH' || error.code === 'ECONFIG' || error.code === 'EMAXRECIPIENTS' || error.code === 'EURLACCESS' || error.code === 'EFILEACCESS') {
+  if (
+    error.code === 'ENOAUTH' ||
+    error.code === 'ECONFIG' ||
+    error.code === 'EMAXRECIPIENTS' ||
+    error.code === 'EURLACCESS' ||
+    error.code === 'EFILEACCESS'
+  ) {
     return permanentFailure('email', `email settings: ${what}`, error.code);
   }
   return temporaryFailure('email', `${server}: ${what}${origin}`, code);

@@ -32,7 +32,13 @@ export interface ChannelFailureDetails {
   retryAfterMs?: number;
 }
 
-function failure(type: ChannelFailureType, nonRetryable: boolean, message: string, details: ChannelFailureDetails, extra: { nextRetryDelay?: Duration; cause?: Error } = {}) {
+function failure(
+  type: ChannelFailureType,
+  nonRetryable: boolean,
+  message: string,
+  details: ChannelFailureDetails,
+  extra: { nextRetryDelay?: Duration; cause?: Error } = {},
+) {
   return ApplicationFailure.create({
     message,
     type,
@@ -61,7 +67,12 @@ function retryDelaySeconds(ms: number): number {
 }
 
 /** Retryable, and Temporal's next attempt starts `retryAfterMs` later (see retryDelaySeconds) instead of the retry policy's backoff. */
-export function rateLimitedFailure(channel: ChannelKind, message: string, retryAfterMs: number, code: string | number | null = 429): ApplicationFailure {
+export function rateLimitedFailure(
+  channel: ChannelKind,
+  message: string,
+  retryAfterMs: number,
+  code: string | number | null = 429,
+): ApplicationFailure {
   const seconds = retryDelaySeconds(retryAfterMs);
   const nextRetryDelay: Duration = `${seconds}s`;
   return failure(ChannelFailureType.rateLimited, false, message, { channel, code, retryAfterMs: seconds * 1000 }, { nextRetryDelay });
@@ -75,12 +86,22 @@ export function rateLimitedFailure(channel: ChannelKind, message: string, retryA
 export function throttledFailure(channel: ChannelKind, delayMs: number): ApplicationFailure {
   const seconds = retryDelaySeconds(delayMs);
   const nextRetryDelay: Duration = `${seconds}s`;
-  return failure(ChannelFailureType.throttled, false, `throttled: the contact was paged recently; next ${channel} page in ${seconds}s`, { channel, code: null, retryAfterMs: seconds * 1000 }, { nextRetryDelay });
+  return failure(
+    ChannelFailureType.throttled,
+    false,
+    `throttled: the contact was paged recently; next ${channel} page in ${seconds}s`,
+    { channel, code: null, retryAfterMs: seconds * 1000 },
+    { nextRetryDelay },
+  );
 }
 
 /** True for a channel failure that retrying cannot fix (permanent or uncertain). */
 export function isFinalChannelFailure(error: unknown): boolean {
-  return error instanceof ApplicationFailure && error.nonRetryable === true && (error.type === ChannelFailureType.permanent || error.type === ChannelFailureType.uncertain);
+  return (
+    error instanceof ApplicationFailure &&
+    error.nonRetryable === true &&
+    (error.type === ChannelFailureType.permanent || error.type === ChannelFailureType.uncertain)
+  );
 }
 
 /** The details of a channel failure, or undefined for any other error. */

@@ -30,7 +30,8 @@ export function resolveIncidentUrl(channel: ChannelKind, incidentUrl: string, pu
     throw permanentFailure(channel, `the incident URL ${JSON.stringify(incidentUrl)} is not a valid URL`);
   }
   // Anything else (javascript:, data:) would become a live link in an email or a Slack button.
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw permanentFailure(channel, `the incident URL must be http or https, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw permanentFailure(channel, `the incident URL must be http or https, not ${url.protocol}`);
   return url.toString();
 }
 

@@ -1,4 +1,10 @@
-import type { ChatPostMessageResponse, ConversationsListResponse, ConversationsOpenResponse, KnownBlock, UsersLookupByEmailResponse } from '@slack/web-api';
+import type {
+  ChatPostMessageResponse,
+  ConversationsListResponse,
+  ConversationsOpenResponse,
+  KnownBlock,
+  UsersLookupByEmailResponse,
+} from '@slack/web-api';
 import { callSlack, createSlackWebClient, toSlackCallError } from '../../src/slack/web-api';
 import { oneLine, truncate } from '../shared/text';
 import { permanentFailure, rateLimitedFailure, temporaryFailure } from './errors';
@@ -61,7 +67,12 @@ export function createSlackChannel(options: SlackChannelOptions): PageChannel & 
     if (CHANNEL_NAME.test(to)) return channelByName(to.slice(1));
     let user = to;
     if (!USER_ID.test(to)) {
-      if (!EMAIL.test(to)) throw permanentFailure('slack', `${JSON.stringify(to)} is neither a Slack user id, a channel nor an email address`, 'invalid_recipient');
+      if (!EMAIL.test(to))
+        throw permanentFailure(
+          'slack',
+          `${JSON.stringify(to)} is neither a Slack user id, a channel nor an email address`,
+          'invalid_recipient',
+        );
       const found = await call<UsersLookupByEmailResponse>('users.lookupByEmail', { email: to });
       user = found.user?.id ?? '';
       if (!user) throw permanentFailure('slack', `no Slack user has the email ${to}`, 'users_not_found');
@@ -77,7 +88,12 @@ export function createSlackChannel(options: SlackChannelOptions): PageChannel & 
     if (cached) return cached;
     let cursor: string | undefined;
     do {
-      const page = await call<ConversationsListResponse>('conversations.list', { types: 'public_channel,private_channel', exclude_archived: true, limit: 200, ...(cursor ? { cursor } : {}) });
+      const page = await call<ConversationsListResponse>('conversations.list', {
+        types: 'public_channel,private_channel',
+        exclude_archived: true,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
       for (const channel of page.channels ?? []) if (channel.name && channel.id) channelIds.set(channel.name, channel.id);
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor && !channelIds.has(name));
@@ -87,12 +103,15 @@ export function createSlackChannel(options: SlackChannelOptions): PageChannel & 
   }
 
   async function findEarlierPost(channel: string, key: string): Promise<string | undefined> {
-    const history = await call<{ messages?: { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[] }>('conversations.history', {
+    const history = await call<{
+      messages?: { ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[];
+    }>('conversations.history', {
       channel,
       limit: historyLimit,
       include_all_metadata: true,
     });
-    return (history.messages ?? []).find((m) => m.metadata?.event_type === SLACK_PAGE_EVENT_TYPE && m.metadata.event_payload?.key === key)?.ts;
+    return (history.messages ?? []).find((m) => m.metadata?.event_type === SLACK_PAGE_EVENT_TYPE && m.metadata.event_payload?.key === key)
+      ?.ts;
   }
 
   return {
@@ -105,7 +124,8 @@ export function createSlackChannel(options: SlackChannelOptions): PageChannel & 
       const channel = await conversationFor(to);
 
       const earlier = await findEarlierPost(channel, message.idempotencyKey);
-      if (earlier) return { providerId: `${channel}:${earlier}`, detail: `already posted to ${to} (${channel}, ts ${earlier}); not posted again` };
+      if (earlier)
+        return { providerId: `${channel}:${earlier}`, detail: `already posted to ${to} (${channel}, ts ${earlier}); not posted again` };
 
       const subject = drillSubject(message.subject, message.drill);
       const posted = await call<ChatPostMessageResponse>('chat.postMessage', {
@@ -117,7 +137,10 @@ export function createSlackChannel(options: SlackChannelOptions): PageChannel & 
         unfurl_media: false,
       });
       const ts = posted.ts ?? null;
-      return { providerId: ts ? `${posted.channel ?? channel}:${ts}` : null, detail: `posted to ${to} (${posted.channel ?? channel}, ts ${ts ?? 'unknown'})` };
+      return {
+        providerId: ts ? `${posted.channel ?? channel}:${ts}` : null,
+        detail: `posted to ${to} (${posted.channel ?? channel}, ts ${ts ?? 'unknown'})`,
+      };
     },
 
     async close(): Promise<void> {
@@ -137,10 +160,19 @@ function pageBlocks(subject: string, text: string, incidentUrl: string, drill: b
     { type: 'header', text: { type: 'plain_text', text: truncate(subject, HEADER_TEXT_MAX), emoji: true } },
     { type: 'section', text: { type: 'mrkdwn', text: truncate(escapeSlackText(text), SECTION_TEXT_MAX) } },
   ];
-  if (drill) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: ':test_tube: *Drill*: an exercise, not a real incident.' }] });
+  if (drill)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: ':test_tube: *Drill*: an exercise, not a real incident.' }] });
   blocks.push({
     type: 'actions',
-    elements: [{ type: 'button', action_id: SLACK_OPEN_INCIDENT_ACTION, text: { type: 'plain_text', text: 'Open incident' }, url: incidentUrl, style: 'danger' }],
+    elements: [
+      {
+        type: 'button',
+        action_id: SLACK_OPEN_INCIDENT_ACTION,
+        text: { type: 'plain_text', text: 'Open incident' },
+        url: incidentUrl,
+        style: 'danger',
+      },
+    ],
   });
   return blocks;
 }

@@ -56,8 +56,10 @@ function toMs(value: Instant): number {
 
 function checkRules(rules: ThrottleRules): void {
   for (const rule of rules) {
-    if (!Number.isInteger(rule.count) || rule.count < 1) throw new RangeError(`a throttle rule needs a whole count of at least 1, got ${rule.count}`);
-    if (!Number.isFinite(rule.windowMs) || rule.windowMs <= 0) throw new RangeError(`a throttle rule needs a positive window, got ${rule.windowMs}`);
+    if (!Number.isInteger(rule.count) || rule.count < 1)
+      throw new RangeError(`a throttle rule needs a whole count of at least 1, got ${rule.count}`);
+    if (!Number.isFinite(rule.windowMs) || rule.windowMs <= 0)
+      throw new RangeError(`a throttle rule needs a positive window, got ${rule.windowMs}`);
   }
 }
 

@@ -86,7 +86,12 @@ export function createWebhookChannel(options: WebhookChannelOptions): PageChanne
         headers.set(SIGNATURE_HEADER, signPayload(options.secret, timestamp, body));
       }
 
-      const answer = await exchange(url, { method: 'POST', headers, body, redirect: 'manual' }, { timeoutMs, cancel: activityCancellationSignal() }, (response) => readText(response, 4096));
+      const answer = await exchange(
+        url,
+        { method: 'POST', headers, body, redirect: 'manual' },
+        { timeoutMs, cancel: activityCancellationSignal() },
+        (response) => readText(response, 4096),
+      );
       // The gateway may have the page; the Idempotency-Key lets it drop the retry.
       if (!answer.answered) throw temporaryFailure('webhook', `POST ${display} ${answer.problem}`, answer.timedOut ? 'timeout' : 'network');
       const { response, body: text } = answer;
@@ -101,7 +106,8 @@ export function createWebhookChannel(options: WebhookChannelOptions): PageChanne
         throw temporaryFailure('webhook', summary, status);
       }
       if (RETRYABLE_4XX.has(status) || status >= 500) throw temporaryFailure('webhook', summary, status);
-      if (status >= 300 && status < 400) throw permanentFailure('webhook', `${summary} (redirects are not followed; configure the final URL)`, status);
+      if (status >= 300 && status < 400)
+        throw permanentFailure('webhook', `${summary} (redirects are not followed; configure the final URL)`, status);
       throw permanentFailure('webhook', summary, status);
     },
 

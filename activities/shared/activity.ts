@@ -40,7 +40,10 @@ export interface ActivityRuntime {
   sleep(ms: number): Promise<void>;
   /** What the previous attempt last heartbeated (undefined on a first attempt or outside an activity). */
   readonly heartbeatDetails: unknown;
-  readonly log: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
+  readonly log: {
+    info(message: string, meta?: Record<string, unknown>): void;
+    warn(message: string, meta?: Record<string, unknown>): void;
+  };
 }
 
 export function activityRuntime(): ActivityRuntime {
@@ -75,11 +78,18 @@ export function configFailure(message: string): ApplicationFailure {
 
 /** An environment variable the runbook or config/targets.yaml needs is unset: retrying cannot set it. */
 export function missingEnvFailure(variable: string, where: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`${variable} is not set in Fireline's environment (needed by ${where})`, FAILURE.missingEnv, { variable });
+  return ApplicationFailure.nonRetryable(`${variable} is not set in Fireline's environment (needed by ${where})`, FAILURE.missingEnv, {
+    variable,
+  });
 }
 
 /** Resolves `${ENV}` refs (and, with a context, runbook placeholders); an unset variable becomes `onMissing(variable)`. */
-export function resolveOrFail(text: string, env: Record<string, string | undefined>, onMissing: (variable: string) => ApplicationFailure, context?: TemplateContext): string {
+export function resolveOrFail(
+  text: string,
+  env: Record<string, string | undefined>,
+  onMissing: (variable: string) => ApplicationFailure,
+  context?: TemplateContext,
+): string {
   try {
     return context ? renderTarget(text, context, env) : resolveEnvRefs(text, env);
   } catch (error) {

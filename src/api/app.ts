@@ -68,18 +68,20 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-const requestContext = (logger: Logger): RequestHandler => (req, res, next) => {
-  const given = req.get('x-request-id');
-  req.id = given && REQUEST_ID.test(given) ? given : randomUUID();
-  res.setHeader('X-Request-Id', req.id);
-  req.log = logger.child({ requestId: req.id });
-  const started = process.hrtime.bigint();
-  res.on('finish', () => {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    req.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-  });
-  next();
-};
+const requestContext =
+  (logger: Logger): RequestHandler =>
+  (req, res, next) => {
+    const given = req.get('x-request-id');
+    req.id = given && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', req.id);
+    req.log = logger.child({ requestId: req.id });
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      req.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
 
 async function probe(check: () => Promise<void>): Promise<'ok' | 'unreachable'> {
   try {
@@ -103,8 +105,14 @@ export function createApp(deps: AppDeps): Express {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', temporal, store });
   });
 
-  const sessions = createSessionAuth({ sessions: createSessionService({ store: deps.store, tokens: deps.tokens }), publicUrl: deps.publicUrl });
-  const postmortems = postmortemRoutes({ tokens: deps.tokens, postmortems: deps.postmortems ?? createPostmortemService({ store: deps.store, incidents: deps.incidents }) });
+  const sessions = createSessionAuth({
+    sessions: createSessionService({ store: deps.store, tokens: deps.tokens }),
+    publicUrl: deps.publicUrl,
+  });
+  const postmortems = postmortemRoutes({
+    tokens: deps.tokens,
+    postmortems: deps.postmortems ?? createPostmortemService({ store: deps.store, incidents: deps.incidents }),
+  });
   const metrics = metricsRoutes({ tokens: deps.tokens, metrics: deps.metrics ?? createMetricsService({ store: deps.store }) });
   const hub = new StreamHub({ store: deps.store, logger: deps.logger, intervalMs: deps.streamIntervalMs });
 
@@ -118,7 +126,13 @@ export function createApp(deps: AppDeps): Express {
   api.use('/stream', streamRoutes({ tokens: deps.tokens, store: deps.store, hub }));
   api.use('/runbooks', runbookRoutes({ tokens: deps.tokens, runbooks: deps.runbooks, parseOptions: deps.parseOptions }));
   api.use('/outbox', outboxRoutes({ tokens: deps.tokens, outbox: createOutboxService(deps) }));
-  api.use('/oncall', oncallRoutes({ tokens: deps.tokens, oncall: createOnCallService({ store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL), now: deps.now }) }));
+  api.use(
+    '/oncall',
+    oncallRoutes({
+      tokens: deps.tokens,
+      oncall: createOnCallService({ store: deps.store, oncall: deps.oncall ?? (() => EMPTY_ONCALL), now: deps.now }),
+    }),
+  );
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
   app.use('/api/v1', api);

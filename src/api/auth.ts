@@ -114,7 +114,13 @@ export function createSessionAuth(opts: SessionAuthOptions) {
   const httpsUrl = opts.publicUrl?.startsWith('https:') ?? false;
 
   function cookieOptions(req: Request, httpOnly: boolean, maxAgeMs?: number) {
-    return { httpOnly, sameSite: 'strict' as const, secure: httpsUrl || req.secure, path: '/', ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }) };
+    return {
+      httpOnly,
+      sameSite: 'strict' as const,
+      secure: httpsUrl || req.secure,
+      path: '/',
+      ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }),
+    };
   }
 
   /** Sets `req.auth` from a valid session cookie; refuses unsafe methods without the matching CSRF header. */
@@ -127,7 +133,13 @@ export function createSessionAuth(opts: SessionAuthOptions) {
     if (!SAFE_METHODS.has(req.method)) {
       const given = req.get(CSRF_HEADER);
       if (!given || !sameSecret(given, found.session.csrf)) {
-        return next(new HttpError(403, 'csrf_failed', `a request signed in by cookie must send the ${CSRF_HEADER} header (the value of the ${CSRF_COOKIE} cookie)`));
+        return next(
+          new HttpError(
+            403,
+            'csrf_failed',
+            `a request signed in by cookie must send the ${CSRF_HEADER} header (the value of the ${CSRF_COOKIE} cookie)`,
+          ),
+        );
       }
     }
     req.auth = found.token;

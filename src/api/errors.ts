@@ -99,7 +99,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   }
   if (known.status >= 500) req.log.warn({ code: known.code }, known.message);
   for (const [k, v] of Object.entries(known.headers ?? {})) res.setHeader(k, v);
-  res.status(known.status).json({ error: { code: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) } });
+  res
+    .status(known.status)
+    .json({ error: { code: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) } });
 };
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {

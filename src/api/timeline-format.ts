@@ -10,9 +10,7 @@ function csvCell(value: string): string {
 }
 
 export function timelineToCsv(events: TimelineEvent[]): string {
-  const rows = events.map((e) =>
-    [String(e.seq), e.at, e.type, e.phase, e.actor.name, e.summary].map(csvCell).join(','),
-  );
+  const rows = events.map((e) => [String(e.seq), e.at, e.type, e.phase, e.actor.name, e.summary].map(csvCell).join(','));
   return [CSV_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
 }
 

@@ -43,7 +43,9 @@ export interface RunningDemo {
 function claimDataDir(dataDir: string): void {
   const marker = path.join(dataDir, MARKER);
   if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0 && !fs.existsSync(marker)) {
-    throw new ConfigError([`--data-dir: ${dataDir} is not empty and was not made by \`fireline demo\`; the demo only uses an empty directory or its own`]);
+    throw new ConfigError([
+      `--data-dir: ${dataDir} is not empty and was not made by \`fireline demo\`; the demo only uses an empty directory or its own`,
+    ]);
   }
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(marker, 'This directory belongs to `fireline demo`: a pretend order system, safe to delete.\n');
@@ -97,7 +99,11 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     write(`Demo order system: ${orders.url} (its database is down until Fireline fails over or restores it)`);
     const token = await demoAdminToken(config);
     write(`Starting Fireline (data in ${config.dataDir}; the first start may take a minute)…`);
-    const running = await startEmbedded({ config, logger, env: { ...opts.env, [DEMO_ORDERS_URL_VAR]: orders.url, [DEMO_HMAC_VAR]: secret } });
+    const running = await startEmbedded({
+      config,
+      logger,
+      env: { ...opts.env, [DEMO_ORDERS_URL_VAR]: orders.url, [DEMO_HMAC_VAR]: secret },
+    });
     parts.push(running);
     const client = apiClient(running.api.url, token);
     const declared = await client.post<{ incident: { id: string } }>('/api/v1/incidents', {
@@ -130,7 +136,13 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   }
 }
 
-function printNextSteps(opts: { write: (line: string) => void; config: Config; running: { temporalUiUrl: string | null }; token: string; id: string }) {
+function printNextSteps(opts: {
+  write: (line: string) => void;
+  config: Config;
+  running: { temporalUiUrl: string | null };
+  token: string;
+  id: string;
+}) {
   const { write, config, token, id } = opts;
   const url = config.publicUrl;
   const lines = [
@@ -153,7 +165,9 @@ function printNextSteps(opts: { write: (line: string) => void; config: Config; r
     `    curl -s -X POST ${url}/api/v1/incidents/${id}/acknowledge -H "Authorization: Bearer $FIRELINE_TOKEN" -H 'Content-Type: application/json' -d '{}'`,
     '    # the timeline as Markdown',
     `    curl -s "${url}/api/v1/incidents/${id}/timeline?format=md" -H "Authorization: Bearer $FIRELINE_TOKEN"`,
-    ...(opts.running.temporalUiUrl ? ['    # the workflow behind the incident, in the Temporal UI', `    ${opts.running.temporalUiUrl}`] : []),
+    ...(opts.running.temporalUiUrl
+      ? ['    # the workflow behind the incident, in the Temporal UI', `    ${opts.running.temporalUiUrl}`]
+      : []),
     '',
   ];
   for (const line of lines) write(line);
@@ -180,7 +194,13 @@ function apiClient(baseUrl: string, token: string): ApiClient {
 }
 
 /** Prints the incident's timeline as it grows, until it closes or the demo stops. */
-function followTimeline(opts: { client: ApiClient; id: string; write: (line: string) => void; onDecision: () => void; onClosed: () => void }): { stop(): Promise<void> } {
+function followTimeline(opts: {
+  client: ApiClient;
+  id: string;
+  write: (line: string) => void;
+  onDecision: () => void;
+  onClosed: () => void;
+}): { stop(): Promise<void> } {
   let stopped = false;
   let wake: (() => void) | undefined;
   const pause = () =>

@@ -92,7 +92,9 @@ export async function startDemoOrderSystem(opts: { secret: string; log: (line: s
 
   function route(method: string, path: string, raw: string, headers: http.IncomingHttpHeaders): { status: number; body: unknown } {
     if (method === 'GET' && path === '/health') {
-      return healthy() ? { status: 200, body: { status: 'ok', primary: state.primary } } : { status: 503, body: { status: 'unavailable', primary: state.primary } };
+      return healthy()
+        ? { status: 200, body: { status: 'ok', primary: state.primary } }
+        : { status: 503, body: { status: 'unavailable', primary: state.primary } };
     }
     if (method === 'GET' && path === '/') return { status: 200, body: { demo: true, ...state } };
     // The demo's own control, not something Fireline calls: another outage to declare an incident about.
@@ -103,7 +105,12 @@ export async function startDemoOrderSystem(opts: { secret: string; log: (line: s
     }
     const action = method === 'POST' ? actions[path] : undefined;
     if (action) {
-      const check = checkSignature({ secret: opts.secret, header: header(headers, SIGNATURE_HEADER), timestamp: header(headers, TIMESTAMP_HEADER), body: raw });
+      const check = checkSignature({
+        secret: opts.secret,
+        header: header(headers, SIGNATURE_HEADER),
+        timestamp: header(headers, TIMESTAMP_HEADER),
+        body: raw,
+      });
       if (!check.ok) {
         opts.log(`refused ${path}: signature ${check.reason}`);
         return { status: 401, body: { error: `signature ${check.reason}` } };
@@ -113,7 +120,12 @@ export async function startDemoOrderSystem(opts: { secret: string; log: (line: s
     if (method === 'POST' && path === '/backups') {
       const body = parseObject(raw);
       return act(header(headers, 'Idempotency-Key'), () => {
-        const backup: Backup = { id: randomUUID(), polls: 0, incidentId: String(body.incidentId ?? ''), restoreCheck: body.restoreCheck === true };
+        const backup: Backup = {
+          id: randomUUID(),
+          polls: 0,
+          incidentId: String(body.incidentId ?? ''),
+          restoreCheck: body.restoreCheck === true,
+        };
         backups.set(backup.id, backup);
         opts.log(`backup ${backup.id.slice(0, 8)} started${backup.restoreCheck ? ' (with a restore check)' : ''}`);
         return { status: 202, body: { id: backup.id, status: 'running' } };
@@ -136,7 +148,9 @@ export async function startDemoOrderSystem(opts: { secret: string; log: (line: s
           location: `demo://orders-db/backups/${backup.id}.dump`,
           sizeBytes: 48_213_504,
           sha256: createHash('sha256').update(content).digest('hex'),
-          ...(backup.restoreCheck ? { restoreCheck: { ok: true, detail: 'restored into a scratch database; 1,204,332 orders, checksums match' } } : {}),
+          ...(backup.restoreCheck
+            ? { restoreCheck: { ok: true, detail: 'restored into a scratch database; 1,204,332 orders, checksums match' } }
+            : {}),
         },
       };
     }
@@ -152,7 +166,10 @@ export async function startDemoOrderSystem(opts: { secret: string; log: (line: s
     });
     req.on('end', () => {
       const path = new URL(req.url ?? '/', 'http://demo').pathname;
-      const answer = size > MAX_BODY_BYTES ? { status: 413, body: { error: 'body too large' } } : route(req.method ?? 'GET', path, Buffer.concat(chunks).toString('utf8'), req.headers);
+      const answer =
+        size > MAX_BODY_BYTES
+          ? { status: 413, body: { error: 'body too large' } }
+          : route(req.method ?? 'GET', path, Buffer.concat(chunks).toString('utf8'), req.headers);
       res.writeHead(answer.status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(answer.body));
     });

@@ -28,13 +28,11 @@ export function formatDuration(ms: number): string {
 }
 
 /** A duration written as text in YAML or JSON ("15m"), parsed to milliseconds. */
-export const DurationSchema = z
-  .string()
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30s, 15m, 2h, 5d)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const DurationSchema = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use e.g. 30s, 15m, 2h, 5d)` });
+    return z.NEVER;
+  }
+  return ms;
+});

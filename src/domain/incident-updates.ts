@@ -15,14 +15,18 @@ export const DecideArgsSchema = z.object({ actor: ActorSchema, stepId: StepIdSch
 export const EscalateArgsSchema = z.object({ actor: ActorSchema, reason: ReasonSchema.optional() }).strict();
 export const ResolveArgsSchema = z.object({ actor: ActorSchema, summary: NoteTextSchema.optional() }).strict();
 export const AddNoteArgsSchema = z.object({ actor: ActorSchema, text: NoteTextSchema }).strict();
-export const ChangeSeverityArgsSchema = z.object({ actor: ActorSchema, severity: SeveritySchema, reason: ReasonSchema.optional() }).strict();
+export const ChangeSeverityArgsSchema = z
+  .object({ actor: ActorSchema, severity: SeveritySchema, reason: ReasonSchema.optional() })
+  .strict();
 export const CompleteTaskArgsSchema = z.object({ actor: ActorSchema, stepId: StepIdSchema, note: NoteTextSchema.optional() }).strict();
 export const CompleteReviewArgsSchema = z.object({ actor: ActorSchema, summary: NoteTextSchema.optional() }).strict();
 export const PostEventArgsSchema = z
   .object({
     actor: ActorSchema,
     name: z.string().regex(ID_PATTERN, 'the event name must be lowercase letters, digits and dashes'),
-    data: z.record(z.string(), z.unknown()).refine((data) => JSON.stringify(data).length <= MAX_EVENT_BYTES, `event data is larger than ${MAX_EVENT_BYTES} bytes`),
+    data: z
+      .record(z.string(), z.unknown())
+      .refine((data) => JSON.stringify(data).length <= MAX_EVENT_BYTES, `event data is larger than ${MAX_EVENT_BYTES} bytes`),
   })
   .strict();
 

@@ -43,9 +43,7 @@ export interface IncidentRecord extends IncidentInfo {
 }
 
 /** The mutable part of an incident row; the workflow sends these after each change. */
-export type IncidentPatch = Partial<
-  Pick<IncidentRecord, 'status' | 'phase' | 'severity' | 'acknowledgedAt' | 'resolvedAt' | 'closedAt'>
->;
+export type IncidentPatch = Partial<Pick<IncidentRecord, 'status' | 'phase' | 'severity' | 'acknowledgedAt' | 'resolvedAt' | 'closedAt'>>;
 
 export const DeclareIncidentSchema = z
   .object({
@@ -55,7 +53,12 @@ export const DeclareIncidentSchema = z
     severity: SeveritySchema.optional(),
     likelihood: LikelihoodSchema.optional(),
     impact: ImpactSchema.optional(),
-    summary: z.string().trim().max(4000).transform((v) => v || undefined).optional(),
+    summary: z
+      .string()
+      .trim()
+      .max(4000)
+      .transform((v) => v || undefined)
+      .optional(),
     drill: z.boolean().optional(),
     parameters: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a parameter name'), z.string().max(500)).optional(),
   })

@@ -38,17 +38,17 @@ export function minutesOfDay(text: string): number {
 const DateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date such as 2025-01-06 (the hand-off time gives the hour)')
-  .refine((d) => DateTime.fromISO(d, { zone: 'utc' }).isValid, { error: (issue) => `${JSON.stringify(issue.input)} is not a calendar date` });
+  .refine((d) => DateTime.fromISO(d, { zone: 'utc' }).isValid, {
+    error: (issue) => `${JSON.stringify(issue.input)} is not a calendar date`,
+  });
 
 /**
  * An instant: with an offset ("2025-03-29T09:00:00+01:00", "…Z"), or a local date-time ("2025-03-29T09:00")
  * read in the schedule's time zone.
  */
-const DateTimeSchema = z
-  .string()
-  .refine((t) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(t) && DateTime.fromISO(t, { zone: 'utc' }).isValid, {
-    error: (issue) => `${JSON.stringify(issue.input)} is not a date-time (use e.g. 2025-03-29T09:00 or 2025-03-29T09:00:00Z)`,
-  });
+const DateTimeSchema = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(t) && DateTime.fromISO(t, { zone: 'utc' }).isValid, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a date-time (use e.g. 2025-03-29T09:00 or 2025-03-29T09:00:00Z)`,
+});
 
 export const CHANNELS = ['slack', 'email', 'webhook'] as const;
 export const ChannelSchema = z.enum(CHANNELS);
@@ -72,7 +72,10 @@ export const PersonSchema = z
     name: z.string().trim().min(1).max(200),
     email: z.email('an email address').optional(),
     /** Slack member id (U…/W…), not a display name: names change, ids do not. */
-    slack: z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD').optional(),
+    slack: z
+      .string()
+      .regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack member id such as U012AB3CD')
+      .optional(),
     /** What the SMS/voice gateway webhook is given: a target id or a phone number. */
     webhook: z.string().trim().min(1).max(200).optional(),
     timeZone: TimeZoneSchema,
@@ -98,7 +101,11 @@ export type Day = z.infer<typeof DaySchema>;
  */
 export const RestrictionSchema = z
   .object({
-    days: z.array(DaySchema).min(1).max(7).default([...DAYS]),
+    days: z
+      .array(DaySchema)
+      .min(1)
+      .max(7)
+      .default([...DAYS]),
     from: TimeOfDaySchema,
     to: EndTimeOfDaySchema,
   })

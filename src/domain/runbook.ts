@@ -40,8 +40,14 @@ function exactlyOneComparator(c: { is?: unknown; isNot?: unknown; in?: unknown }
 
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
-    z.object({ step: IdSchema, field: z.string().min(1).max(63).optional(), ...comparators }).strict().superRefine(exactlyOneComparator),
-    z.object({ incident: z.enum(['severity', 'service', 'drill', 'trigger']), ...comparators }).strict().superRefine(exactlyOneComparator),
+    z
+      .object({ step: IdSchema, field: z.string().min(1).max(63).optional(), ...comparators })
+      .strict()
+      .superRefine(exactlyOneComparator),
+    z
+      .object({ incident: z.enum(['severity', 'service', 'drill', 'trigger']), ...comparators })
+      .strict()
+      .superRefine(exactlyOneComparator),
     z.object({ all: z.array(ConditionSchema).min(1) }).strict(),
     z.object({ any: z.array(ConditionSchema).min(1) }).strict(),
     z.object({ not: ConditionSchema }).strict(),
@@ -53,7 +59,10 @@ export const DrillBehaviourSchema = z.enum(['real', 'simulate']);
 export type DrillBehaviour = z.infer<typeof DrillBehaviourSchema>;
 
 /** What a drill does with a step kind unless the step says otherwise: side effects on systems are simulated. */
-export const DEFAULT_DRILL_BEHAVIOUR: Record<'notify' | 'page' | 'decide' | 'verify' | 'action' | 'backup' | 'wait' | 'task' | 'postmortem', DrillBehaviour> = {
+export const DEFAULT_DRILL_BEHAVIOUR: Record<
+  'notify' | 'page' | 'decide' | 'verify' | 'action' | 'backup' | 'wait' | 'task' | 'postmortem',
+  DrillBehaviour
+> = {
   notify: 'real',
   page: 'real',
   decide: 'real',

@@ -29,11 +29,16 @@ const HttpBackup = z
   .object({
     provider: z.literal('http'),
     /** Starts a backup; answers JSON with an `id` (or `location`) to poll. */
-    start: z.object({ url: Text, method: z.enum(['POST', 'PUT']).default('POST'), headers: z.record(z.string(), Text).optional() }).strict(),
+    start: z
+      .object({ url: Text, method: z.enum(['POST', 'PUT']).default('POST'), headers: z.record(z.string(), Text).optional() })
+      .strict(),
     /** Polled with `{id}` substituted until `status` is `done` or `failed`. */
     status: z.object({ url: Text, headers: z.record(z.string(), Text).optional() }).strict(),
     /** Cancels a running backup with `{id}` substituted (optional). */
-    cancel: z.object({ url: Text, method: z.enum(['POST', 'DELETE']).default('POST') }).strict().optional(),
+    cancel: z
+      .object({ url: Text, method: z.enum(['POST', 'DELETE']).default('POST') })
+      .strict()
+      .optional(),
     pollInterval: DurationSchema.default(5000),
   })
   .strict();

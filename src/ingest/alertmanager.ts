@@ -17,9 +17,15 @@ export const AlertmanagerAlertSchema = z.object({
   annotations: LabelMapSchema.default({}),
   startsAt: IsoTimeSchema,
   endsAt: IsoTimeSchema.optional(),
-  generatorURL: z.string().max(16 * 1024).optional(),
+  generatorURL: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
   /** Versions before v0.19 had none; it is then computed from the labels the same way. */
-  fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 lowercase hex digits').optional(),
+  fingerprint: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/, 'expected 16 lowercase hex digits')
+    .optional(),
 });
 
 export const AlertmanagerMessageSchema = z.object({
@@ -32,8 +38,14 @@ export const AlertmanagerMessageSchema = z.object({
   commonLabels: LabelMapSchema.default({}),
   commonAnnotations: LabelMapSchema.default({}),
   routeLabels: LabelMapSchema.optional(),
-  externalURL: z.string().max(16 * 1024).default(''),
-  groupKey: z.string().min(1).max(64 * 1024),
+  externalURL: z
+    .string()
+    .max(16 * 1024)
+    .default(''),
+  groupKey: z
+    .string()
+    .min(1)
+    .max(64 * 1024),
   truncatedAlerts: z.number().int().min(0).default(0),
 });
 

@@ -99,7 +99,11 @@ async function generic(request: IngestRequest, o: AuthenticateOptions): Promise<
 async function pagerDuty(request: IngestRequest, o: AuthenticateOptions): Promise<Authenticated> {
   const payload = parseUntrustedJson(await request.body());
   const routingKey = routingKeyOf(payload);
-  if (!routingKey) throw new IngestError('invalid_request', isPlainObject(payload) ? 'routing_key: missing or not a non-empty string' : '(body): expected a JSON object');
+  if (!routingKey)
+    throw new IngestError(
+      'invalid_request',
+      isPlainObject(payload) ? 'routing_key: missing or not a non-empty string' : '(body): expected a JSON object',
+    );
   const integration = o.integrations.byRoutingKey(routingKey);
   if (!integration) throw new AuthenticationError('pagerduty', 'routing key');
   return { integration, payload };

@@ -51,7 +51,9 @@ export function discardUnreadBody(req: IncomingMessage): void {
 export function readRawBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
-    return Promise.reject(new IngestError('unsupported_media_type', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`));
+    return Promise.reject(
+      new IngestError('unsupported_media_type', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`),
+    );
   }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
@@ -114,7 +116,10 @@ export function isJsonContentType(header: string | undefined): boolean {
 export function requireJsonContentType(type: string | undefined): void {
   if (!type) throw new IngestError('unsupported_media_type', 'Content-Type is missing; send the body as application/json');
   if (!isJsonContentType(type)) {
-    throw new IngestError('unsupported_media_type', `Content-Type ${JSON.stringify(type.slice(0, 80))} is not accepted; send the body as application/json`);
+    throw new IngestError(
+      'unsupported_media_type',
+      `Content-Type ${JSON.stringify(type.slice(0, 80))} is not accepted; send the body as application/json`,
+    );
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
@@ -137,7 +142,8 @@ export function jsonDepth(text: string, stopAt = MAX_JSON_DEPTH + 1): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -189,7 +195,8 @@ export function parseUntrustedJson(bytes: Uint8Array): unknown {
   } catch {
     throw invalidJson('the request body is not valid UTF-8');
   }
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw invalidJson(`the request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    throw invalidJson(`the request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -198,6 +205,9 @@ export function parseUntrustedJson(bytes: Uint8Array): unknown {
     throw invalidJson(`the request body is not valid JSON: ${reason}`);
   }
   const forbidden = findForbiddenKey(value, []);
-  if (forbidden) throw invalidJson(`${forbidden}: the keys __proto__, constructor and prototype are not accepted`, { issues: [{ path: forbidden, message: 'key not accepted' }] });
+  if (forbidden)
+    throw invalidJson(`${forbidden}: the keys __proto__, constructor and prototype are not accepted`, {
+      issues: [{ path: forbidden, message: 'key not accepted' }],
+    });
   return value;
 }

@@ -136,14 +136,20 @@ export class AlertCoalescer implements AlertSink {
       const rows = await this.o.store.pendingAlerts(incidentId, MAX_BATCH_ROWS);
       if (!rows.length) return;
       await this.o.alerts.forward(incidentId, foldAlertUpdates(rows.map((r) => r.alert as AlertUpdate)));
-      await this.o.store.markAlertsForwarded(rows.map((r) => r.id), this.now().toISOString());
+      await this.o.store.markAlertsForwarded(
+        rows.map((r) => r.id),
+        this.now().toISOString(),
+      );
       this.lastSignal.set(incidentId, Date.now());
       this.unreachable = false;
       if (rows.length === MAX_BATCH_ROWS || (await this.o.store.pendingAlerts(incidentId, 1)).length) retryIn = this.minInterval;
     } catch (err) {
       const outage = err instanceof ServiceError && err.code === 'unavailable';
       if (outage) this.unreachable = true;
-      this.o.logger.warn({ incidentId, err: (err as Error).message }, outage ? 'Temporal unreachable; alerts wait in the inbox' : 'alert batch not forwarded');
+      this.o.logger.warn(
+        { incidentId, err: (err as Error).message },
+        outage ? 'Temporal unreachable; alerts wait in the inbox' : 'alert batch not forwarded',
+      );
       retryIn = this.retryDelay;
     } finally {
       this.inFlight.delete(incidentId);

@@ -43,11 +43,17 @@ export const GenericAlertSchema = z.object({
   endsAt: IsoTimeSchema.optional(),
   group: z.string().min(1).max(1024).optional(),
   severity: z.string().min(1).max(64).optional(),
-  generatorURL: z.string().max(16 * 1024).optional(),
+  generatorURL: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
 });
 
 export const GenericMessageSchema = z.object({
-  alerts: z.array(GenericAlertSchema).min(1, 'send at least one alert').max(MAX_GENERIC_ALERTS, `at most ${MAX_GENERIC_ALERTS} alerts per request`),
+  alerts: z
+    .array(GenericAlertSchema)
+    .min(1, 'send at least one alert')
+    .max(MAX_GENERIC_ALERTS, `at most ${MAX_GENERIC_ALERTS} alerts per request`),
 });
 
 export type GenericAlertInput = z.input<typeof GenericAlertSchema>;
@@ -64,7 +70,8 @@ export function parseGeneric(body: unknown, ctx: { integration: string; now: Dat
   const received = ctx.now.toISOString();
   const problems: { path: string; message: string }[] = [];
   const alerts = parsed.data.alerts.map((a, index): AlertEvent => {
-    if (!a.fingerprint && Object.keys(a.labels).length === 0) problems.push({ path: `alerts.${index}.labels`, message: 'give at least one label or a fingerprint' });
+    if (!a.fingerprint && Object.keys(a.labels).length === 0)
+      problems.push({ path: `alerts.${index}.labels`, message: 'give at least one label or a fingerprint' });
     const fingerprint = a.fingerprint ?? alertmanagerFingerprint(a.labels);
     const severity = a.severity ?? a.labels.severity;
     return {

@@ -20,12 +20,24 @@ export const GrafanaAlertSchema = z.object({
   annotations: LabelMapSchema.default({}),
   startsAt: IsoTimeSchema,
   endsAt: IsoTimeSchema.optional(),
-  generatorURL: z.string().max(16 * 1024).optional(),
+  generatorURL: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
   /** Opaque: Grafana hashes the private labels too, so it cannot be recomputed from what arrives. */
   fingerprint: z.string().min(1).max(256).optional(),
-  silenceURL: z.string().max(16 * 1024).optional(),
-  dashboardURL: z.string().max(16 * 1024).optional(),
-  panelURL: z.string().max(16 * 1024).optional(),
+  silenceURL: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
+  dashboardURL: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
+  panelURL: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
 });
 
 export const GrafanaMessageSchema = z.object({
@@ -36,11 +48,20 @@ export const GrafanaMessageSchema = z.object({
   groupLabels: LabelMapSchema.default({}),
   commonLabels: LabelMapSchema.default({}),
   commonAnnotations: LabelMapSchema.default({}),
-  externalURL: z.string().max(16 * 1024).default(''),
-  groupKey: z.string().min(1).max(64 * 1024),
+  externalURL: z
+    .string()
+    .max(16 * 1024)
+    .default(''),
+  groupKey: z
+    .string()
+    .min(1)
+    .max(64 * 1024),
   truncatedAlerts: z.number().int().min(0).default(0),
   orgId: z.number().int().optional(),
-  title: z.string().max(16 * 1024).optional(),
+  title: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
   state: z.string().max(100).optional(),
 });
 
@@ -75,10 +96,14 @@ function formatProblem(body: unknown): Parsed<never> | undefined {
         'missing: this is a legacy Grafana alerting message (ruleName, evalMatches), which is not supported; use a Grafana unified alerting webhook contact point (version "1")',
       );
     }
-    return fail('version', 'missing: expected a Grafana unified alerting webhook message (version "1"); a templated payload replaces that message and is not accepted here');
+    return fail(
+      'version',
+      'missing: expected a Grafana unified alerting webhook message (version "1"); a templated payload replaces that message and is not accepted here',
+    );
   }
   if (version === '4') return fail('version', 'this is an Alertmanager message (version "4"); send it to /api/v1/alerts/alertmanager');
-  if (version !== '1') return fail('version', `expected "1" (Grafana unified alerting webhook), got ${JSON.stringify(version).slice(0, 40)}`);
+  if (version !== '1')
+    return fail('version', `expected "1" (Grafana unified alerting webhook), got ${JSON.stringify(version).slice(0, 40)}`);
   return undefined;
 }
 
@@ -93,7 +118,11 @@ export function parseGrafana(body: unknown, ctx: { integration: string }): Parse
     const labels = cleanMap(a.labels, isPublic);
     const annotations = cleanMap(a.annotations, isPublic);
     // Links a responder wants next to the alert; only where the annotation name is still free.
-    const links: [string, string | undefined][] = [['dashboard_url', a.dashboardURL], ['panel_url', a.panelURL], ['silence_url', a.silenceURL]];
+    const links: [string, string | undefined][] = [
+      ['dashboard_url', a.dashboardURL],
+      ['panel_url', a.panelURL],
+      ['silence_url', a.silenceURL],
+    ];
     for (const [name, url] of links) {
       if (url && annotations[name] === undefined) annotations[name] = url;
     }

@@ -20,7 +20,9 @@ const EnvNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an enviro
 const HeaderNameSchema = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'expected an HTTP header name');
 
 const literalSecret = (iss: { code?: string; input?: unknown }) =>
-  iss.code === 'invalid_type' && iss.input !== undefined && (typeof iss.input !== 'object' || iss.input === null || Array.isArray(iss.input))
+  iss.code === 'invalid_type' &&
+  iss.input !== undefined &&
+  (typeof iss.input !== 'object' || iss.input === null || Array.isArray(iss.input))
     ? 'secrets come only from the environment: write { env: VARIABLE_NAME }, never the secret itself'
     : undefined;
 
@@ -29,7 +31,11 @@ export const SecretRefSchema = z.object({ env: EnvNameSchema }, { error: literal
 const BasicSchema = z
   .object({
     /** Not a secret: the user name Alertmanager's `basic_auth.username` / Grafana's user sends. */
-    username: z.string().min(1).max(200).regex(/^[^:]+$/, 'must not contain ":"'),
+    username: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^:]+$/, 'must not contain ":"'),
     password: SecretRefSchema,
   })
   .strict();
@@ -53,7 +59,13 @@ const AlertmanagerIntegrationSchema = z
   .object({ type: z.literal('alertmanager'), description, token: SecretRefSchema.optional(), basic: BasicSchema.optional() })
   .strict();
 const GrafanaIntegrationSchema = z
-  .object({ type: z.literal('grafana'), description, token: SecretRefSchema.optional(), basic: BasicSchema.optional(), hmac: GrafanaHmacSchema.optional() })
+  .object({
+    type: z.literal('grafana'),
+    description,
+    token: SecretRefSchema.optional(),
+    basic: BasicSchema.optional(),
+    hmac: GrafanaHmacSchema.optional(),
+  })
   .strict();
 const PagerDutyIntegrationSchema = z.object({ type: z.literal('pagerduty'), description, routingKey: SecretRefSchema }).strict();
 const GenericIntegrationSchema = z.object({ type: z.literal('generic'), description, hmac: SecretRefSchema }).strict();
@@ -87,8 +99,7 @@ export interface ResolvedIntegration {
 }
 
 export type LoadIntegrationsResult =
-  | { ok: true; integrations: Integrations; warnings: ConfigProblem[] }
-  | { ok: false; problems: ConfigProblem[] };
+  { ok: true; integrations: Integrations; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
 type Env = Record<string, string | undefined>;
 
@@ -193,7 +204,11 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
   if (!read.ok) return read;
   const { data, at } = read;
   const parsed = IntegrationsFileSchema.safeParse(data);
-  if (!parsed.success) return { ok: false, problems: sortProblems(zodProblems(parsed.error, IntegrationsFileSchema, data, at, 'a mapping with an `integrations:` mapping')) };
+  if (!parsed.success)
+    return {
+      ok: false,
+      problems: sortProblems(zodProblems(parsed.error, IntegrationsFileSchema, data, at, 'a mapping with an `integrations:` mapping')),
+    };
 
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
@@ -210,7 +225,8 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
         warnings.push(at([...base, ...path, 'env'], `${ref.env} is not set: integration "${id}" refuses every request until it is`));
         return '';
       }
-      if (value.length < MIN_SECRET_LENGTH) warnings.push(at([...base, ...path, 'env'], `${ref.env} is shorter than ${MIN_SECRET_LENGTH} characters: use a long random value`));
+      if (value.length < MIN_SECRET_LENGTH)
+        warnings.push(at([...base, ...path, 'env'], `${ref.env} is shorter than ${MIN_SECRET_LENGTH} characters: use a long random value`));
       return value;
     };
     const integration: ResolvedIntegration = { id, type: config.type, enabled: true };
@@ -218,7 +234,8 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
       case 'alertmanager':
       case 'grafana':
         if (config.token) integration.token = secret(['token'], config.token);
-        if (config.basic) integration.basic = { username: config.basic.username, password: secret(['basic', 'password'], config.basic.password) };
+        if (config.basic)
+          integration.basic = { username: config.basic.username, password: secret(['basic', 'password'], config.basic.password) };
         if (config.type === 'grafana' && config.hmac) {
           integration.hmac = {
             secret: secret(['hmac'], config.hmac),
@@ -230,7 +247,8 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
       case 'pagerduty': {
         const key = secret(['routingKey'], config.routingKey);
         // The key scopes dedup keys as `<key>\n<dedup_key>`; printable characters keep that unambiguous.
-        if (key && !/^[\x21-\x7e]+$/.test(key)) problems.push(at([...base, 'routingKey', 'env'], `${config.routingKey.env} must be printable ASCII without spaces`));
+        if (key && !/^[\x21-\x7e]+$/.test(key))
+          problems.push(at([...base, 'routingKey', 'env'], `${config.routingKey.env} must be printable ASCII without spaces`));
         integration.routingKey = key;
         break;
       }
@@ -250,7 +268,8 @@ function credentialProblem(config: IntegrationConfig): string | undefined {
   if (config.type === 'alertmanager' && !config.token && !config.basic) {
     return 'an alertmanager integration needs `token` (Bearer) or `basic` (Alertmanager cannot sign bodies)';
   }
-  if (config.type === 'grafana' && !config.token && !config.basic && !config.hmac) return 'a grafana integration needs `token`, `basic` or `hmac`';
+  if (config.type === 'grafana' && !config.token && !config.basic && !config.hmac)
+    return 'a grafana integration needs `token`, `basic` or `hmac`';
   return undefined;
 }
 
@@ -267,7 +286,10 @@ function sharedCredentialProblems(integrations: ResolvedIntegration[], at: At): 
     ].filter((c): c is string => Boolean(c));
     for (const credential of credentials) {
       const other = seen.get(credential);
-      if (other) problems.push(at(['integrations', i.id], `uses the same credential as integration "${other}": give each integration its own`, true));
+      if (other)
+        problems.push(
+          at(['integrations', i.id], `uses the same credential as integration "${other}": give each integration its own`, true),
+        );
       else seen.set(credential, i.id);
     }
   }

@@ -17,7 +17,8 @@ export function pathOf(path: readonly PropertyKey[]): string {
 }
 
 function messageOf(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return `missing required field (expected ${issue.expected})`;
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
+    return `missing required field (expected ${issue.expected})`;
   return issue.message;
 }
 

@@ -42,7 +42,11 @@ export const PagerDutyPayloadSchema = z.object({
 });
 
 const LinkSchema = z.object({ href: z.string().min(1).max(4096), text: z.string().max(1024).optional() });
-const ImageSchema = z.object({ src: z.string().min(1).max(4096), href: z.string().max(4096).optional(), alt: z.string().max(1024).optional() });
+const ImageSchema = z.object({
+  src: z.string().min(1).max(4096),
+  href: z.string().max(4096).optional(),
+  alt: z.string().max(1024).optional(),
+});
 
 export const PagerDutyEventSchema = z.object({
   routing_key: z.string().min(1).max(1024),
@@ -105,7 +109,8 @@ function labelsOf(payload: Payload): Record<string, string> {
     for (const [name, value] of Object.entries(payload.custom_details)) {
       if (added >= MAX_DETAIL_LABELS) break;
       const text = scalarText(value);
-      if (text === undefined || text.length > MAX_DETAIL_LABEL_VALUE || !DETAIL_LABEL_NAME.test(name) || labels[name] !== undefined) continue;
+      if (text === undefined || text.length > MAX_DETAIL_LABEL_VALUE || !DETAIL_LABEL_NAME.test(name) || labels[name] !== undefined)
+        continue;
       labels[name] = text;
       added++;
     }
@@ -138,7 +143,13 @@ export function parsePagerDutyEvent(
       value: {
         action: event.event_action,
         dedupKey: given,
-        groupAction: { source: 'pagerduty', integration: ctx.integration, groupKey: pagerDutyGroupKey(ctx.routingKey, given), action: event.event_action, at },
+        groupAction: {
+          source: 'pagerduty',
+          integration: ctx.integration,
+          groupKey: pagerDutyGroupKey(ctx.routingKey, given),
+          action: event.event_action,
+          at,
+        },
       },
     };
   }

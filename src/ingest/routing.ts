@@ -119,11 +119,21 @@ export function routeAlert(rules: readonly RoutingRule[], alert: AlertEvent): Al
   const senderSeverity = severityFromSender(alert.senderSeverity);
   for (const rule of rules) {
     if (ruleMatches(rule, alert, senderSeverity)) {
-      return { rule: rule.name, runbook: rule.runbook, service: rule.service, severity: rule.severity ?? senderSeverity ?? DEFAULT_ALERT_SEVERITY };
+      return {
+        rule: rule.name,
+        runbook: rule.runbook,
+        service: rule.service,
+        severity: rule.severity ?? senderSeverity ?? DEFAULT_ALERT_SEVERITY,
+      };
     }
   }
   const service = alert.labels.service?.trim();
-  return { rule: UNMATCHED_RULE, runbook: TRIAGE_RUNBOOK, service: service ? service.slice(0, 100) : null, severity: senderSeverity ?? DEFAULT_ALERT_SEVERITY };
+  return {
+    rule: UNMATCHED_RULE,
+    runbook: TRIAGE_RUNBOOK,
+    service: service ? service.slice(0, 100) : null,
+    severity: senderSeverity ?? DEFAULT_ALERT_SEVERITY,
+  };
 }
 
 /** Reads config/routing.yaml; a missing file means no rules (every alert goes to triage). */
@@ -135,7 +145,8 @@ export function parseRouting(source: string | Uint8Array, file: string, options:
   return compile(parseYamlText(source, file), options);
 }
 
-const asSet = <T>(value: T | T[] | undefined): ReadonlySet<T> | null => (value === undefined ? null : new Set(Array.isArray(value) ? value : [value]));
+const asSet = <T>(value: T | T[] | undefined): ReadonlySet<T> | null =>
+  value === undefined ? null : new Set(Array.isArray(value) ? value : [value]);
 
 function compile(read: YamlRead, options: RoutingOptions): LoadRoutingResult {
   if (!read.ok) return read;
@@ -172,7 +183,8 @@ function compile(read: YamlRead, options: RoutingOptions): LoadRoutingResult {
         continue;
       }
       const regex = compileAnchored(matcher.regex);
-      if (regex instanceof Error) problems.push(at([...path, 'match', 'labels', name, 'regex'], `not a valid regular expression: ${regex.message}`));
+      if (regex instanceof Error)
+        problems.push(at([...path, 'match', 'labels', name, 'regex'], `not a valid regular expression: ${regex.message}`));
       else labels.push({ name, regex });
     }
     if (catchAll) warnings.push(at(path, `never matches: rule "${catchAll}" before it matches every alert`));

@@ -18,7 +18,10 @@ const Rfc3339 = z.iso.datetime({ offset: true });
 export function isIsoTime(text: string): boolean {
   return Rfc3339.safeParse(text).success && Number.isFinite(Date.parse(text));
 }
-export const IsoTimeSchema = z.string().max(64).refine(isIsoTime, { message: 'expected an RFC 3339 date-time such as 2026-04-21T08:14:07.512Z' });
+export const IsoTimeSchema = z
+  .string()
+  .max(64)
+  .refine(isIsoTime, { message: 'expected an RFC 3339 date-time such as 2026-04-21T08:14:07.512Z' });
 
 /** One instant, one spelling: UTC, milliseconds (the read model compares these as text). */
 export function toUtcIso(text: string): string {

@@ -25,7 +25,8 @@ export const SilenceMatcherSchema = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    if ((m.op === '=~' || m.op === '!~') && !anchored(m.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: 'not a valid regular expression' });
+    if ((m.op === '=~' || m.op === '!~') && !anchored(m.value))
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'not a valid regular expression' });
   });
 
 /** POST /api/v1/silences. `startsAt` defaults to now; `endsAt` or `duration` (e.g. "2h") says when it ends. */
@@ -48,7 +49,11 @@ export const CreateSilenceSchema = z
     // Like Alertmanager: a silence whose every matcher also matches an empty (missing) label would silence
     // nearly everything, which is never what a maintenance window means.
     if (input.matchers.length > 0 && input.matchers.every((m) => matcherMatches(m, ''))) {
-      ctx.addIssue({ code: 'custom', path: ['matchers'], message: 'at least one matcher must need a label to be present (every matcher here also matches alerts without the label)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['matchers'],
+        message: 'at least one matcher must need a label to be present (every matcher here also matches alerts without the label)',
+      });
     }
   });
 export type CreateSilenceInput = z.infer<typeof CreateSilenceSchema>;
@@ -56,7 +61,10 @@ export type CreateSilenceInput = z.infer<typeof CreateSilenceSchema>;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** The window the input asks for, checked: it ends after it starts, in the future, within MAX_SILENCE_DAYS. */
-export function silenceWindow(input: CreateSilenceInput, now: Date): { startsAt: string; endsAt: string } | { error: { path: string; message: string } } {
+export function silenceWindow(
+  input: CreateSilenceInput,
+  now: Date,
+): { startsAt: string; endsAt: string } | { error: { path: string; message: string } } {
   const start = input.startsAt ? new Date(input.startsAt) : now;
   let end: Date;
   if (input.duration) {
@@ -68,7 +76,8 @@ export function silenceWindow(input: CreateSilenceInput, now: Date): { startsAt:
   if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) return { error: { path: 'endsAt', message: 'not a valid time' } };
   if (end.getTime() <= start.getTime()) return { error: { path: 'endsAt', message: 'must be after startsAt' } };
   if (end.getTime() <= now.getTime()) return { error: { path: 'endsAt', message: 'must be in the future' } };
-  if (end.getTime() - start.getTime() > MAX_SILENCE_DAYS * UNIT_MS.d!) return { error: { path: 'endsAt', message: `a silence lasts at most ${MAX_SILENCE_DAYS} days` } };
+  if (end.getTime() - start.getTime() > MAX_SILENCE_DAYS * UNIT_MS.d!)
+    return { error: { path: 'endsAt', message: `a silence lasts at most ${MAX_SILENCE_DAYS} days` } };
   return { startsAt: start.toISOString(), endsAt: end.toISOString() };
 }
 
@@ -108,7 +117,11 @@ function isActive(silence: SilenceRecord, atMs: number): boolean {
 }
 
 /** The first silence in force at `at` whose matchers all match the alert's labels. */
-export function findSilence(silences: readonly SilenceRecord[], alert: Pick<AlertEvent, 'labels'>, at: Date | string): SilenceRecord | undefined {
+export function findSilence(
+  silences: readonly SilenceRecord[],
+  alert: Pick<AlertEvent, 'labels'>,
+  at: Date | string,
+): SilenceRecord | undefined {
   const atMs = typeof at === 'string' ? Date.parse(at) : at.getTime();
   return silences.find((s) => isActive(s, atMs) && silenceMatches(s, alert.labels));
 }

@@ -12,15 +12,14 @@ export const formatConfigProblem: (p: ConfigProblem) => string = formatProblem;
 export type { At } from '../yaml/located';
 export { describeValue, sortProblems, valueAt } from '../yaml/located';
 
-export type YamlRead =
-  | { ok: true; data: unknown; at: At; missing: boolean }
-  | { ok: false; problems: ConfigProblem[] };
+export type YamlRead = { ok: true; data: unknown; at: At; missing: boolean } | { ok: false; problems: ConfigProblem[] };
 
 /** Reads and parses the file; a missing file is `missing: true` with empty data (the caller decides what it means). */
 export function readYamlFile(file: string): YamlRead {
   const read = readYamlBytes(file);
   if (!read.ok) return read;
-  if (read.bytes === undefined) return { ok: true, data: {}, at: (path, message) => ({ file, ...START, path: formatPath(path), message }), missing: true };
+  if (read.bytes === undefined)
+    return { ok: true, data: {}, at: (path, message) => ({ file, ...START, path: formatPath(path), message }), missing: true };
   return parseYamlText(read.bytes, file);
 }
 

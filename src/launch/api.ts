@@ -23,16 +23,33 @@ export interface RunningApi {
 const HEALTH_DEADLINE_MS = 2000;
 
 /** The HTTP server (API, Slack receiver and the web page) on one port. */
-export async function startApi(opts: { config: Config; logger: Logger; store: Store; temporalAddress: string; env: Record<string, string | undefined> }): Promise<RunningApi> {
+export async function startApi(opts: {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  temporalAddress: string;
+  env: Record<string, string | undefined>;
+}): Promise<RunningApi> {
   const { config, logger, store } = opts;
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = createTokenService({ store });
   const oncall = loadOnCallSource(config, logger);
-  const parseOptions = { targets: loadTargetsOrFail(config, opts.env), escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id) };
+  const parseOptions = {
+    targets: loadTargetsOrFail(config, opts.env),
+    escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id),
+  };
   const runbooks = new RunbookCatalog(config.runbooksDir, parseOptions);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.FIRELINE_TASK_QUEUE, logger });
-  const slack = await startSlackApi({ config, logger, store, incidents, runbooks, oncall: () => oncall.current(), appToken: config.SLACK_APP_TOKEN }).catch(async (err: unknown) => {
+  const slack = await startSlackApi({
+    config,
+    logger,
+    store,
+    incidents,
+    runbooks,
+    oncall: () => oncall.current(),
+    appToken: config.SLACK_APP_TOKEN,
+  }).catch(async (err: unknown) => {
     await connection.close();
     throw err;
   });
@@ -64,7 +81,8 @@ export async function startApi(opts: { config: Config; logger: Logger; store: St
     await slack?.stop();
     await connection.close();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ConfigError([`FIRELINE_PORT: port ${config.FIRELINE_PORT} on ${config.FIRELINE_HOST} is already in use`]);
+    if (code === 'EADDRINUSE')
+      throw new ConfigError([`FIRELINE_PORT: port ${config.FIRELINE_PORT} on ${config.FIRELINE_HOST} is already in use`]);
     throw err;
   }
   // Made only once the server listens, so a failed first start never stores a token nobody saw.

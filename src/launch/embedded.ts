@@ -23,7 +23,11 @@ export interface RunningFireline {
  * Everything on one machine: the Temporal dev server (unless TEMPORAL_ADDRESS points elsewhere) with its
  * SQLite file in the data dir, one worker, and the HTTP server. Stops in reverse order.
  */
-export async function startEmbedded(opts: { config: Config; logger: Logger; env: Record<string, string | undefined> }): Promise<RunningFireline> {
+export async function startEmbedded(opts: {
+  config: Config;
+  logger: Logger;
+  env: Record<string, string | undefined>;
+}): Promise<RunningFireline> {
   const { config, logger } = opts;
   const stack: { name: string; stop: () => Promise<void> }[] = [];
   const stopAll = async () => {

@@ -48,7 +48,9 @@ export async function startIngestion(opts: {
   warnOnce(logger, 'config/routing.yaml', routing.warnings.map(formatConfigProblem));
   const rules = routing.rules;
 
-  const silences = new SilenceCache(opts.store, { onError: (err) => logger.warn({ err: (err as Error).message }, 'silences not refreshed') });
+  const silences = new SilenceCache(opts.store, {
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'silences not refreshed'),
+  });
   await silences.start();
   const alerts = createAlertService({
     client: opts.client,

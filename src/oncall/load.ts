@@ -88,12 +88,14 @@ function semanticProblems(config: OnCallConfig, at: At): OnCallProblem[] {
     }
     for (const [j, rule] of person.contact.entries()) {
       const address = CHANNEL_ADDRESS[rule.channel];
-      if (person[address] === undefined) problems.push(at(['people', i, 'contact', j, 'channel'], `contact by ${rule.channel} needs "${address}" on the person`));
+      if (person[address] === undefined)
+        problems.push(at(['people', i, 'contact', j, 'channel'], `contact by ${rule.channel} needs "${address}" on the person`));
     }
   }
 
   for (const [i, schedule] of config.schedules.entries()) {
-    if (RESERVED_SCHEDULE_IDS.has(schedule.id)) problems.push(at(['schedules', i, 'id'], `"${schedule.id}" is reserved (it is a path in the API); choose another id`));
+    if (RESERVED_SCHEDULE_IDS.has(schedule.id))
+      problems.push(at(['schedules', i, 'id'], `"${schedule.id}" is reserved (it is a path in the API); choose another id`));
     for (const [j, layer] of schedule.layers.entries()) {
       for (const [k, member] of layer.members.entries()) knownPerson(member, ['schedules', i, 'layers', j, 'members', k]);
     }
@@ -101,7 +103,8 @@ function semanticProblems(config: OnCallConfig, at: At): OnCallProblem[] {
       knownPerson(o.person, ['schedules', i, 'overrides', j, 'person']);
       const from = DateTime.fromISO(o.from, { zone: schedule.timeZone });
       const to = DateTime.fromISO(o.to, { zone: schedule.timeZone });
-      if (from.isValid && to.isValid && to <= from) problems.push(at(['schedules', i, 'overrides', j, 'to'], `must be after from (${o.from})`));
+      if (from.isValid && to.isValid && to <= from)
+        problems.push(at(['schedules', i, 'overrides', j, 'to'], `must be after from (${o.from})`));
     }
   }
 

@@ -10,7 +10,11 @@ export function toScheduleOverride(record: OnCallOverrideRecord): ScheduleOverri
 }
 
 /** API overrides ending after `since`, by schedule, oldest first (later ones win). */
-export async function storedOverrides(store: Pick<Store, 'listOnCallOverrides'>, since: Date, scheduleId?: string): Promise<OverridesBySchedule> {
+export async function storedOverrides(
+  store: Pick<Store, 'listOnCallOverrides'>,
+  since: Date,
+  scheduleId?: string,
+): Promise<OverridesBySchedule> {
   const records = await store.listOnCallOverrides({ scheduleId, endsAfter: since.toISOString(), limit: MAX_STORED_OVERRIDES });
   const out: Record<string, ScheduleOverride[]> = {};
   for (const record of records) (out[record.scheduleId] ??= []).push(toScheduleOverride(record));

@@ -160,10 +160,7 @@ function coveredByRestrictions(layer: PreparedLayer, at: number, zone: string): 
 // --- Resolution at an instant -----------------------------------------------------------------------------
 
 /** Where the people on call come from; two stretches with the same source and people are one shift. */
-type Source =
-  | { kind: 'layer'; layer: number; period: number }
-  | { kind: 'override'; id: string }
-  | { kind: 'none' };
+type Source = { kind: 'layer'; layer: number; period: number } | { kind: 'override'; id: string } | { kind: 'none' };
 
 interface Resolution {
   personIds: string[];
@@ -197,7 +194,12 @@ function peopleOf(p: Prepared, ids: readonly string[]): Person[] {
  * someone then (layers that have not started, or whose restrictions exclude the instant, have no one).
  * At most one person today; a list so that callers page everyone it holds.
  */
-export function whoIsOnCall(schedule: Schedule, people: readonly Person[], at: Date, overrides: readonly ScheduleOverride[] = []): Person[] {
+export function whoIsOnCall(
+  schedule: Schedule,
+  people: readonly Person[],
+  at: Date,
+  overrides: readonly ScheduleOverride[] = [],
+): Person[] {
   const p = prepare(schedule, people, overrides);
   return peopleOf(p, resolveAt(p, msOf(at)).personIds);
 }
@@ -275,7 +277,12 @@ export interface Shift {
  * calendar built from a sliding window sees the same shift (and the same UID) every day. A shift is one
  * rotation period of one layer (cut by restrictions and overrides) or one override.
  */
-export function shifts(schedule: Schedule, people: readonly Person[], window: { from: Date; to: Date }, overrides: readonly ScheduleOverride[] = []): Shift[] {
+export function shifts(
+  schedule: Schedule,
+  people: readonly Person[],
+  window: { from: Date; to: Date },
+  overrides: readonly ScheduleOverride[] = [],
+): Shift[] {
   const p = prepare(schedule, people, overrides);
   const from = msOf(window.from);
   const to = msOf(window.to);
@@ -315,7 +322,13 @@ export interface Handoff {
 const HANDOFF_HORIZON_MS = 400 * DAY_MS;
 
 /** The next `count` instants after `from` at which the people on call change, in order. */
-export function nextHandoffs(schedule: Schedule, people: readonly Person[], from: Date, count: number, overrides: readonly ScheduleOverride[] = []): Handoff[] {
+export function nextHandoffs(
+  schedule: Schedule,
+  people: readonly Person[],
+  from: Date,
+  count: number,
+  overrides: readonly ScheduleOverride[] = [],
+): Handoff[] {
   const p = prepare(schedule, people, overrides);
   const out: Handoff[] = [];
   const start = msOf(from);

@@ -68,9 +68,7 @@ interface LocatedStep {
 
 /** Steps in execution order, each with its path in the document. */
 export function stepsOf(runbook: Runbook): LocatedStep[] {
-  return PHASES.flatMap((phase) =>
-    runbook.phases[phase].map((step, index) => ({ step, phase, path: ['phases', phase, index] })),
-  );
+  return PHASES.flatMap((phase) => runbook.phases[phase].map((step, index) => ({ step, phase, path: ['phases', phase, index] })));
 }
 
 export const idMatchesFileName: RunbookRule = (runbook, { fileId }) =>
@@ -133,7 +131,8 @@ export const backwardWhenReferences: RunbookRule = (runbook) => {
     for (const ref of step.when ? conditionRefs(step.when, [...path, 'when']) : []) {
       if (ref.step === step.id) findings.push({ path: ref.path, message: `step "${step.id}" cannot depend on itself` });
       else if (!all.has(ref.step)) findings.push({ path: ref.path, message: `no step "${ref.step}" in this runbook` });
-      else if (!seen.has(ref.step)) findings.push({ path: ref.path, message: `"${ref.step}" runs after "${step.id}"; conditions may only refer to earlier steps` });
+      else if (!seen.has(ref.step))
+        findings.push({ path: ref.path, message: `"${ref.step}" runs after "${step.id}"; conditions may only refer to earlier steps` });
     }
     seen.add(step.id);
   }
@@ -146,7 +145,10 @@ export const compensationsExist: RunbookRule = (runbook) =>
     const findings: Finding[] = [];
     if (step.compensate && !(step.compensate in runbook.compensations)) {
       const known = Object.keys(runbook.compensations);
-      findings.push({ path: [...path, 'compensate'], message: `no compensation "${step.compensate}"${known.length ? ` (known: ${known.join(', ')})` : ' (add it under compensations)'}` });
+      findings.push({
+        path: [...path, 'compensate'],
+        message: `no compensation "${step.compensate}"${known.length ? ` (known: ${known.join(', ')})` : ' (add it under compensations)'}`,
+      });
     }
     if (step.onFailure === 'compensate' && !stepsOf(runbook).some((s) => s.step.compensate)) {
       findings.push({ path: [...path, 'onFailure'], message: 'onFailure: compensate, but no step has a compensate to run' });
@@ -158,7 +160,12 @@ export const compensationsExist: RunbookRule = (runbook) =>
 export const taskAssigneesDeclared: RunbookRule = (runbook) =>
   stepsOf(runbook).flatMap(({ step, path }) =>
     step.kind === 'task' && step.assignee !== 'commander' && !runbook.roles.includes(step.assignee)
-      ? [{ path: [...path, 'assignee'], message: `role "${step.assignee}" is not in the runbook's roles (${runbook.roles.join(', ') || 'none declared'})` }]
+      ? [
+          {
+            path: [...path, 'assignee'],
+            message: `role "${step.assignee}" is not in the runbook's roles (${runbook.roles.join(', ') || 'none declared'})`,
+          },
+        ]
       : [],
   );
 
@@ -169,14 +176,23 @@ export const targetsKnown: RunbookRule = (runbook, { targets }) => {
     `no ${kind} "${name}" in config/targets.yaml${Object.keys(known).length ? ` (known: ${Object.keys(known).join(', ')})` : ''}`;
   const findings: Finding[] = [];
   for (const { step, path } of stepsOf(runbook)) {
-    if (step.kind === 'backup' && !(step.target in targets.backups)) findings.push({ path: [...path, 'target'], message: missing('backup target', step.target, targets.backups) });
-    if (step.kind === 'action' && step.command && !(step.command in targets.commands)) findings.push({ path: [...path, 'command'], message: missing('command', step.command, targets.commands) });
-    if (step.kind === 'action' && step.http?.secret && !(step.http.secret in targets.secrets)) findings.push({ path: [...path, 'http', 'secret'], message: missing('secret', step.http.secret, targets.secrets) });
-    if (step.kind === 'verify' && 'sql' in step.check && !(step.check.sql.database in targets.databases)) findings.push({ path: [...path, 'check', 'sql', 'database'], message: missing('database', step.check.sql.database, targets.databases) });
+    if (step.kind === 'backup' && !(step.target in targets.backups))
+      findings.push({ path: [...path, 'target'], message: missing('backup target', step.target, targets.backups) });
+    if (step.kind === 'action' && step.command && !(step.command in targets.commands))
+      findings.push({ path: [...path, 'command'], message: missing('command', step.command, targets.commands) });
+    if (step.kind === 'action' && step.http?.secret && !(step.http.secret in targets.secrets))
+      findings.push({ path: [...path, 'http', 'secret'], message: missing('secret', step.http.secret, targets.secrets) });
+    if (step.kind === 'verify' && 'sql' in step.check && !(step.check.sql.database in targets.databases))
+      findings.push({
+        path: [...path, 'check', 'sql', 'database'],
+        message: missing('database', step.check.sql.database, targets.databases),
+      });
   }
   for (const [name, c] of Object.entries(runbook.compensations)) {
-    if (c.command && !(c.command in targets.commands)) findings.push({ path: ['compensations', name, 'command'], message: missing('command', c.command, targets.commands) });
-    if (c.http?.secret && !(c.http.secret in targets.secrets)) findings.push({ path: ['compensations', name, 'http', 'secret'], message: missing('secret', c.http.secret, targets.secrets) });
+    if (c.command && !(c.command in targets.commands))
+      findings.push({ path: ['compensations', name, 'command'], message: missing('command', c.command, targets.commands) });
+    if (c.http?.secret && !(c.http.secret in targets.secrets))
+      findings.push({ path: ['compensations', name, 'http', 'secret'], message: missing('secret', c.http.secret, targets.secrets) });
   }
   return findings;
 };

@@ -46,7 +46,10 @@ export function createAlertService(deps: AlertServiceDeps) {
     const route = deps.route(first);
     const snapshot = await deps.runbooks.get(route.runbook);
     if (!snapshot) throw unavailable(`routing names runbook "${route.runbook}", which cannot be loaded`);
-    const trigger = { kind: 'alert' as const, by: { id: `monitoring:${first.integration}`, name: `${first.source} (${first.integration})`, role: 'responder' as const } };
+    const trigger = {
+      kind: 'alert' as const,
+      by: { id: `monitoring:${first.integration}`, name: `${first.source} (${first.integration})`, role: 'responder' as const },
+    };
     const { incident } = await prepareIncident({ store: deps.store, now }, snapshot, {
       title: first.summary.slice(0, 200) || `Alert from ${first.integration}`,
       service: route.service ?? first.labels.service ?? snapshot.runbook.service ?? null,
@@ -88,7 +91,10 @@ export function createAlertService(deps: AlertServiceDeps) {
       if (group) {
         const incident = await deps.store.getIncident(group.incidentId);
         const closed = !incident || incident.status === 'closed';
-        const flappingOver = incident?.status === 'resolved' && incident.resolvedAt !== null && Date.parse(incident.resolvedAt) + flappingWindow < now().getTime();
+        const flappingOver =
+          incident?.status === 'resolved' &&
+          incident.resolvedAt !== null &&
+          Date.parse(incident.resolvedAt) + flappingWindow < now().getTime();
         // Resolves for a closed incident are still recorded there; only a new firing opens a new incident.
         if (!firing || !(closed || flappingOver)) return group.incidentId;
       }

@@ -137,7 +137,12 @@ export function createIncidentService(deps: IncidentServiceDeps) {
       try {
         translateTemporalError(err, id);
       } catch (translated) {
-        await audit.record(ctx, { action, incidentId: id, details: { ...details, error: (translated as Error).message }, outcome: 'rejected' });
+        await audit.record(ctx, {
+          action,
+          incidentId: id,
+          details: { ...details, error: (translated as Error).message },
+          outcome: 'rejected',
+        });
         throw translated;
       }
     }
@@ -192,7 +197,11 @@ export function createIncidentService(deps: IncidentServiceDeps) {
         translateTemporalError(err, id);
       }
       deps.logger.info({ incidentId: id, runbook: snapshot.runbook.id, requestId: ctx.requestId }, 'incident declared');
-      await audit.record(ctx, { action: 'incident.declare', incidentId: id, details: { runbook: snapshot.runbook.id, version: snapshot.version, severity: record.severity, drill: record.drill } });
+      await audit.record(ctx, {
+        action: 'incident.declare',
+        incidentId: id,
+        details: { runbook: snapshot.runbook.id, version: snapshot.version, severity: record.severity, drill: record.drill },
+      });
       return record;
     },
 
@@ -202,7 +211,9 @@ export function createIncidentService(deps: IncidentServiceDeps) {
 
     /** Incidents not yet closed (up to `limit` per status), newest first. */
     async listActive(limit: number): Promise<IncidentRecord[]> {
-      const pages = await Promise.all((['open', 'acknowledged', 'resolved'] as const).map((status) => deps.store.listIncidents({ status, limit })));
+      const pages = await Promise.all(
+        (['open', 'acknowledged', 'resolved'] as const).map((status) => deps.store.listIncidents({ status, limit })),
+      );
       return pages.flatMap((p) => p.items).sort((a, b) => (a.declaredAt < b.declaredAt ? 1 : -1));
     },
 
@@ -227,39 +238,48 @@ export function createIncidentService(deps: IncidentServiceDeps) {
 
     acknowledge: (id: string, ctx: ActionContext) =>
       steer(id, ctx, 'incident.acknowledge', {}, (h, updateId) =>
-        h.executeUpdate(acknowledgeUpdate, { args: [{ actor: ctx.actor }], updateId })),
+        h.executeUpdate(acknowledgeUpdate, { args: [{ actor: ctx.actor }], updateId }),
+      ),
 
     decide: (id: string, stepId: string, option: string, ctx: ActionContext) =>
       steer(id, ctx, 'incident.decide', { stepId, option }, (h, updateId) =>
-        h.executeUpdate(decideUpdate, { args: [{ actor: ctx.actor, stepId, option }], updateId })),
+        h.executeUpdate(decideUpdate, { args: [{ actor: ctx.actor, stepId, option }], updateId }),
+      ),
 
     escalate: (id: string, reason: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.escalate', { reason: reason ?? null }, (h, updateId) =>
-        h.executeUpdate(escalateUpdate, { args: [{ actor: ctx.actor, reason }], updateId })),
+        h.executeUpdate(escalateUpdate, { args: [{ actor: ctx.actor, reason }], updateId }),
+      ),
 
     resolve: (id: string, summary: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.resolve', { summary: summary ?? null }, (h, updateId) =>
-        h.executeUpdate(resolveUpdate, { args: [{ actor: ctx.actor, summary }], updateId })),
+        h.executeUpdate(resolveUpdate, { args: [{ actor: ctx.actor, summary }], updateId }),
+      ),
 
     addNote: (id: string, text: string, ctx: ActionContext) =>
       steer(id, ctx, 'incident.note', { length: text.length }, (h, updateId) =>
-        h.executeUpdate(addNoteUpdate, { args: [{ actor: ctx.actor, text }], updateId })),
+        h.executeUpdate(addNoteUpdate, { args: [{ actor: ctx.actor, text }], updateId }),
+      ),
 
     completeTask: (id: string, stepId: string, note: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.task.complete', { stepId, note: note ?? null }, (h, updateId) =>
-        h.executeUpdate(completeTaskUpdate, { args: [{ actor: ctx.actor, stepId, note }], updateId })),
+        h.executeUpdate(completeTaskUpdate, { args: [{ actor: ctx.actor, stepId, note }], updateId }),
+      ),
 
     postEvent: (id: string, name: string, data: Record<string, unknown>, ctx: ActionContext) =>
       steer(id, ctx, 'incident.event', { name }, (h, updateId) =>
-        h.executeUpdate(postEventUpdate, { args: [{ actor: ctx.actor, name, data }], updateId })),
+        h.executeUpdate(postEventUpdate, { args: [{ actor: ctx.actor, name, data }], updateId }),
+      ),
 
     completeReview: (id: string, summary: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.postmortem.review', { summary: summary ?? null }, (h, updateId) =>
-        h.executeUpdate(completeReviewUpdate, { args: [{ actor: ctx.actor, summary }], updateId })),
+        h.executeUpdate(completeReviewUpdate, { args: [{ actor: ctx.actor, summary }], updateId }),
+      ),
 
     changeSeverity: (id: string, severity: Severity, reason: string | undefined, ctx: ActionContext) =>
       steer(id, ctx, 'incident.severity', { severity, reason: reason ?? null }, (h, updateId) =>
-        h.executeUpdate(changeSeverityUpdate, { args: [{ actor: ctx.actor, severity, reason }], updateId })),
+        h.executeUpdate(changeSeverityUpdate, { args: [{ actor: ctx.actor, severity, reason }], updateId }),
+      ),
   };
 }
 

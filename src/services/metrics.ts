@@ -18,7 +18,12 @@ import { invalidField, notFound } from './errors';
  */
 
 /** The timeline events milestones are read from; everything else is left in the database. */
-export const MILESTONE_EVENT_TYPES = ['notification.sent', 'page.sent', 'alerts.all_resolved', 'phase.completed'] as const satisfies readonly TimelineEventType[];
+export const MILESTONE_EVENT_TYPES = [
+  'notification.sent',
+  'page.sent',
+  'alerts.all_resolved',
+  'phase.completed',
+] as const satisfies readonly TimelineEventType[];
 
 export const GROUP_BY = ['week', 'month', 'severity', 'service', 'runbook'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -97,7 +102,11 @@ function earliest(...values: (string | null | undefined)[]): string | null {
 }
 
 /** Milestones from the incident row, its milestone events (any order) and its alerts. */
-export function milestonesOf(incident: IncidentRecord, events: readonly TimelineEvent[], alerts: readonly AlertRecord[]): IncidentMilestones {
+export function milestonesOf(
+  incident: IncidentRecord,
+  events: readonly TimelineEvent[],
+  alerts: readonly AlertRecord[],
+): IncidentMilestones {
   const firstOf = (match: (e: TimelineEvent) => boolean) => earliest(...events.filter(match).map((e) => e.at));
   const reportedAt = firstOf((e) => e.type === 'notification.sent' || e.type === 'page.sent');
   const recovered = firstOf((e) => e.type === 'phase.completed' && e.data.phase === 'recover' && e.data.interrupted !== true);
@@ -205,7 +214,7 @@ function periods(groupBy: 'week' | 'month', from: number, to: number): Period[] 
   if (groupBy === 'week') {
     for (let t = weekStart(from); t < to; t += WEEK_MS) out.push({ key: isoWeekKey(t), start: t });
   } else {
-    for (let t = monthStart(from); t < to; ) {
+    for (let t = monthStart(from); t < to;) {
       out.push({ key: monthKey(t), start: t });
       const d = new Date(t);
       t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
@@ -247,7 +256,11 @@ function groupRows(rows: readonly IncidentMetricsPoint[], groupBy: GroupBy, from
     else buckets.set(key, [row]);
   }
   if (groupBy === 'week' || groupBy === 'month') {
-    return periods(groupBy, from, to).map((p) => ({ key: p.key, start: new Date(p.start).toISOString(), ...groupStats(buckets.get(p.key) ?? []) }));
+    return periods(groupBy, from, to).map((p) => ({
+      key: p.key,
+      start: new Date(p.start).toISOString(),
+      ...groupStats(buckets.get(p.key) ?? []),
+    }));
   }
   const groups = [...buckets.entries()].map(([key, bucket]) => ({ key, ...groupStats(bucket) }));
   if (groupBy === 'severity') {
@@ -273,8 +286,14 @@ export function createMetricsService(deps: { store: Store; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
   let refreshing: Promise<number> | null = null;
 
-  async function compute(incident: IncidentRecord, maxSeq: number): Promise<{ record: IncidentMetricsRecord; events: TimelineEvent[]; alerts: AlertRecord[] }> {
-    const [events, alerts] = await Promise.all([deps.store.listTimelineByType(incident.id, MILESTONE_EVENT_TYPES), deps.store.listAlerts(incident.id)]);
+  async function compute(
+    incident: IncidentRecord,
+    maxSeq: number,
+  ): Promise<{ record: IncidentMetricsRecord; events: TimelineEvent[]; alerts: AlertRecord[] }> {
+    const [events, alerts] = await Promise.all([
+      deps.store.listTimelineByType(incident.id, MILESTONE_EVENT_TYPES),
+      deps.store.listAlerts(incident.id),
+    ]);
     const milestones = milestonesOf(incident, events, alerts);
     const record: IncidentMetricsRecord = {
       incidentId: incident.id,

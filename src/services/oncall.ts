@@ -43,7 +43,16 @@ function personView(p: Person) {
 }
 
 function overrideView(record: OnCallOverrideRecord) {
-  return { id: record.id, source: 'api' as const, person: record.personId, from: record.from, to: record.to, reason: record.reason, createdAt: record.createdAt, createdBy: record.createdBy };
+  return {
+    id: record.id,
+    source: 'api' as const,
+    person: record.personId,
+    from: record.from,
+    to: record.to,
+    reason: record.reason,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+  };
 }
 
 function scheduleOf(config: OnCallConfig, id: unknown): Schedule {
@@ -120,7 +129,8 @@ export function createOnCallService(deps: OnCallServiceDeps) {
       const config = deps.oncall();
       const schedule = scheduleOf(config, scheduleId);
       const input = OverrideInputSchema.parse(given);
-      if (!config.people.some((p) => p.id === input.person)) throw invalidField('person', `no person "${input.person}" in config/oncall.yaml`);
+      if (!config.people.some((p) => p.id === input.person))
+        throw invalidField('person', `no person "${input.person}" in config/oncall.yaml`);
       const from = Date.parse(input.from);
       const to = Date.parse(input.to);
       if (to <= from) throw invalidField('to', 'must be after from');
@@ -138,7 +148,10 @@ export function createOnCallService(deps: OnCallServiceDeps) {
         createdBy: ctx.actor,
       };
       await deps.store.insertOnCallOverride(record);
-      await audit.record(ctx, { action: 'oncall.override.create', details: { scheduleId: schedule.id, overrideId: record.id, person: record.personId, from: record.from, to: record.to } });
+      await audit.record(ctx, {
+        action: 'oncall.override.create',
+        details: { scheduleId: schedule.id, overrideId: record.id, person: record.personId, from: record.from, to: record.to },
+      });
       return overrideView(record);
     },
 
@@ -148,7 +161,10 @@ export function createOnCallService(deps: OnCallServiceDeps) {
       if (id.startsWith('config:')) throw conflict(`override ${id.slice(0, 40)} is defined in config/oncall.yaml; remove it there`);
       const deleted = await deps.store.deleteOnCallOverride(schedule.id, id);
       if (!deleted) throw notFound(`no override "${id.slice(0, 63)}" on schedule ${schedule.id}`);
-      await audit.record(ctx, { action: 'oncall.override.delete', details: { scheduleId: schedule.id, overrideId: id, person: deleted.personId, from: deleted.from, to: deleted.to } });
+      await audit.record(ctx, {
+        action: 'oncall.override.delete',
+        details: { scheduleId: schedule.id, overrideId: id, person: deleted.personId, from: deleted.from, to: deleted.to },
+      });
     },
   };
 }

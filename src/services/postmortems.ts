@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { ActionItemListing, ActionItemRecord, ActionItemStatus, EditablePostmortem, Page, PostmortemRecord, Store } from '../store/store';
+import type {
+  ActionItemListing,
+  ActionItemRecord,
+  ActionItemStatus,
+  EditablePostmortem,
+  Page,
+  PostmortemRecord,
+  Store,
+} from '../store/store';
 import { createAuditLog } from './audit';
 import type { ActionContext } from './audit';
 import { ServiceError, conflict, invalidField, notFound } from './errors';
@@ -60,7 +68,9 @@ export function splitSections(body: string): Block[] {
 }
 
 function joinSections(blocks: Block[]): string {
-  const parts = blocks.filter((b) => b.heading !== null || b.text).map((b) => (b.heading === null ? `${b.text}\n` : `## ${b.heading}\n\n${b.text ? `${b.text}\n` : ''}`));
+  const parts = blocks
+    .filter((b) => b.heading !== null || b.text)
+    .map((b) => (b.heading === null ? `${b.text}\n` : `## ${b.heading}\n\n${b.text ? `${b.text}\n` : ''}`));
   return parts.join('\n');
 }
 
@@ -160,7 +170,16 @@ function viewOf(pm: PostmortemRecord, version: number, items: readonly ActionIte
     version,
     body: pm.body,
     sections: sectionsOf(pm.body),
-    actionItems: items.map(({ id, title, owner, due, status, createdAt, updatedAt, completedAt }) => ({ id, title, owner, due, status, createdAt, updatedAt, completedAt })),
+    actionItems: items.map(({ id, title, owner, due, status, createdAt, updatedAt, completedAt }) => ({
+      id,
+      title,
+      owner,
+      due,
+      status,
+      createdAt,
+      updatedAt,
+      completedAt,
+    })),
     createdAt: pm.createdAt,
     updatedAt: pm.updatedAt,
   };
@@ -190,14 +209,18 @@ export interface EditDiff {
 }
 
 /** What an edit changed, for the audit log: names and counts, not the text itself. */
-export function diffEdit(before: { body: string; status: PostmortemStatus; items: readonly ActionItemRecord[] }, after: { body: string; status: PostmortemStatus; items: readonly ActionItemRecord[] }): EditDiff {
+export function diffEdit(
+  before: { body: string; status: PostmortemStatus; items: readonly ActionItemRecord[] },
+  after: { body: string; status: PostmortemStatus; items: readonly ActionItemRecord[] },
+): EditDiff {
   const diff: EditDiff = { summary: '' };
   const parts: string[] = [];
   if (before.status !== after.status) {
     diff.status = { from: before.status, to: after.status };
     parts.push(`status ${before.status} → ${after.status}`);
   }
-  const headingsOf = (body: string) => splitSections(body).filter((b) => b.heading !== null && !sameHeading(b.heading, ACTION_ITEMS_HEADING));
+  const headingsOf = (body: string) =>
+    splitSections(body).filter((b) => b.heading !== null && !sameHeading(b.heading, ACTION_ITEMS_HEADING));
   const beforeBlocks = headingsOf(before.body);
   const afterBlocks = headingsOf(after.body);
   const names = [...new Set([...beforeBlocks, ...afterBlocks].map((b) => b.heading!))];
@@ -218,7 +241,13 @@ export function diffEdit(before: { body: string; status: PostmortemStatus; items
   if (Object.keys(sections).length) diff.sections = sections;
   const old = new Map(before.items.map((i) => [i.id, i]));
   const next = new Map(after.items.map((i) => [i.id, i]));
-  const items = { added: [] as string[], removed: [] as string[], completed: [] as string[], reopened: [] as string[], edited: [] as string[] };
+  const items = {
+    added: [] as string[],
+    removed: [] as string[],
+    completed: [] as string[],
+    reopened: [] as string[],
+    edited: [] as string[],
+  };
   for (const item of after.items) {
     const was = old.get(item.id);
     if (!was) items.added.push(item.title);
@@ -226,7 +255,9 @@ export function diffEdit(before: { body: string; status: PostmortemStatus; items
     else if (was.title !== item.title || was.owner !== item.owner || was.due !== item.due) items.edited.push(item.title);
   }
   for (const item of before.items) if (!next.has(item.id)) items.removed.push(item.title);
-  const itemParts = Object.entries(items).filter(([, list]) => list.length).map(([what, list]) => `${list.length} ${what}`);
+  const itemParts = Object.entries(items)
+    .filter(([, list]) => list.length)
+    .map(([what, list]) => `${list.length} ${what}`);
   if (itemParts.length) {
     diff.actionItems = items;
     parts.push(`action items: ${itemParts.join(', ')}`);
@@ -249,8 +280,15 @@ function newActionItemId(): string {
 }
 
 export class VersionConflictError extends ServiceError {
-  constructor(readonly currentVersion: number | null, expected: number) {
-    super('conflict', `the post-mortem was saved by someone else (version ${currentVersion ?? '?'}, you edited version ${expected}); reload it and apply your change again`, { currentVersion, expectedVersion: expected });
+  constructor(
+    readonly currentVersion: number | null,
+    expected: number,
+  ) {
+    super(
+      'conflict',
+      `the post-mortem was saved by someone else (version ${currentVersion ?? '?'}, you edited version ${expected}); reload it and apply your change again`,
+      { currentVersion, expectedVersion: expected },
+    );
   }
 }
 
@@ -259,7 +297,11 @@ export class VersionConflictError extends ServiceError {
  * (a stale version is refused with 409), and marking one done completes the workflow's review so the
  * incident closes.
  */
-export function createPostmortemService(deps: { store: Store; incidents: Pick<IncidentService, 'get' | 'completeReview'>; now?: () => Date }) {
+export function createPostmortemService(deps: {
+  store: Store;
+  incidents: Pick<IncidentService, 'get' | 'completeReview'>;
+  now?: () => Date;
+}) {
   const now = deps.now ?? (() => new Date());
 
   async function load(id: string): Promise<EditablePostmortem> {
@@ -273,29 +315,55 @@ export function createPostmortemService(deps: { store: Store; incidents: Pick<In
   const audit = (ctx: ActionContext, id: string, details: Record<string, unknown>, outcome: 'ok' | 'rejected') =>
     auditLog.record(ctx, { action: 'postmortem.edit', incidentId: id, details, outcome });
 
-  function nextItems(id: string, current: readonly ActionItemRecord[], input: readonly ActionItemInput[], at: string, finished: boolean): ActionItemRecord[] {
+  function nextItems(
+    id: string,
+    current: readonly ActionItemRecord[],
+    input: readonly ActionItemInput[],
+    at: string,
+    finished: boolean,
+  ): ActionItemRecord[] {
     const byId = new Map(current.map((i) => [i.id, i]));
     const seen = new Set<string>();
     const items = input.map((given, position): ActionItemRecord => {
       const status = given.status ?? 'open';
       if (given.id !== undefined) {
         const was = byId.get(given.id);
-        if (!was) throw invalidField(`actionItems.${position}.id`, `no action item ${given.id} in this post-mortem (leave id out to add one)`);
+        if (!was)
+          throw invalidField(`actionItems.${position}.id`, `no action item ${given.id} in this post-mortem (leave id out to add one)`);
         if (seen.has(given.id)) throw invalidField(`actionItems.${position}.id`, `action item ${given.id} is listed twice`);
         seen.add(given.id);
         const next = { ...was, position, title: given.title, owner: given.owner ?? null, due: given.due ?? null, status };
-        const changed = next.title !== was.title || next.owner !== was.owner || next.due !== was.due || next.status !== was.status || next.position !== was.position;
+        const changed =
+          next.title !== was.title ||
+          next.owner !== was.owner ||
+          next.due !== was.due ||
+          next.status !== was.status ||
+          next.position !== was.position;
         return {
           ...next,
           updatedAt: changed ? at : was.updatedAt,
           completedAt: status === 'done' ? (was.status === 'done' ? was.completedAt : at) : null,
         };
       }
-      return { id: newActionItemId(), incidentId: id, position, title: given.title, owner: given.owner ?? null, due: given.due ?? null, status, createdAt: at, updatedAt: at, completedAt: status === 'done' ? at : null };
+      return {
+        id: newActionItemId(),
+        incidentId: id,
+        position,
+        title: given.title,
+        owner: given.owner ?? null,
+        due: given.due ?? null,
+        status,
+        createdAt: at,
+        updatedAt: at,
+        completedAt: status === 'done' ? at : null,
+      };
     });
     if (finished) {
       const dropped = current.filter((i) => !seen.has(i.id));
-      if (dropped.length) throw conflict(`the post-mortem is done: action items can be completed or added, not removed (${dropped.map((i) => i.title).join(', ')})`);
+      if (dropped.length)
+        throw conflict(
+          `the post-mortem is done: action items can be completed or added, not removed (${dropped.map((i) => i.title).join(', ')})`,
+        );
     }
     return items;
   }
@@ -325,7 +393,8 @@ export function createPostmortemService(deps: { store: Store; incidents: Pick<In
         const hint = status === 'done' ? ' (move it to in-review first)' : '';
         throw conflict(`a post-mortem cannot go from ${before.status} to ${status}${hint}`);
       }
-      const items = edit.actionItems === undefined ? current.actionItems : nextItems(id, current.actionItems, edit.actionItems, at, finished);
+      const items =
+        edit.actionItems === undefined ? current.actionItems : nextItems(id, current.actionItems, edit.actionItems, at, finished);
       const body = withActionItems(prose, items);
       const diff = diffEdit({ body: before.body, status: before.status, items: current.actionItems }, { body, status, items });
       if (diff.summary === 'no change') return viewOf(before, current.version, current.actionItems);
@@ -338,7 +407,9 @@ export function createPostmortemService(deps: { store: Store; incidents: Pick<In
         // A closed incident (a drill, or a runbook without a review) has nothing left to close.
         if (closesWorkflow && detail.live && !detail.live.awaitingReview) {
           await audit(ctx, id, { ...diff, error: 'the workflow is not waiting for a review' }, 'rejected');
-          throw conflict(`incident ${id} is not waiting for its post-mortem review (phase ${detail.live.phase}); it can be marked done once the retrospective asks for it`);
+          throw conflict(
+            `incident ${id} is not waiting for its post-mortem review (phase ${detail.live.phase}); it can be marked done once the retrospective asks for it`,
+          );
         }
       }
 
@@ -354,10 +425,18 @@ export function createPostmortemService(deps: { store: Store; incidents: Pick<In
           await deps.incidents.completeReview(id, reviewSummaryOf(body), ctx);
         } catch (err) {
           // The workflow refused: take the status back so the post-mortem does not claim a review that did not happen.
-          const undo = await deps.store.savePostmortem({ incidentId: id, expectedVersion: version, body, status: before.status, updatedAt: now().toISOString(), actionItems: items });
+          const undo = await deps.store.savePostmortem({
+            incidentId: id,
+            expectedVersion: version,
+            body,
+            status: before.status,
+            updatedAt: now().toISOString(),
+            actionItems: items,
+          });
           if (undo.saved) version = undo.version;
           await audit(ctx, id, { ...diff, fromVersion: expectedVersion, toVersion: version, error: (err as Error).message }, 'rejected');
-          if (err instanceof ServiceError && err.code === 'not_found') throw conflict(`incident ${id} is not waiting for its post-mortem review: ${err.message}`);
+          if (err instanceof ServiceError && err.code === 'not_found')
+            throw conflict(`incident ${id} is not waiting for its post-mortem review: ${err.message}`);
           throw err;
         }
       }

@@ -31,7 +31,10 @@ export function createSessionService(deps: { store: Store; tokens: TokenService;
      * Opens a session for `token` (undefined when the token is not valid) and drops `replaces`, a session id the
      * browser held before, so a session id cannot be planted beforehand.
      */
-    async open(token: string, replaces: string | undefined): Promise<{ id: string; token: TokenRecord; session: SessionRecord } | undefined> {
+    async open(
+      token: string,
+      replaces: string | undefined,
+    ): Promise<{ id: string; token: TokenRecord; session: SessionRecord } | undefined> {
       const record = await deps.tokens.authenticate(token);
       if (!record) return undefined;
       const at = now();

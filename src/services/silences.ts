@@ -47,14 +47,26 @@ export function createSilenceService(deps: SilenceServiceDeps) {
       };
       await deps.store.insertSilence(silence);
       await deps.silenceCache?.refresh();
-      await audit.record(ctx, { action: 'silence.create', details: { silenceId: silence.id, matchers: silence.matchers, startsAt: silence.startsAt, endsAt: silence.endsAt, comment: silence.comment } });
+      await audit.record(ctx, {
+        action: 'silence.create',
+        details: {
+          silenceId: silence.id,
+          matchers: silence.matchers,
+          startsAt: silence.startsAt,
+          endsAt: silence.endsAt,
+          comment: silence.comment,
+        },
+      });
       return view(silence, at);
     },
 
     /** `active`: in force now; `all`: every silence, latest end first. */
     async list(filter: { state: 'active' | 'all'; limit: number }): Promise<SilenceView[]> {
       const at = now();
-      const silences = await deps.store.listSilences({ activeAt: filter.state === 'active' ? at.toISOString() : undefined, limit: filter.limit });
+      const silences = await deps.store.listSilences({
+        activeAt: filter.state === 'active' ? at.toISOString() : undefined,
+        limit: filter.limit,
+      });
       return silences.map((s) => view(s, at));
     },
 
@@ -72,7 +84,11 @@ export function createSilenceService(deps: SilenceServiceDeps) {
       const silence = (await deps.store.expireSilence(id, at.toISOString())) ?? before;
       await deps.silenceCache?.refresh();
       const changed = before.endsAt > at.toISOString();
-      if (changed) await audit.record(ctx, { action: 'silence.expire', details: { silenceId: id, matchers: silence.matchers, endedAt: silence.endsAt } });
+      if (changed)
+        await audit.record(ctx, {
+          action: 'silence.expire',
+          details: { silenceId: id, matchers: silence.matchers, endedAt: silence.endsAt },
+        });
       return { silence: view(silence, at), changed };
     },
   };

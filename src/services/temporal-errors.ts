@@ -34,7 +34,8 @@ export function translateTemporalError(err: unknown, incidentId: string): never 
     throw err;
   }
   // The read model and Temporal disagree about which ids exist (a restored or second read model).
-  if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`incident ${incidentId} already exists in Temporal; declare again for a new id`);
+  if (err instanceof WorkflowExecutionAlreadyStartedError)
+    throw conflict(`incident ${incidentId} already exists in Temporal; declare again for a new id`);
   if (err instanceof WorkflowNotFoundError) throw conflict(`incident ${incidentId} is closed`);
   // The client wraps transport failures; the gRPC status is on the cause.
   if (err instanceof TemporalServiceError) {

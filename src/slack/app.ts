@@ -56,7 +56,8 @@ export interface SlackApp {
 export function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'slack-bolt' });
   let level = LogLevel.INFO;
-  const text = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  const text = (msg: unknown[]) =>
+    msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   return {
     debug: (...msg: unknown[]) => child.debug(text(msg)),
     info: (...msg: unknown[]) => child.info(text(msg)),
@@ -86,7 +87,10 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
       botUserId = auth.user_id;
       logger.info({ team: auth.team, botUserId }, 'slack: signed in');
     } catch (error) {
-      logger.error({ err: toSlackCallError(error, 'auth.test').message }, 'slack: auth.test failed; check SLACK_BOT_TOKEN (Slack requests are still received)');
+      logger.error(
+        { err: toSlackCallError(error, 'auth.test').message },
+        'slack: auth.test failed; check SLACK_BOT_TOKEN (Slack requests are still received)',
+      );
     }
   }
   const directory = new SlackDirectory({ oncall: options.oncall, gateway, logger });

@@ -70,7 +70,11 @@ function str(value: unknown): string | null {
  * Folds the incident's card-relevant events into what the card shows. `personOf` turns a paged person id into a
  * name and Slack id (from config/oncall.yaml).
  */
-export function deriveCard(incident: IncidentRecord, events: readonly TimelineEvent[], personOf: (personId: string) => CardPerson): CardModel {
+export function deriveCard(
+  incident: IncidentRecord,
+  events: readonly TimelineEvent[],
+  personOf: (personId: string) => CardPerson,
+): CardModel {
   let acknowledgedBy: CardPerson | null = null;
   let resolved: CardModel['resolved'] = null;
   let escalationLevel = 0;
@@ -96,7 +100,11 @@ export function deriveCard(incident: IncidentRecord, events: readonly TimelineEv
         const personId = str(event.data.person);
         if (!personId) break;
         paged.delete(personId);
-        paged.set(personId, { person: personOf(personId), via: str(event.data.via) ?? str(event.data.channel) ?? 'page', level: typeof event.data.level === 'number' ? event.data.level : 1 });
+        paged.set(personId, {
+          person: personOf(personId),
+          via: str(event.data.via) ?? str(event.data.channel) ?? 'page',
+          level: typeof event.data.level === 'number' ? event.data.level : 1,
+        });
         break;
       }
       case 'page.exhausted':
@@ -117,7 +125,12 @@ export function deriveCard(incident: IncidentRecord, events: readonly TimelineEv
       case 'decision.timed_out':
         if (stepId) {
           openDecisions.delete(stepId);
-          decided.push({ stepId, option: str(event.data.option) ?? '?', by: cardPersonOfActor(event.actor), timedOut: event.type === 'decision.timed_out' });
+          decided.push({
+            stepId,
+            option: str(event.data.option) ?? '?',
+            by: cardPersonOfActor(event.actor),
+            timedOut: event.type === 'decision.timed_out',
+          });
         }
         break;
       case 'task.created':
@@ -145,7 +158,8 @@ export function deriveCard(incident: IncidentRecord, events: readonly TimelineEv
     }
   }
 
-  const declarer = incident.trigger.kind === 'manual' && !SYSTEM_ACTOR_IDS.has(incident.trigger.by.id) ? cardPersonOfActor(incident.trigger.by) : null;
+  const declarer =
+    incident.trigger.kind === 'manual' && !SYSTEM_ACTOR_IDS.has(incident.trigger.by.id) ? cardPersonOfActor(incident.trigger.by) : null;
   const closed = incident.status === 'closed';
   return {
     incident,
@@ -163,6 +177,8 @@ export function deriveCard(incident: IncidentRecord, events: readonly TimelineEv
 
 /** Slack ids the incident channel should have: the commander, whoever acknowledged, and everyone paged. */
 export function responderSlackIds(model: CardModel): string[] {
-  const ids = [model.commander, model.acknowledgedBy, ...model.paged.map((p) => p.person)].map((p) => p?.slackId).filter((id): id is string => !!id);
+  const ids = [model.commander, model.acknowledgedBy, ...model.paged.map((p) => p.person)]
+    .map((p) => p?.slackId)
+    .filter((id): id is string => !!id);
   return [...new Set(ids)];
 }

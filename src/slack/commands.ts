@@ -83,7 +83,10 @@ function text(words: string[]): string | undefined {
 }
 
 export function parseIncidentCommand(input: string): IncidentCommand {
-  const words = input.trim().split(/\s+/).filter((w) => w !== '');
+  const words = input
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const sub = (words[0] ?? 'help').toLowerCase();
   const args = words.slice(1);
   switch (sub) {
@@ -92,7 +95,8 @@ export function parseIncidentCommand(input: string): IncidentCommand {
     case 'declare': {
       if (args.length === 0) return { kind: 'declare-form' };
       const parsed = options(args, ['runbook']);
-      if (parsed.problem) return { kind: 'invalid', message: `${parsed.problem}. Usage: \`/incident declare [sev1-4] <title> [--runbook <id>] [--drill]\`` };
+      if (parsed.problem)
+        return { kind: 'invalid', message: `${parsed.problem}. Usage: \`/incident declare [sev1-4] <title> [--runbook <id>] [--drill]\`` };
       let rest = parsed.rest;
       let severity: Severity | undefined;
       const sev = rest[0] ? SEVERITY.exec(rest[0]) : null;
@@ -101,17 +105,30 @@ export function parseIncidentCommand(input: string): IncidentCommand {
         rest = rest.slice(1);
       }
       const title = text(rest);
-      if (!title) return { kind: 'invalid', message: 'Give the incident a title: `/incident declare sev1 Checkout failing` (or `/incident declare` for the form).' };
+      if (!title)
+        return {
+          kind: 'invalid',
+          message: 'Give the incident a title: `/incident declare sev1 Checkout failing` (or `/incident declare` for the form).',
+        };
       const runbook = parsed.flags.get('runbook');
-      if (typeof runbook === 'string' && !RUNBOOK_ID.test(runbook)) return { kind: 'invalid', message: `"${runbook}" is not a runbook id (lowercase letters, digits and dashes).` };
-      return { kind: 'declare', title, ...(severity ? { severity } : {}), ...(typeof runbook === 'string' ? { runbook } : {}), drill: parsed.flags.get('drill') === true };
+      if (typeof runbook === 'string' && !RUNBOOK_ID.test(runbook))
+        return { kind: 'invalid', message: `"${runbook}" is not a runbook id (lowercase letters, digits and dashes).` };
+      return {
+        kind: 'declare',
+        title,
+        ...(severity ? { severity } : {}),
+        ...(typeof runbook === 'string' ? { runbook } : {}),
+        drill: parsed.flags.get('drill') === true,
+      };
     }
     case 'run': {
       const parsed = options(args, []);
       if (parsed.problem) return { kind: 'invalid', message: `${parsed.problem}. Usage: \`/incident run <runbook> [--drill] [title]\`` };
       const [runbook, ...rest] = parsed.rest;
-      if (!runbook) return { kind: 'invalid', message: 'Which runbook? `/incident run <runbook> [--drill] [title]`; `/incident declare` lists them.' };
-      if (!RUNBOOK_ID.test(runbook)) return { kind: 'invalid', message: `"${runbook}" is not a runbook id (lowercase letters, digits and dashes).` };
+      if (!runbook)
+        return { kind: 'invalid', message: 'Which runbook? `/incident run <runbook> [--drill] [title]`; `/incident declare` lists them.' };
+      if (!RUNBOOK_ID.test(runbook))
+        return { kind: 'invalid', message: `"${runbook}" is not a runbook id (lowercase letters, digits and dashes).` };
       const title = text(rest);
       return { kind: 'run', runbook, ...(title ? { title } : {}), drill: parsed.flags.get('drill') === true };
     }
@@ -121,7 +138,8 @@ export function parseIncidentCommand(input: string): IncidentCommand {
     case 'ack':
     case 'acknowledge': {
       const { incidentId, rest } = takeIncident(args);
-      if (rest.length) return { kind: 'invalid', message: `\`/incident ${sub}\` takes at most an incident id such as INC-12, not "${rest.join(' ')}".` };
+      if (rest.length)
+        return { kind: 'invalid', message: `\`/incident ${sub}\` takes at most an incident id such as INC-12, not "${rest.join(' ')}".` };
       const kind = sub === 'status' ? 'status' : 'ack';
       return incidentId ? { kind, incidentId } : { kind };
     }

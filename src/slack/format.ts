@@ -42,7 +42,12 @@ export const NOTE_INPUT = { block: 'note', action: 'note.text' } as const;
 
 const HEADER_MAX = 150;
 const SECTION_MAX = 2900;
-const SEVERITY_EMOJI: Record<Severity, string> = { SEV1: ':red_circle:', SEV2: ':large_orange_circle:', SEV3: ':large_yellow_circle:', SEV4: ':large_blue_circle:' };
+const SEVERITY_EMOJI: Record<Severity, string> = {
+  SEV1: ':red_circle:',
+  SEV2: ':large_orange_circle:',
+  SEV3: ':large_yellow_circle:',
+  SEV4: ':large_blue_circle:',
+};
 
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -69,7 +74,10 @@ function slackDate(iso: string): string {
  * `suffix` tells apart a second channel when the name is taken by one the bot cannot see.
  */
 export function channelNameFor(incident: { id: string; title: string }, suffix = ''): string {
-  const base = `inc-${incident.id.replace(/^INC-/i, '').toLowerCase().replace(/[^a-z0-9]+/g, '')}`;
+  const base = `inc-${incident.id
+    .replace(/^INC-/i, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '')}`;
   const slug = incident.title
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -138,38 +146,75 @@ export function cardMessage(model: CardModel, publicUrl: string): { text: string
       ],
     },
   ];
-  if (incident.drill) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: ':test_tube: *Drill*: an exercise, not a real incident.' }] });
+  if (incident.drill)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: ':test_tube: *Drill*: an exercise, not a real incident.' }] });
 
   const paged = model.paged.map((p) => `${mention(p.person)} (${escapeText(p.via)}, level ${p.level})`);
   const pagingLines = [`*Paged:* ${paged.length ? paged.join(', ') : '_nobody yet_'}`];
   if (model.escalationLevel > 0) pagingLines.push(`*Escalated:* ${model.escalationLevel}×`);
-  if (model.pagingExhausted && !model.acknowledgedBy) pagingLines.push(':warning: Every escalation level was paged and nobody acknowledged.');
+  if (model.pagingExhausted && !model.acknowledgedBy)
+    pagingLines.push(':warning: Every escalation level was paged and nobody acknowledged.');
   if (model.acknowledgedBy) pagingLines.push(`*Acknowledged by:* ${mention(model.acknowledgedBy)}`);
-  if (model.resolved) pagingLines.push(`*Resolved by:* ${mention(model.resolved.by)}${model.resolved.summary ? ` — ${escapeText(model.resolved.summary)}` : ''}`);
-  blocks.push({ type: 'section', block_id: 'incident_people', text: { type: 'mrkdwn', text: truncate(pagingLines.join('\n'), SECTION_MAX) } });
+  if (model.resolved)
+    pagingLines.push(
+      `*Resolved by:* ${mention(model.resolved.by)}${model.resolved.summary ? ` — ${escapeText(model.resolved.summary)}` : ''}`,
+    );
+  blocks.push({
+    type: 'section',
+    block_id: 'incident_people',
+    text: { type: 'mrkdwn', text: truncate(pagingLines.join('\n'), SECTION_MAX) },
+  });
 
   for (const decision of model.openDecisions.slice(0, 10)) {
     const due = decision.deadline ? ` Default *${escapeText(decision.defaultOption ?? '?')}* ${slackDate(decision.deadline)}.` : '';
     blocks.push({
       type: 'section',
       block_id: `decision_prompt:${decision.stepId}`,
-      text: { type: 'mrkdwn', text: truncate(`:ballot_box_with_ballot: *Decision needed* (\`${decision.stepId}\`): ${escapeText(decision.prompt)}${due}`, SECTION_MAX) },
+      text: {
+        type: 'mrkdwn',
+        text: truncate(
+          `:ballot_box_with_ballot: *Decision needed* (\`${decision.stepId}\`): ${escapeText(decision.prompt)}${due}`,
+          SECTION_MAX,
+        ),
+      },
     });
     blocks.push({
       type: 'actions',
       block_id: `decision:${decision.stepId}`,
-      elements: decision.options.slice(0, 10).map((option) =>
-        button(decisionActionId(decision.stepId, option), option, decisionValue(incident.id, decision.stepId, option), option === decision.defaultOption ? { style: 'primary' } : {}),
-      ),
+      elements: decision.options
+        .slice(0, 10)
+        .map((option) =>
+          button(
+            decisionActionId(decision.stepId, option),
+            option,
+            decisionValue(incident.id, decision.stepId, option),
+            option === decision.defaultOption ? { style: 'primary' } : {},
+          ),
+        ),
     });
   }
   if (model.openTasks.length) {
-    const lines = model.openTasks.map((t) => `• *${escapeText(t.assignee)}*: ${escapeText(t.description)}${t.deadline ? ` (due ${slackDate(t.deadline)})` : ''} \`${t.stepId}\``);
-    blocks.push({ type: 'section', block_id: 'incident_tasks', text: { type: 'mrkdwn', text: truncate(`*Open tasks*\n${lines.join('\n')}`, SECTION_MAX) } });
+    const lines = model.openTasks.map(
+      (t) =>
+        `• *${escapeText(t.assignee)}*: ${escapeText(t.description)}${t.deadline ? ` (due ${slackDate(t.deadline)})` : ''} \`${t.stepId}\``,
+    );
+    blocks.push({
+      type: 'section',
+      block_id: 'incident_tasks',
+      text: { type: 'mrkdwn', text: truncate(`*Open tasks*\n${lines.join('\n')}`, SECTION_MAX) },
+    });
   }
   if (model.decided.length) {
-    const lines = model.decided.slice(-5).map((d) => `\`${d.stepId}\` → *${escapeText(d.option)}* ${d.timedOut ? '(default, nobody decided in time)' : `by ${mention(d.by)}`}`);
-    blocks.push({ type: 'context', block_id: 'incident_decided', elements: [{ type: 'mrkdwn', text: truncate(`Decided: ${lines.join(' · ')}`, SECTION_MAX) }] });
+    const lines = model.decided
+      .slice(-5)
+      .map(
+        (d) => `\`${d.stepId}\` → *${escapeText(d.option)}* ${d.timedOut ? '(default, nobody decided in time)' : `by ${mention(d.by)}`}`,
+      );
+    blocks.push({
+      type: 'context',
+      block_id: 'incident_decided',
+      elements: [{ type: 'mrkdwn', text: truncate(`Decided: ${lines.join(' · ')}`, SECTION_MAX) }],
+    });
   }
 
   const actions: Button[] = [];
@@ -178,7 +223,12 @@ export function cardMessage(model: CardModel, publicUrl: string): { text: string
     actions.push(button(ACTION.escalate, 'Escalate', incident.id, { style: 'danger' }));
     actions.push(
       button(ACTION.resolve, 'Resolve', incident.id, {
-        confirm: { title: plain('Resolve this incident?'), text: plain(`${incident.id} moves on to its retrospective.`), confirm: plain('Resolve'), deny: plain('Not yet') },
+        confirm: {
+          title: plain('Resolve this incident?'),
+          text: plain(`${incident.id} moves on to its retrospective.`),
+          confirm: plain('Resolve'),
+          deny: plain('Not yet'),
+        },
       }),
     );
   }
@@ -232,7 +282,12 @@ export function eventMessage(event: TimelineEvent): { text: string } {
       return { text: truncate(`${emoji} *Note* from ${who}: ${escapeText(event.summary)}`, 3000) };
     case 'decision.requested': {
       const options = Array.isArray(event.data.options) ? event.data.options.join(', ') : '';
-      return { text: truncate(`${emoji} *Decision needed:* ${escapeText(event.summary)}${options ? ` (${escapeText(options)})` : ''} — use the buttons on the pinned card.`, 3000) };
+      return {
+        text: truncate(
+          `${emoji} *Decision needed:* ${escapeText(event.summary)}${options ? ` (${escapeText(options)})` : ''} — use the buttons on the pinned card.`,
+          3000,
+        ),
+      };
     }
     default:
       return { text: truncate(`${emoji} ${escapeText(event.summary)}`, 3000) };
@@ -264,15 +319,19 @@ export function severityPreview(state: DeclareFormState, runbooks: readonly Runb
     const severity = severityFromRisk(risk);
     return `*Severity:* ${SEVERITY_EMOJI[severity]} *${severity}* — ${state.likelihood} × ${state.impact} (risk score ${riskScore(risk)} of 25)`;
   }
-  if (state.likelihood || state.impact) return `*Severity:* choose ${state.likelihood ? 'the impact' : 'the likelihood'} as well to see it.`;
+  if (state.likelihood || state.impact)
+    return `*Severity:* choose ${state.likelihood ? 'the impact' : 'the likelihood'} as well to see it.`;
   const runbook = runbooks.find((r) => r.id === state.runbook);
-  if (runbook?.severity) return `*Severity:* ${SEVERITY_EMOJI[runbook.severity]} *${runbook.severity}* from runbook \`${runbook.id}\`; choose likelihood and impact to set it yourself.`;
+  if (runbook?.severity)
+    return `*Severity:* ${SEVERITY_EMOJI[runbook.severity]} *${runbook.severity}* from runbook \`${runbook.id}\`; choose likelihood and impact to set it yourself.`;
   return '*Severity:* from the runbook (SEV3 if it names none), or choose likelihood and impact.';
 }
 
 export function declareModal(opts: { runbooks: readonly RunbookChoice[]; state?: DeclareFormState; privateMetadata: string }): ModalView {
   const state = opts.state ?? {};
-  const runbookOptions = opts.runbooks.slice(0, 100).map((r) => option(r.id, `${r.id}${r.title ? ` — ${r.title}` : ''}${r.severity ? ` (${r.severity})` : ''}`));
+  const runbookOptions = opts.runbooks
+    .slice(0, 100)
+    .map((r) => option(r.id, `${r.id}${r.title ? ` — ${r.title}` : ''}${r.severity ? ` (${r.severity})` : ''}`));
   const selected = <T extends { value: string }>(options: T[], value: string | undefined) => options.find((o) => o.value === value);
   const likelihoods = LIKELIHOODS.map((l) => option(l, l));
   const impacts = IMPACTS.map((i) => option(i, i));
@@ -287,22 +346,56 @@ export function declareModal(opts: { runbooks: readonly RunbookChoice[]; state?:
     close: plain('Cancel'),
     private_metadata: opts.privateMetadata,
     blocks: [
-      { type: 'input', block_id: DECLARE.title.block, label: plain('Title'), element: { type: 'plain_text_input', action_id: DECLARE.title.action, min_length: 3, max_length: 200, placeholder: plain('Checkout failing for EU customers') } },
+      {
+        type: 'input',
+        block_id: DECLARE.title.block,
+        label: plain('Title'),
+        element: {
+          type: 'plain_text_input',
+          action_id: DECLARE.title.action,
+          min_length: 3,
+          max_length: 200,
+          placeholder: plain('Checkout failing for EU customers'),
+        },
+      },
       {
         type: 'input',
         block_id: DECLARE.runbook.block,
         label: plain('Runbook'),
         dispatch_action: true,
-        element: { type: 'static_select', action_id: DECLARE.runbook.action, placeholder: plain('Choose the plan to run'), options: runbookOptions.length ? runbookOptions : [option('none', 'no usable runbook')], ...(initialRunbook ? { initial_option: initialRunbook } : {}) },
+        element: {
+          type: 'static_select',
+          action_id: DECLARE.runbook.action,
+          placeholder: plain('Choose the plan to run'),
+          options: runbookOptions.length ? runbookOptions : [option('none', 'no usable runbook')],
+          ...(initialRunbook ? { initial_option: initialRunbook } : {}),
+        },
       },
-      { type: 'input', block_id: DECLARE.service.block, optional: true, label: plain('Service'), element: { type: 'plain_text_input', action_id: DECLARE.service.action, max_length: 100, placeholder: plain('Defaults to the runbook’s service') } },
+      {
+        type: 'input',
+        block_id: DECLARE.service.block,
+        optional: true,
+        label: plain('Service'),
+        element: {
+          type: 'plain_text_input',
+          action_id: DECLARE.service.action,
+          max_length: 100,
+          placeholder: plain('Defaults to the runbook’s service'),
+        },
+      },
       {
         type: 'input',
         block_id: DECLARE.likelihood.block,
         optional: true,
         dispatch_action: true,
         label: plain('Likelihood'),
-        element: { type: 'static_select', action_id: DECLARE.likelihood.action, placeholder: plain('How likely is the harm?'), options: likelihoods, ...(initialLikelihood ? { initial_option: initialLikelihood } : {}) },
+        element: {
+          type: 'static_select',
+          action_id: DECLARE.likelihood.action,
+          placeholder: plain('How likely is the harm?'),
+          options: likelihoods,
+          ...(initialLikelihood ? { initial_option: initialLikelihood } : {}),
+        },
       },
       {
         type: 'input',
@@ -310,16 +403,32 @@ export function declareModal(opts: { runbooks: readonly RunbookChoice[]; state?:
         optional: true,
         dispatch_action: true,
         label: plain('Impact'),
-        element: { type: 'static_select', action_id: DECLARE.impact.action, placeholder: plain('How bad is it?'), options: impacts, ...(initialImpact ? { initial_option: initialImpact } : {}) },
+        element: {
+          type: 'static_select',
+          action_id: DECLARE.impact.action,
+          placeholder: plain('How bad is it?'),
+          options: impacts,
+          ...(initialImpact ? { initial_option: initialImpact } : {}),
+        },
       },
       { type: 'context', block_id: DECLARE.severity.block, elements: [{ type: 'mrkdwn', text: severityPreview(state, opts.runbooks) }] },
-      { type: 'input', block_id: DECLARE.summary.block, optional: true, label: plain('Summary'), element: { type: 'plain_text_input', action_id: DECLARE.summary.action, multiline: true, max_length: 3000 } },
+      {
+        type: 'input',
+        block_id: DECLARE.summary.block,
+        optional: true,
+        label: plain('Summary'),
+        element: { type: 'plain_text_input', action_id: DECLARE.summary.action, multiline: true, max_length: 3000 },
+      },
       {
         type: 'input',
         block_id: DECLARE.drill.block,
         optional: true,
         label: plain('Drill'),
-        element: { type: 'checkboxes', action_id: DECLARE.drill.action, options: [{ text: plain('This is a drill (side effects are simulated)'), value: 'drill' }] },
+        element: {
+          type: 'checkboxes',
+          action_id: DECLARE.drill.action,
+          options: [{ text: plain('This is a drill (side effects are simulated)'), value: 'drill' }],
+        },
       },
     ],
   };
@@ -333,7 +442,14 @@ export function noteModal(opts: { incidentId: string; privateMetadata: string })
     submit: plain('Add note'),
     close: plain('Cancel'),
     private_metadata: opts.privateMetadata,
-    blocks: [{ type: 'input', block_id: NOTE_INPUT.block, label: plain('Note for the timeline'), element: { type: 'plain_text_input', action_id: NOTE_INPUT.action, multiline: true, max_length: MAX_NOTE_LENGTH } }],
+    blocks: [
+      {
+        type: 'input',
+        block_id: NOTE_INPUT.block,
+        label: plain('Note for the timeline'),
+        element: { type: 'plain_text_input', action_id: NOTE_INPUT.action, multiline: true, max_length: MAX_NOTE_LENGTH },
+      },
+    ],
   };
 }
 
@@ -356,9 +472,16 @@ export function statusText(detail: IncidentDetail, channelId: string | null): st
   ];
   if (live?.acknowledged) lines.push(`Acknowledged by ${mention(cardPersonOfActor(live.acknowledged.by))}`);
   if (live && live.escalationLevel > 0) lines.push(`Escalated ${live.escalationLevel}×`);
-  for (const d of live?.openDecisions ?? []) lines.push(`:ballot_box_with_ballot: Decision \`${d.stepId}\` (${d.approver}): ${escapeText(d.prompt)} — ${d.options.join(' / ')}, default *${d.default}* ${slackDate(d.deadline)}`);
-  for (const t of live?.openTasks ?? []) lines.push(`:clipboard: Task \`${t.stepId}\` for ${escapeText(t.assignee)}: ${escapeText(t.description)}`);
-  if (live?.resolved) lines.push(`Resolved by ${mention(cardPersonOfActor(live.resolved.by))}${live.resolved.summary ? `: ${escapeText(live.resolved.summary)}` : ''}`);
+  for (const d of live?.openDecisions ?? [])
+    lines.push(
+      `:ballot_box_with_ballot: Decision \`${d.stepId}\` (${d.approver}): ${escapeText(d.prompt)} — ${d.options.join(' / ')}, default *${d.default}* ${slackDate(d.deadline)}`,
+    );
+  for (const t of live?.openTasks ?? [])
+    lines.push(`:clipboard: Task \`${t.stepId}\` for ${escapeText(t.assignee)}: ${escapeText(t.description)}`);
+  if (live?.resolved)
+    lines.push(
+      `Resolved by ${mention(cardPersonOfActor(live.resolved.by))}${live.resolved.summary ? `: ${escapeText(live.resolved.summary)}` : ''}`,
+    );
   if (!live && incident.status !== 'closed') lines.push('_Live state unavailable right now; this is the last recorded state._');
   if (channelId) lines.push(`Channel: <#${channelId}>`);
   return truncate(lines.join('\n'), 3000);

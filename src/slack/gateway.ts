@@ -79,7 +79,12 @@ export class SlackGateway {
   }
 
   /** Posts unless a message with this key is already there; answers the message's ts either way. */
-  postOnce(channel: string, args: Record<string, unknown>, key: MessageKey, options: { maxWaitMs?: number } = {}): Promise<{ ts: string; reused: boolean }> {
+  postOnce(
+    channel: string,
+    args: Record<string, unknown>,
+    key: MessageKey,
+    options: { maxWaitMs?: number } = {},
+  ): Promise<{ ts: string; reused: boolean }> {
     return this.enqueue(channel, async () => {
       const id = `${channel} ${key.eventType} ${key.key}`;
       const started = this.clock.now();
@@ -135,11 +140,16 @@ export class SlackGateway {
   }
 
   private async recentKeysNow(channel: string, eventType: string, budgetMs: number): Promise<Map<string, string>> {
-    const history = await this.callWithWaits<{ messages?: HistoryMessage[] }>(channel, 'conversations.history', {
+    const history = await this.callWithWaits<{ messages?: HistoryMessage[] }>(
       channel,
-      limit: this.historyLimit,
-      include_all_metadata: true,
-    }, budgetMs);
+      'conversations.history',
+      {
+        channel,
+        limit: this.historyLimit,
+        include_all_metadata: true,
+      },
+      budgetMs,
+    );
     const keys = new Map<string, string>();
     for (const message of history.messages ?? []) {
       const key = message.metadata?.event_payload?.key;
@@ -169,7 +179,12 @@ export class SlackGateway {
       return;
     }
     if (wait > Math.max(0, budgetMs)) {
-      throw new SlackCallError(method, 'rate_limited', `Slack rate-limited ${method}; it may be called again in ${Math.ceil(wait / 1000)}s`, { status: 429, retryAfterMs: wait });
+      throw new SlackCallError(
+        method,
+        'rate_limited',
+        `Slack rate-limited ${method}; it may be called again in ${Math.ceil(wait / 1000)}s`,
+        { status: 429, retryAfterMs: wait },
+      );
     }
     if (this.stopping.signal.aborted) throw abortError();
     await this.clock.sleep(wait, this.stopping.signal);
@@ -185,7 +200,10 @@ export class SlackGateway {
         const blockKey = `${channel} ${method}`;
         const until = this.clock.now() + (failure.retryAfterMs ?? 1000);
         this.blockedUntil.set(blockKey, Math.max(this.blockedUntil.get(blockKey) ?? 0, until));
-        this.logger.warn({ method, channel: channel === WORKSPACE ? undefined : channel, retryAfterMs: failure.retryAfterMs }, 'slack: rate limited; waiting for Retry-After');
+        this.logger.warn(
+          { method, channel: channel === WORKSPACE ? undefined : channel, retryAfterMs: failure.retryAfterMs },
+          'slack: rate limited; waiting for Retry-After',
+        );
       }
       throw failure;
     }

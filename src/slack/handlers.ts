@@ -100,15 +100,29 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   const audit = createAuditLog({ store });
 
   function context(identity: SlackIdentity, path: string, idempotencyKey?: string): ActionContext {
-    return { actor: identity.actor, requestId: randomUUID(), source: 'slack', method: 'slack', path, ...(idempotencyKey ? { idempotencyKey } : {}) };
+    return {
+      actor: identity.actor,
+      requestId: randomUUID(),
+      source: 'slack',
+      method: 'slack',
+      path,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    };
   }
 
   /** A refusal Fireline decides itself (below the use case's least role) is audited like the service's own refusals. */
   async function refuse(identity: SlackIdentity, action: SlackAction, incidentId: string | null, path: string): Promise<Reply> {
     const { useCase, what } = SLACK_ACTIONS[action];
     const needed = PERMISSIONS[useCase];
-    await audit.record(context(identity, path), { action: useCase, incidentId, details: { error: `needs the ${needed} role` }, outcome: 'rejected' });
-    const who = identity.person ? `you are a ${identity.actor.role}` : 'your Slack account is not linked to anyone in Fireline’s on-call config, so you are a viewer';
+    await audit.record(context(identity, path), {
+      action: useCase,
+      incidentId,
+      details: { error: `needs the ${needed} role` },
+      outcome: 'rejected',
+    });
+    const who = identity.person
+      ? `you are a ${identity.actor.role}`
+      : 'your Slack account is not linked to anyone in Fireline’s on-call config, so you are a viewer';
     return { text: `:no_entry_sign: Only a ${needed} or above may ${what}; ${who}.` };
   }
 
@@ -118,7 +132,13 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   function describe(error: unknown, what: string): Reply {
     if (error instanceof ServiceError) {
-      const icon = { not_found: ':mag:', conflict: ':no_entry:', forbidden: ':no_entry_sign:', invalid: ':warning:', unavailable: ':hourglass:' }[error.code];
+      const icon = {
+        not_found: ':mag:',
+        conflict: ':no_entry:',
+        forbidden: ':no_entry_sign:',
+        invalid: ':warning:',
+        unavailable: ':hourglass:',
+      }[error.code];
       const hint = error.code === 'not_found' && /incident/.test(error.message) ? ' `/incident list` shows the open ones.' : '';
       const runbookHint = error.message.startsWith('runbook:') ? ' `/incident declare` lists the runbooks.' : '';
       return { text: `${icon} Could not ${what}: ${escapeText(error.message)}.${hint}${runbookHint}` };
@@ -133,10 +153,20 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   /** Answers the user: through the interaction's response_url, else in a DM from the app. */
   async function reply(target: { responseUrl?: string; user: string }, message: Reply): Promise<void> {
-    const body = { response_type: message.inChannel ? 'in_channel' : 'ephemeral', replace_original: false, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) };
+    const body = {
+      response_type: message.inChannel ? 'in_channel' : 'ephemeral',
+      replace_original: false,
+      text: message.text,
+      ...(message.blocks ? { blocks: message.blocks } : {}),
+    };
     if (target.responseUrl) {
       try {
-        const res = await fetch(target.responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+        const res = await fetch(target.responseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(5000),
+        });
         if (res.ok) return;
         logger.warn({ status: res.status }, 'slack: response_url refused the answer; sending a DM instead');
       } catch (error) {
@@ -144,7 +174,11 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       }
     }
     try {
-      await gateway.call('chat.postMessage', { channel: target.user, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }, { channel: target.user, maxWaitMs: 5000 });
+      await gateway.call(
+        'chat.postMessage',
+        { channel: target.user, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) },
+        { channel: target.user, maxWaitMs: 5000 },
+      );
     } catch (error) {
       logger.error({ err: (error as Error).message }, 'slack: could not answer the user');
     }
@@ -155,11 +189,15 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     if (explicit) return explicit;
     const row = channelId ? await store.findSlackIncidentByChannel(channelId) : undefined;
     if (row) return row.incidentId;
-    return { text: ':grey_question: This channel is not an incident channel: name the incident, e.g. `INC-12` (`/incident list` shows the open ones).' };
+    return {
+      text: ':grey_question: This channel is not an incident channel: name the incident, e.g. `INC-12` (`/incident list` shows the open ones).',
+    };
   }
 
   async function runbookChoices(): Promise<RunbookChoice[]> {
-    return (await deps.runbooks.list()).filter((r) => r.problems.length === 0).map((r) => ({ id: r.id, title: r.title, severity: r.severity }));
+    return (await deps.runbooks.list())
+      .filter((r) => r.problems.length === 0)
+      .map((r) => ({ id: r.id, title: r.title, severity: r.severity }));
   }
 
   function declaredReply(record: IncidentRecord, identity: SlackIdentity): Reply {
@@ -184,7 +222,14 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     }
   }
 
-  async function steer(identity: SlackIdentity, action: 'ack' | 'escalate' | 'resolve' | 'note', incidentId: string, path: string, key: string, text?: string): Promise<Reply> {
+  async function steer(
+    identity: SlackIdentity,
+    action: 'ack' | 'escalate' | 'resolve' | 'note',
+    incidentId: string,
+    path: string,
+    key: string,
+    text?: string,
+  ): Promise<Reply> {
     if (!allowed(identity, action)) return refuse(identity, action, incidentId, path);
     const ctx = context(identity, path, key);
     try {
@@ -203,7 +248,10 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
           return { text: `:memo: Note added to *${incidentId}*’s timeline.` };
       }
     } catch (error) {
-      return describe(error, `${{ ack: 'acknowledge', escalate: 'escalate', resolve: 'resolve', note: 'add the note to' }[action]} ${incidentId}`);
+      return describe(
+        error,
+        `${{ ack: 'acknowledge', escalate: 'escalate', resolve: 'resolve', note: 'add the note to' }[action]} ${incidentId}`,
+      );
     }
   }
 
@@ -228,7 +276,10 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     return { text: listText(open, channels) };
   }
 
-  async function runCommand(parsed: Exclude<IncidentCommand, { kind: 'help' | 'invalid' }>, command: SlackCommandMiddlewareArgs['command']): Promise<Reply | null> {
+  async function runCommand(
+    parsed: Exclude<IncidentCommand, { kind: 'help' | 'invalid' }>,
+    command: SlackCommandMiddlewareArgs['command'],
+  ): Promise<Reply | null> {
     const identity = await directory.identify(command.user_id, command.user_name);
     const path = `${deps.command} ${parsed.kind}`;
     const key = `command:${command.trigger_id}`;
@@ -237,13 +288,29 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
         return openDeclareForm(identity, command.trigger_id, { responseUrl: command.response_url, channel: command.channel_id });
       case 'declare':
         if (!allowed(identity, 'declare')) return refuse(identity, 'declare', null, path);
-        return declare(identity, { title: parsed.title, runbook: parsed.runbook ?? deps.quickRunbook, ...(parsed.severity ? { severity: parsed.severity } : {}), ...(parsed.drill ? { drill: true } : {}) }, path, key);
+        return declare(
+          identity,
+          {
+            title: parsed.title,
+            runbook: parsed.runbook ?? deps.quickRunbook,
+            ...(parsed.severity ? { severity: parsed.severity } : {}),
+            ...(parsed.drill ? { drill: true } : {}),
+          },
+          path,
+          key,
+        );
       case 'run': {
         if (!allowed(identity, 'run')) return refuse(identity, 'run', null, path);
         const snapshot = await deps.runbooks.get(parsed.runbook);
-        if (!snapshot) return { text: `:warning: No usable runbook "${escapeText(parsed.runbook)}". \`/incident declare\` lists the runbooks.` };
+        if (!snapshot)
+          return { text: `:warning: No usable runbook "${escapeText(parsed.runbook)}". \`/incident declare\` lists the runbooks.` };
         const title = parsed.title ?? `${parsed.drill ? 'Drill: ' : ''}${snapshot.runbook.title}`;
-        return declare(identity, { title: truncate(title, 200), runbook: parsed.runbook, ...(parsed.drill ? { drill: true } : {}) }, path, key);
+        return declare(
+          identity,
+          { title: truncate(title, 200), runbook: parsed.runbook, ...(parsed.drill ? { drill: true } : {}) },
+          path,
+          key,
+        );
       }
       case 'list':
         return listOpen();
@@ -264,7 +331,14 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       case 'note': {
         const id = await incidentOf(parsed.incidentId, command.channel_id);
         if (typeof id !== 'string') return id;
-        const text = parsed.kind === 'escalate' ? parsed.reason : parsed.kind === 'resolve' ? parsed.summary : parsed.kind === 'note' ? parsed.text : undefined;
+        const text =
+          parsed.kind === 'escalate'
+            ? parsed.reason
+            : parsed.kind === 'resolve'
+              ? parsed.summary
+              : parsed.kind === 'note'
+                ? parsed.text
+                : undefined;
         return steer(identity, parsed.kind, id, path, key, text);
       }
     }
@@ -329,8 +403,15 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     } else {
       // The workflow's validator refuses those below the step's approver, and the service audits the refusal.
       try {
-        await incidents.decide(target.incidentId, target.stepId, target.option, context(identity, `action:${ACTION.decidePrefix}${target.stepId}`, clickKey(body, action)));
-        answer = { text: `:heavy_check_mark: You chose *${escapeText(target.option)}* for \`${target.stepId}\` on *${target.incidentId}*.` };
+        await incidents.decide(
+          target.incidentId,
+          target.stepId,
+          target.option,
+          context(identity, `action:${ACTION.decidePrefix}${target.stepId}`, clickKey(body, action)),
+        );
+        answer = {
+          text: `:heavy_check_mark: You chose *${escapeText(target.option)}* for \`${target.stepId}\` on *${target.incidentId}*.`,
+        };
       } catch (error) {
         answer = describe(error, `decide \`${target.stepId}\``);
       }
@@ -347,8 +428,16 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       answer = await refuse(identity, 'note', incidentId, `action:${ACTION.addNote}`);
     } else {
       try {
-        const metadata: ModalMetadata = { incidentId, ...(body.response_url ? { responseUrl: body.response_url } : {}), ...(body.channel?.id ? { channel: body.channel.id } : {}) };
-        await gateway.call('views.open', { trigger_id: body.trigger_id, view: noteModal({ incidentId, privateMetadata: JSON.stringify(metadata) }) }, { channel: 'views', maxWaitMs: 0 });
+        const metadata: ModalMetadata = {
+          incidentId,
+          ...(body.response_url ? { responseUrl: body.response_url } : {}),
+          ...(body.channel?.id ? { channel: body.channel.id } : {}),
+        };
+        await gateway.call(
+          'views.open',
+          { trigger_id: body.trigger_id, view: noteModal({ incidentId, privateMetadata: JSON.stringify(metadata) }) },
+          { channel: 'views', maxWaitMs: 0 },
+        );
       } catch (error) {
         answer = describe(error, 'open the note form');
       }
@@ -366,7 +455,10 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   // --- the declaration form ----------------------------------------------------------------------------------
 
-  function value(values: Record<string, Record<string, ViewStateValue>>, spec: { block: string; action: string }): ViewStateValue | undefined {
+  function value(
+    values: Record<string, Record<string, ViewStateValue>>,
+    spec: { block: string; action: string },
+  ): ViewStateValue | undefined {
     return values[spec.block]?.[spec.action];
   }
 
@@ -374,30 +466,39 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     const likelihood = LikelihoodSchema.safeParse(value(values, DECLARE.likelihood)?.selected_option?.value);
     const impact = ImpactSchema.safeParse(value(values, DECLARE.impact)?.selected_option?.value);
     const runbook = value(values, DECLARE.runbook)?.selected_option?.value;
-    return { ...(runbook ? { runbook } : {}), ...(likelihood.success ? { likelihood: likelihood.data } : {}), ...(impact.success ? { impact: impact.data } : {}) };
+    return {
+      ...(runbook ? { runbook } : {}),
+      ...(likelihood.success ? { likelihood: likelihood.data } : {}),
+      ...(impact.success ? { impact: impact.data } : {}),
+    };
   }
 
   // Choosing a runbook, a likelihood or an impact redraws the form with the severity they give.
-  app.action<BlockAction<StaticSelectAction>>(new RegExp(`^(${[DECLARE.runbook.action, DECLARE.likelihood.action, DECLARE.impact.action].map((a) => a.replace(/\./g, '\\.')).join('|')})$`), async ({ ack, body, action }) => {
-    await ack();
-    const view = body.view;
-    if (!view) return;
-    const state = formState(view.state.values as Record<string, Record<string, ViewStateValue>>);
-    const chosen = action.selected_option?.value;
-    if (action.action_id === DECLARE.runbook.action && chosen) state.runbook = chosen;
-    const likelihood = LikelihoodSchema.safeParse(chosen);
-    if (action.action_id === DECLARE.likelihood.action && likelihood.success) state.likelihood = likelihood.data;
-    const impact = ImpactSchema.safeParse(chosen);
-    if (action.action_id === DECLARE.impact.action && impact.success) state.impact = impact.data;
-    try {
-      const updated = declareModal({ runbooks: await runbookChoices(), state, privateMetadata: view.private_metadata });
-      await gateway.call('views.update', { view_id: view.id, hash: view.hash, view: updated }, { channel: 'views', maxWaitMs: 0 });
-    } catch (error) {
-      // hash_conflict: the user changed the form again meanwhile; that change redraws it.
-      const failure = toSlackCallError(error, 'views.update');
-      if (failure.slackError !== 'hash_conflict') logger.warn({ err: failure.message }, 'slack: could not redraw the declaration form');
-    }
-  });
+  app.action<BlockAction<StaticSelectAction>>(
+    new RegExp(
+      `^(${[DECLARE.runbook.action, DECLARE.likelihood.action, DECLARE.impact.action].map((a) => a.replace(/\./g, '\\.')).join('|')})$`,
+    ),
+    async ({ ack, body, action }) => {
+      await ack();
+      const view = body.view;
+      if (!view) return;
+      const state = formState(view.state.values as Record<string, Record<string, ViewStateValue>>);
+      const chosen = action.selected_option?.value;
+      if (action.action_id === DECLARE.runbook.action && chosen) state.runbook = chosen;
+      const likelihood = LikelihoodSchema.safeParse(chosen);
+      if (action.action_id === DECLARE.likelihood.action && likelihood.success) state.likelihood = likelihood.data;
+      const impact = ImpactSchema.safeParse(chosen);
+      if (action.action_id === DECLARE.impact.action && impact.success) state.impact = impact.data;
+      try {
+        const updated = declareModal({ runbooks: await runbookChoices(), state, privateMetadata: view.private_metadata });
+        await gateway.call('views.update', { view_id: view.id, hash: view.hash, view: updated }, { channel: 'views', maxWaitMs: 0 });
+      } catch (error) {
+        // hash_conflict: the user changed the form again meanwhile; that change redraws it.
+        const failure = toSlackCallError(error, 'views.update');
+        if (failure.slackError !== 'hash_conflict') logger.warn({ err: failure.message }, 'slack: could not redraw the declaration form');
+      }
+    },
+  );
 
   app.view(VIEW.declare, async ({ ack, body, view }) => {
     const values = view.state.values as Record<string, Record<string, ViewStateValue>>;
@@ -420,7 +521,8 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
         errors[block] ??= issue.message;
       }
     }
-    if (state.runbook && !errors[DECLARE.runbook.block] && !(await deps.runbooks.get(state.runbook))) errors[DECLARE.runbook.block] = `runbook "${state.runbook}" cannot be used right now (missing or broken)`;
+    if (state.runbook && !errors[DECLARE.runbook.block] && !(await deps.runbooks.get(state.runbook)))
+      errors[DECLARE.runbook.block] = `runbook "${state.runbook}" cannot be used right now (missing or broken)`;
     if (Object.keys(errors).length) {
       await ack({ response_action: 'errors', errors });
       return;
@@ -453,11 +555,17 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   async function messageAt(channel: string, ts: string): Promise<{ text?: string; user?: string; bot_id?: string } | undefined> {
     type Found = { messages?: { ts?: string; text?: string; user?: string; bot_id?: string }[] };
-    const history = await gateway.call<Found>('conversations.history', { channel, latest: ts, oldest: ts, inclusive: true, limit: 1 }, { channel, maxWaitMs: 10_000 });
+    const history = await gateway.call<Found>(
+      'conversations.history',
+      { channel, latest: ts, oldest: ts, inclusive: true, limit: 1 },
+      { channel, maxWaitMs: 10_000 },
+    );
     const top = history.messages?.find((m) => m.ts === ts);
     if (top) return top;
     // A reply in a thread is not in the channel's history.
-    const replies = await gateway.call<Found>('conversations.replies', { channel, ts, limit: 1, inclusive: true }, { channel, maxWaitMs: 10_000 }).catch(() => ({ messages: [] }) as Found);
+    const replies = await gateway
+      .call<Found>('conversations.replies', { channel, ts, limit: 1, inclusive: true }, { channel, maxWaitMs: 10_000 })
+      .catch(() => ({ messages: [] }) as Found);
     return replies.messages?.find((m) => m.ts === ts);
   }
 
@@ -468,9 +576,11 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     if (!row) return;
     const identity = await directory.identify(event.user);
     const tell = async (text: string) => {
-      await gateway.call('chat.postEphemeral', { channel, user: event.user, text }, { channel, maxWaitMs: 10_000 }).catch((error: unknown) => {
-        logger.warn({ err: (error as Error).message }, 'slack: could not tell the user about their note');
-      });
+      await gateway
+        .call('chat.postEphemeral', { channel, user: event.user, text }, { channel, maxWaitMs: 10_000 })
+        .catch((error: unknown) => {
+          logger.warn({ err: (error as Error).message }, 'slack: could not tell the user about their note');
+        });
     };
     if (!allowed(identity, 'note')) {
       await tell((await refuse(identity, 'note', row.incidentId, `reaction:${deps.noteReaction}`)).text);

@@ -97,7 +97,11 @@ export class SlackDirectory {
     if (running) return running;
     const lookup = (async () => {
       try {
-        const result = await this.options.gateway.call<{ user?: { id?: string; deleted?: boolean } }>('users.lookupByEmail', { email }, { channel: 'users.lookupByEmail', maxWaitMs: 0 });
+        const result = await this.options.gateway.call<{ user?: { id?: string; deleted?: boolean } }>(
+          'users.lookupByEmail',
+          { email },
+          { channel: 'users.lookupByEmail', maxWaitMs: 0 },
+        );
         const id = result.user && !result.user.deleted && result.user.id ? result.user.id : null;
         this.emails.set(key, { id, at: this.now() });
         return id;

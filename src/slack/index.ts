@@ -35,7 +35,8 @@ export async function startSlackApi(opts: {
     return undefined;
   }
   const appToken = opts.appToken?.trim() || undefined;
-  if (appToken && !appToken.startsWith('xapp-')) throw new ConfigError(['SLACK_APP_TOKEN: expected an app-level token starting with xapp- (scope connections:write)']);
+  if (appToken && !appToken.startsWith('xapp-'))
+    throw new ConfigError(['SLACK_APP_TOKEN: expected an app-level token starting with xapp- (scope connections:write)']);
   const slack = await createSlackApp({
     token: config.SLACK_BOT_TOKEN,
     signingSecret: config.SLACK_SIGNING_SECRET,
@@ -48,12 +49,20 @@ export async function startSlackApi(opts: {
     logger,
   });
   await slack.start();
-  logger.info({ mode: slack.mode, ...(slack.mode === 'http' ? { path: SLACK_EVENTS_PATH } : {}) }, slack.mode === 'http' ? `Slack is on: requests at ${SLACK_EVENTS_PATH}` : 'Slack is on: Socket Mode');
+  logger.info(
+    { mode: slack.mode, ...(slack.mode === 'http' ? { path: SLACK_EVENTS_PATH } : {}) },
+    slack.mode === 'http' ? `Slack is on: requests at ${SLACK_EVENTS_PATH}` : 'Slack is on: Socket Mode',
+  );
   return slack;
 }
 
 /** The worker process's half: the loop that keeps incident channels and cards in sync. */
-export function startSlackWorker(opts: { config: Config; logger: Logger; store: Store; oncall: () => OnCallConfig }): SlackSync | undefined {
+export function startSlackWorker(opts: {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  oncall: () => OnCallConfig;
+}): SlackSync | undefined {
   const { config, logger } = opts;
   if (!config.SLACK_BOT_TOKEN) {
     logger.info(SLACK_OFF_MESSAGE);

@@ -124,7 +124,11 @@ export class SlackSync {
   private async pass(wait: boolean): Promise<void> {
     const { store } = this.options;
     const now = this.clock.now();
-    const leased = await store.claimSlackSyncLease(this.owner, new Date(now).toISOString(), new Date(now + (this.options.leaseMs ?? 30_000)).toISOString());
+    const leased = await store.claimSlackSyncLease(
+      this.owner,
+      new Date(now).toISOString(),
+      new Date(now + (this.options.leaseMs ?? 30_000)).toISOString(),
+    );
     if (!leased) return;
     const candidates = await store.listSlackSyncCandidates(this.options.batchSize ?? 50);
     const started: Promise<void>[] = [];
@@ -142,7 +146,10 @@ export class SlackSync {
           const count = (this.failures.get(id)?.count ?? 0) + 1;
           const delayMs = Math.min(300_000, 1000 * 2 ** (count - 1));
           this.failures.set(id, { count, retryAt: this.clock.now() + delayMs });
-          this.options.logger.warn({ incidentId: id, err: (error as Error).message, retryInMs: delayMs }, 'slack: incident sync failed; retrying later');
+          this.options.logger.warn(
+            { incidentId: id, err: (error as Error).message, retryInMs: delayMs },
+            'slack: incident sync failed; retrying later',
+          );
         })
         .finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, work);
@@ -199,7 +206,14 @@ export class SlackSync {
 
     try {
       const events = await store.listTimelineByType(incident.id, CARD_AND_ECHO_TYPES);
-      const personIds = [...new Set(events.filter((e) => e.type === 'page.sent').map((e) => e.data.person).filter((p): p is string => typeof p === 'string'))];
+      const personIds = [
+        ...new Set(
+          events
+            .filter((e) => e.type === 'page.sent')
+            .map((e) => e.data.person)
+            .filter((p): p is string => typeof p === 'string'),
+        ),
+      ];
       const people = new Map<string, CardPerson>();
       // A Slack id that could not be looked up now leaves the incident out of step, so a later pass invites them.
       let lookupsPending = false;
@@ -218,7 +232,11 @@ export class SlackSync {
       if (!row.cardTs) {
         // No ts stored: a card may still exist (posted just before a crash, or "429 but posted"); look before posting.
         if (!newChannel) gateway.markUncertain(channel, cardKey);
-        const posted = await gateway.postOnce(channel, { text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false }, cardKey);
+        const posted = await gateway.postOnce(
+          channel,
+          { text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false },
+          cardKey,
+        );
         this.lastCardWrite.set(incident.id, this.clock.now());
         row = await this.save({ ...row, cardTs: posted.ts, cardHash: posted.reused ? null : hash });
       }
@@ -256,7 +274,12 @@ export class SlackSync {
         this.echoesChecked.add(incident.id);
       }
       for (const event of batch) {
-        if (!earlier.has(event.id)) await gateway.postOnce(channel, { ...eventMessage(event), unfurl_links: false, unfurl_media: false }, { eventType: TIMELINE_EVENT_TYPE, key: event.id });
+        if (!earlier.has(event.id))
+          await gateway.postOnce(
+            channel,
+            { ...eventMessage(event), unfurl_links: false, unfurl_media: false },
+            { eventType: TIMELINE_EVENT_TYPE, key: event.id },
+          );
         row = await this.save({ ...row, postedSeq: event.seq });
       }
 
@@ -270,7 +293,10 @@ export class SlackSync {
     } catch (error) {
       const failure = toSlackCallError(error, 'slack');
       if (failure.slackError && CHANNEL_GONE.has(failure.slackError)) {
-        logger.warn({ incidentId: incident.id, channel, error: failure.slackError }, 'slack: the incident channel is gone or archived; no longer updating it');
+        logger.warn(
+          { incidentId: incident.id, channel, error: failure.slackError },
+          'slack: the incident channel is gone or archived; no longer updating it',
+        );
         await this.save({ ...row, final: true });
         return;
       }
@@ -294,25 +320,33 @@ export class SlackSync {
       const existing = await this.channelNamed(name);
       if (!existing?.id) continue;
       if (existing.is_archived) {
-        const revived = await gateway.call('conversations.unarchive', { channel: existing.id }, { channel: existing.id }).then(() => true, () => false);
+        const revived = await gateway.call('conversations.unarchive', { channel: existing.id }, { channel: existing.id }).then(
+          () => true,
+          () => false,
+        );
         if (!revived) continue;
       }
       if (existing.is_member === false) await gateway.call('conversations.join', { channel: existing.id }, { channel: existing.id });
       logger.info({ incidentId: incident.id, channel: existing.id, name }, 'slack: incident channel existed already; using it');
       return { row: await this.save({ ...row, channelId: existing.id, channelName: name }), created: false };
     }
-    throw new Error(`no free channel name for ${incident.id} (tried ${CHANNEL_SUFFIXES.map((s) => channelNameFor(incident, s)).join(', ')})`);
+    throw new Error(
+      `no free channel name for ${incident.id} (tried ${CHANNEL_SUFFIXES.map((s) => channelNameFor(incident, s)).join(', ')})`,
+    );
   }
 
   private async channelNamed(name: string): Promise<ListedChannel | undefined> {
     let cursor: string | undefined;
     do {
-      const page = await this.options.gateway.call<{ channels?: ListedChannel[]; response_metadata?: { next_cursor?: string } }>('conversations.list', {
-        types: 'public_channel,private_channel',
-        exclude_archived: false,
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
+      const page = await this.options.gateway.call<{ channels?: ListedChannel[]; response_metadata?: { next_cursor?: string } }>(
+        'conversations.list',
+        {
+          types: 'public_channel,private_channel',
+          exclude_archived: false,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        },
+      );
       const found = page.channels?.find((c) => c.name === name);
       if (found) return found;
       cursor = page.response_metadata?.next_cursor || undefined;

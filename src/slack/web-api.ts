@@ -139,29 +139,51 @@ function messageOf(error: unknown): string {
 /** Classifies what the web-api client threw (or a SlackCallError already classified). */
 export function toSlackCallError(error: unknown, method: string): SlackCallError {
   if (error instanceof SlackCallError) return error;
-  const e = error as { code?: unknown; retryAfter?: unknown; data?: { error?: unknown; response_metadata?: { retryAfter?: unknown; messages?: unknown } }; statusCode?: unknown; original?: unknown } | null;
+  const e = error as {
+    code?: unknown;
+    retryAfter?: unknown;
+    data?: { error?: unknown; response_metadata?: { retryAfter?: unknown; messages?: unknown } };
+    statusCode?: unknown;
+    original?: unknown;
+  } | null;
   switch (e?.code) {
     case 'slack_webapi_rate_limited_error': {
       const ms = retryAfterMs(e.retryAfter);
       // Slack sometimes carries out a call it answers 429 to.
-      return new SlackCallError(method, 'rate_limited', `Slack rate-limited ${method}; retry after ${ms / 1000}s`, { status: 429, retryAfterMs: ms, ambiguous: true });
+      return new SlackCallError(method, 'rate_limited', `Slack rate-limited ${method}; retry after ${ms / 1000}s`, {
+        status: 429,
+        retryAfterMs: ms,
+        ambiguous: true,
+      });
     }
     case 'slack_webapi_platform_error': {
       const slackError = typeof e.data?.error === 'string' ? e.data.error : 'unknown_error';
-      const hints = Array.isArray(e.data?.response_metadata?.messages) ? ` (${e.data.response_metadata.messages.map(String).join('; ')})` : '';
+      const hints = Array.isArray(e.data?.response_metadata?.messages)
+        ? ` (${e.data.response_metadata.messages.map(String).join('; ')})`
+        : '';
       const message = `Slack ${method} failed: ${slackError}${hints}`;
       if (slackError === 'ratelimited' || slackError === 'rate_limited') {
-        return new SlackCallError(method, 'rate_limited', message, { slackError, retryAfterMs: retryAfterMs(e.data?.response_metadata?.retryAfter) });
+        return new SlackCallError(method, 'rate_limited', message, {
+          slackError,
+          retryAfterMs: retryAfterMs(e.data?.response_metadata?.retryAfter),
+        });
       }
       return new SlackCallError(method, PERMANENT_SLACK_ERRORS.has(slackError) ? 'permanent' : 'transient', message, { slackError });
     }
     case 'slack_webapi_http_error': {
       const status = Number(e.statusCode);
       const known = Number.isFinite(status) ? status : undefined;
-      return new SlackCallError(method, known !== undefined && known < 500 ? 'transient' : 'uncertain', `Slack ${method} answered HTTP ${String(e.statusCode)}`, known !== undefined ? { status: known } : {});
+      return new SlackCallError(
+        method,
+        known !== undefined && known < 500 ? 'transient' : 'uncertain',
+        `Slack ${method} answered HTTP ${String(e.statusCode)}`,
+        known !== undefined ? { status: known } : {},
+      );
     }
     case 'slack_webapi_request_error':
-      return new SlackCallError(method, 'uncertain', `Slack ${method} request failed: ${messageOf(e.original ?? error)}`, { code: 'request_error' });
+      return new SlackCallError(method, 'uncertain', `Slack ${method} request failed: ${messageOf(e.original ?? error)}`, {
+        code: 'request_error',
+      });
     default:
       return new SlackCallError(method, 'uncertain', `Slack ${method} failed: ${messageOf(error)}`);
   }

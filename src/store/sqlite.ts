@@ -8,7 +8,27 @@ import type { Severity } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQL } from './migrations';
 import type { Migration } from './migrations';
-import type { ActionItemListing, ActionItemRecord, ActionItemStatus, AlertRecord, AuditEntry, EditablePostmortem, IncidentFilter, IncidentMetricsPoint, IncidentMetricsRecord, OnCallOverrideRecord, OutboxMessage, Page, PageRecord, PostmortemChange, PostmortemRecord, SessionRecord, SilenceRecord, Store, TokenRecord } from './store';
+import type {
+  ActionItemListing,
+  ActionItemRecord,
+  ActionItemStatus,
+  AlertRecord,
+  AuditEntry,
+  EditablePostmortem,
+  IncidentFilter,
+  IncidentMetricsPoint,
+  IncidentMetricsRecord,
+  OnCallOverrideRecord,
+  OutboxMessage,
+  Page,
+  PageRecord,
+  PostmortemChange,
+  PostmortemRecord,
+  SessionRecord,
+  SilenceRecord,
+  Store,
+  TokenRecord,
+} from './store';
 import { IncidentNotFoundError, InvalidCursorError } from './store-errors';
 import type { SlackIncidentRecord, SlackSyncCandidate } from './store';
 
@@ -219,18 +239,14 @@ function prepareStatements(db: Database.Database) {
     ),
   );
   return {
-    nextIncidentNumber: db.prepare<[], { value: number }>(
-      "UPDATE sequences SET value = value + 1 WHERE name = 'incident' RETURNING value",
-    ),
+    nextIncidentNumber: db.prepare<[], { value: number }>("UPDATE sequences SET value = value + 1 WHERE name = 'incident' RETURNING value"),
     // Idempotent: the record activity may be retried after its insert committed.
     insertIncident: db.prepare<IncidentRow>(insertSql('incidents', INCIDENT_COLUMNS, 'ON CONFLICT (id) DO NOTHING')),
     updateIncident: db.prepare<NamedParams>(updateIncidentSql()),
     getIncident: db.prepare<[string], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
     deleteIncident: db.prepare<[string]>('DELETE FROM incidents WHERE id = ?'),
     incidentExists: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM incidents WHERE id = ?'),
-    appendTimeline: db.transaction((rows: TimelineRow[]) =>
-      rows.reduce((inserted, row) => inserted + insertTimeline.run(row).changes, 0),
-    ),
+    appendTimeline: db.transaction((rows: TimelineRow[]) => rows.reduce((inserted, row) => inserted + insertTimeline.run(row).changes, 0)),
     listTimeline: db.prepare<{ incidentId: string; afterSeq: number | null; limit: number }, TimelineRow>(
       `SELECT * FROM timeline_events
        WHERE incident_id = @incidentId AND (@afterSeq IS NULL OR seq > @afterSeq)
@@ -251,7 +267,11 @@ function prepareStatements(db: Database.Database) {
     findTokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?'),
     countTokens: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM tokens'),
     insertPostmortem: db.prepare<PostmortemRow>(
-      insertSql('postmortems', ['incident_id', 'template', 'status', 'due_at', 'body', 'created_at', 'updated_at'], 'ON CONFLICT (incident_id) DO NOTHING'),
+      insertSql(
+        'postmortems',
+        ['incident_id', 'template', 'status', 'due_at', 'body', 'created_at', 'updated_at'],
+        'ON CONFLICT (incident_id) DO NOTHING',
+      ),
     ),
     getPostmortem: db.prepare<[string], PostmortemRow>('SELECT * FROM postmortems WHERE incident_id = ?'),
     getAlertGroup: db.prepare<[string, string], { incident_id: string; updated_at: string }>(
@@ -267,12 +287,20 @@ function prepareStatements(db: Database.Database) {
     pendingAlerts: db.prepare<[string, number], { id: number; alert: string; received_at: string }>(
       'SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = ? AND forwarded_at IS NULL ORDER BY id LIMIT ?',
     ),
-    incidentsWithPendingAlerts: db.prepare<[], { incident_id: string }>('SELECT DISTINCT incident_id FROM alert_inbox WHERE forwarded_at IS NULL'),
+    incidentsWithPendingAlerts: db.prepare<[], { incident_id: string }>(
+      'SELECT DISTINCT incident_id FROM alert_inbox WHERE forwarded_at IS NULL',
+    ),
     markAlertForwarded: db.prepare<[string, number]>('UPDATE alert_inbox SET forwarded_at = ? WHERE id = ?'),
-    saveIncidentStart: db.prepare<[string, string]>('INSERT INTO incident_starts (incident_id, args) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING'),
-    getIncidentStart: db.prepare<[string], { args: string; started_at: string | null }>('SELECT args, started_at FROM incident_starts WHERE incident_id = ?'),
+    saveIncidentStart: db.prepare<[string, string]>(
+      'INSERT INTO incident_starts (incident_id, args) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING',
+    ),
+    getIncidentStart: db.prepare<[string], { args: string; started_at: string | null }>(
+      'SELECT args, started_at FROM incident_starts WHERE incident_id = ?',
+    ),
     markIncidentStarted: db.prepare<[string, string]>('UPDATE incident_starts SET started_at = ? WHERE incident_id = ?'),
-    deleteAlertGroup: db.prepare<[string, string, string]>('DELETE FROM alert_groups WHERE integration = ? AND group_key = ? AND incident_id = ?'),
+    deleteAlertGroup: db.prepare<[string, string, string]>(
+      'DELETE FROM alert_groups WHERE integration = ? AND group_key = ? AND incident_id = ?',
+    ),
     upsertAlert: db.prepare<AlertRow>(
       `INSERT INTO alerts (incident_id, fingerprint, starts_at, status, ends_at, summary, labels, source, received, first_seen, last_seen)
        VALUES (@incident_id, @fingerprint, @starts_at, @status, @ends_at, @summary, @labels, @source, @received, @first_seen, @last_seen)
@@ -300,11 +328,7 @@ function prepareStatements(db: Database.Database) {
     releaseKey: db.prepare<[string, string]>('DELETE FROM idempotency_keys WHERE scope = ? AND key = ?'),
     getKey: db.prepare<[string, string], { value: string }>('SELECT value FROM idempotency_keys WHERE scope = ? AND key = ?'),
     insertAudit: db.prepare<AuditRow>(
-      insertSql(
-        'audit_log',
-        ['id', 'at', 'actor', 'action', 'method', 'path', 'request_id', 'incident_id', 'details', 'outcome'],
-        '',
-      ),
+      insertSql('audit_log', ['id', 'at', 'actor', 'action', 'method', 'path', 'request_id', 'incident_id', 'details', 'outcome'], ''),
     ),
     listAudit: db.prepare<[number], AuditRow>('SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT ?'),
     listAuditByIncident: db.prepare<[string, number], AuditRow>(
@@ -459,11 +483,18 @@ export class SqliteStore implements Store {
     return row ? { incidentId: row.incident_id, updatedAt: row.updated_at } : undefined;
   }
 
-  async swapAlertGroup(integration: string, groupKey: string, expected: string | undefined, incidentId: string, at: string): Promise<boolean> {
+  async swapAlertGroup(
+    integration: string,
+    groupKey: string,
+    expected: string | undefined,
+    incidentId: string,
+    at: string,
+  ): Promise<boolean> {
     const s = this.statements;
-    const result = expected === undefined
-      ? s.insertAlertGroup.run(integration, groupKey, incidentId, at)
-      : s.swapAlertGroup.run(incidentId, at, integration, groupKey, expected);
+    const result =
+      expected === undefined
+        ? s.insertAlertGroup.run(integration, groupKey, incidentId, at)
+        : s.swapAlertGroup.run(incidentId, at, integration, groupKey, expected);
     return result.changes === 1;
   }
 
@@ -475,7 +506,9 @@ export class SqliteStore implements Store {
   }
 
   async pendingAlerts(incidentId: string, limit: number): Promise<{ id: number; alert: unknown; receivedAt: string }[]> {
-    return this.statements.pendingAlerts.all(incidentId, checkLimit(limit)).map((r) => ({ id: r.id, alert: parseJson<unknown>(r.alert), receivedAt: r.received_at }));
+    return this.statements.pendingAlerts
+      .all(incidentId, checkLimit(limit))
+      .map((r) => ({ id: r.id, alert: parseJson<unknown>(r.alert), receivedAt: r.received_at }));
   }
 
   async incidentsWithPendingAlerts(): Promise<string[]> {
@@ -693,7 +726,11 @@ export class SqliteStore implements Store {
   }
 
   async listOnCallOverrides(filter: { scheduleId?: string; endsAfter?: string; limit: number }): Promise<OnCallOverrideRecord[]> {
-    const rows = this.onCallStatements.list.all({ scheduleId: filter.scheduleId ?? null, endsAfter: filter.endsAfter ?? null, limit: checkLimit(filter.limit) });
+    const rows = this.onCallStatements.list.all({
+      scheduleId: filter.scheduleId ?? null,
+      endsAfter: filter.endsAfter ?? null,
+      limit: checkLimit(filter.limit),
+    });
     return rows.map(onCallOverrideFromRow);
   }
 
@@ -762,19 +799,21 @@ export class SqliteStore implements Store {
 
   async listIncidentMetrics(range: { from: string; to: string }): Promise<IncidentMetricsPoint[]> {
     // Arrays rather than objects per row: this is the one read that returns every incident of a range.
-    return this.webStatements.listMetrics.all(range).map(([incidentId, declaredAt, severity, service, runbookId, drill, resolvedAt, ttd, tta, ttm, ttr]) => ({
-      incidentId,
-      declaredAt,
-      severity,
-      service,
-      runbookId,
-      drill: drill === 1,
-      resolvedAt,
-      timeToDetectMs: ttd,
-      timeToAcknowledgeMs: tta,
-      timeToMitigateMs: ttm,
-      timeToResolveMs: ttr,
-    }));
+    return this.webStatements.listMetrics
+      .all(range)
+      .map(([incidentId, declaredAt, severity, service, runbookId, drill, resolvedAt, ttd, tta, ttm, ttr]) => ({
+        incidentId,
+        declaredAt,
+        severity,
+        service,
+        runbookId,
+        drill: drill === 1,
+        resolvedAt,
+        timeToDetectMs: ttd,
+        timeToAcknowledgeMs: tta,
+        timeToMitigateMs: ttm,
+        timeToResolveMs: ttr,
+      }));
   }
 
   async getEditablePostmortem(incidentId: string): Promise<EditablePostmortem | undefined> {
@@ -793,24 +832,28 @@ export class SqliteStore implements Store {
     return { postmortem, version: row.version, actionItems };
   }
 
-  async savePostmortem(change: PostmortemChange): Promise<{ saved: true; version: number } | { saved: false; currentVersion: number | null }> {
+  async savePostmortem(
+    change: PostmortemChange,
+  ): Promise<{ saved: true; version: number } | { saved: false; currentVersion: number | null }> {
     const w = this.webStatements;
-    return this.db.transaction(() => {
-      const updated = w.updatePostmortem.get({
-        incidentId: change.incidentId,
-        expectedVersion: change.expectedVersion,
-        body: change.body,
-        status: change.status,
-        updatedAt: change.updatedAt,
-      });
-      if (!updated) {
-        const current = w.postmortemVersion.get(change.incidentId);
-        return { saved: false as const, currentVersion: current?.version ?? null };
-      }
-      w.deleteActionItems.run(change.incidentId);
-      for (const item of change.actionItems) w.insertActionItem.run(actionItemToRow(item));
-      return { saved: true as const, version: updated.version };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const updated = w.updatePostmortem.get({
+          incidentId: change.incidentId,
+          expectedVersion: change.expectedVersion,
+          body: change.body,
+          status: change.status,
+          updatedAt: change.updatedAt,
+        });
+        if (!updated) {
+          const current = w.postmortemVersion.get(change.incidentId);
+          return { saved: false as const, currentVersion: current?.version ?? null };
+        }
+        w.deleteActionItems.run(change.incidentId);
+        for (const item of change.actionItems) w.insertActionItem.run(actionItemToRow(item));
+        return { saved: true as const, version: updated.version };
+      })
+      .immediate();
   }
 
   async listActionItems(filter: { status?: ActionItemStatus; cursor?: string; limit: number }): Promise<Page<ActionItemListing>> {
@@ -882,9 +925,14 @@ export class SqliteStore implements Store {
     return this.slackStatements.candidates.all(checkLimit(limit)).map((row) => {
       const { max_seq, slack_incident_id, ...rest } = row;
       const incidentRow = Object.fromEntries(Object.entries(rest).filter(([k]) => !k.startsWith('slack_'))) as unknown as IncidentRow;
-      const slack: SlackIncidentRow | null = slack_incident_id === null
-        ? null
-        : Object.fromEntries(Object.entries(row).filter(([k]) => k.startsWith('slack_')).map(([k, v]) => [k.slice('slack_'.length), v])) as unknown as SlackIncidentRow;
+      const slack: SlackIncidentRow | null =
+        slack_incident_id === null
+          ? null
+          : (Object.fromEntries(
+              Object.entries(row)
+                .filter(([k]) => k.startsWith('slack_'))
+                .map(([k, v]) => [k.slice('slack_'.length), v]),
+            ) as unknown as SlackIncidentRow);
       return { incident: incidentFromRow(incidentRow), maxSeq: max_seq, slack: slack && slackIncidentFromRow(slack) };
     });
   }
@@ -915,11 +963,7 @@ function checkLimit(limit: number): number {
  * Keyset paging: the cursor is the last row's (declared_at, id), and the next page starts strictly after it
  * in the same order, so the cost is one index range scan however deep the page is.
  */
-function listIncidentsQuery(
-  filter: IncidentFilter,
-  after: Cursor | undefined,
-  limit: number,
-): { sql: string; params: NamedParams } {
+function listIncidentsQuery(filter: IncidentFilter, after: Cursor | undefined, limit: number): { sql: string; params: NamedParams } {
   const conditions: string[] = [];
   const params: NamedParams = { limit };
   for (const key of LIST_KEYS) {
@@ -1209,7 +1253,19 @@ interface MetricsRow {
   computed_at: string;
 }
 
-type MetricsPointRow = [string, string, Severity, string | null, string, Bit, string | null, number, number | null, number | null, number | null];
+type MetricsPointRow = [
+  string,
+  string,
+  Severity,
+  string | null,
+  string,
+  Bit,
+  string | null,
+  number,
+  number | null,
+  number | null,
+  number | null,
+];
 
 interface ActionItemRow {
   id: string;
@@ -1306,7 +1362,10 @@ function prepareWebStatements(db: Database.Database) {
       .raw(true),
     getEditablePostmortem: db.prepare<[string], PostmortemRow & { version: number }>('SELECT * FROM postmortems WHERE incident_id = ?'),
     postmortemVersion: db.prepare<[string], { version: number }>('SELECT version FROM postmortems WHERE incident_id = ?'),
-    updatePostmortem: db.prepare<{ incidentId: string; expectedVersion: number; body: string; status: string; updatedAt: string }, { version: number }>(
+    updatePostmortem: db.prepare<
+      { incidentId: string; expectedVersion: number; body: string; status: string; updatedAt: string },
+      { version: number }
+    >(
       `UPDATE postmortems SET body = @body, status = @status, updated_at = @updatedAt, version = version + 1
        WHERE incident_id = @incidentId AND version = @expectedVersion
        RETURNING version`,
@@ -1314,10 +1373,17 @@ function prepareWebStatements(db: Database.Database) {
     actionItemsOf: db.prepare<[string], ActionItemRow>('SELECT * FROM action_items WHERE incident_id = ? ORDER BY position, id'),
     deleteActionItems: db.prepare<[string]>('DELETE FROM action_items WHERE incident_id = ?'),
     insertActionItem: db.prepare<ActionItemRow>(
-      insertSql('action_items', ['id', 'incident_id', 'position', 'title', 'owner', 'due', 'status', 'created_at', 'updated_at', 'completed_at'], ''),
+      insertSql(
+        'action_items',
+        ['id', 'incident_id', 'position', 'title', 'owner', 'due', 'status', 'created_at', 'updated_at', 'completed_at'],
+        '',
+      ),
     ),
     // Same expression as the action_items_status index, so a status page is one index range.
-    listActionItems: db.prepare<{ status: string | null; afterDue: string | null; afterId: string | null; limit: number }, ActionItemListingRow>(
+    listActionItems: db.prepare<
+      { status: string | null; afterDue: string | null; afterId: string | null; limit: number },
+      ActionItemListingRow
+    >(
       `SELECT a.*, i.title AS incident_title, i.severity AS incident_severity, i.status AS incident_status
        FROM action_items a JOIN incidents i ON i.id = a.incident_id
        WHERE (@status IS NULL OR a.status = @status)
@@ -1447,8 +1513,19 @@ interface SlackIncidentRow {
 }
 
 const SLACK_COLUMNS = [
-  'incident_id', 'channel_id', 'channel_name', 'card_ts', 'pinned', 'invited', 'card_hash',
-  'synced_updated_at', 'synced_seq', 'posted_seq', 'final', 'created_at', 'updated_at',
+  'incident_id',
+  'channel_id',
+  'channel_name',
+  'card_ts',
+  'pinned',
+  'invited',
+  'card_hash',
+  'synced_updated_at',
+  'synced_seq',
+  'posted_seq',
+  'final',
+  'created_at',
+  'updated_at',
 ] as const;
 
 type SlackCandidateRow = IncidentRow & { max_seq: number; slack_incident_id: string | null } & Record<`slack_${string}`, unknown>;
@@ -1474,7 +1551,9 @@ function prepareSlackStatements(db: Database.Database) {
   return {
     get: db.prepare<[string], SlackIncidentRow>('SELECT * FROM slack_incidents WHERE incident_id = ?'),
     byChannel: db.prepare<[string], SlackIncidentRow>('SELECT * FROM slack_incidents WHERE channel_id = ? LIMIT 1'),
-    save: db.prepare<SlackIncidentRow>(insertSql('slack_incidents', SLACK_COLUMNS, `ON CONFLICT (incident_id) DO UPDATE SET ${updates.join(', ')}`)),
+    save: db.prepare<SlackIncidentRow>(
+      insertSql('slack_incidents', SLACK_COLUMNS, `ON CONFLICT (incident_id) DO UPDATE SET ${updates.join(', ')}`),
+    ),
     candidates: db.prepare<[number], SlackCandidateRow>(candidates),
     claimLease: db.prepare<{ owner: string; now: string; until: string }>(
       `INSERT INTO slack_sync_lease (name, owner, expires_at) VALUES ('sync', @owner, @until)

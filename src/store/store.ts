@@ -320,7 +320,17 @@ export interface IncidentMetricsRecord extends IncidentMilestones {
 /** What a summary aggregates: one incident's dimensions and durations. */
 export type IncidentMetricsPoint = Pick<
   IncidentMetricsRecord,
-  'incidentId' | 'declaredAt' | 'severity' | 'service' | 'runbookId' | 'drill' | 'resolvedAt' | 'timeToDetectMs' | 'timeToAcknowledgeMs' | 'timeToMitigateMs' | 'timeToResolveMs'
+  | 'incidentId'
+  | 'declaredAt'
+  | 'severity'
+  | 'service'
+  | 'runbookId'
+  | 'drill'
+  | 'resolvedAt'
+  | 'timeToDetectMs'
+  | 'timeToAcknowledgeMs'
+  | 'timeToMitigateMs'
+  | 'timeToResolveMs'
 >;
 
 export type ActionItemStatus = 'open' | 'done';

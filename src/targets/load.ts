@@ -1,14 +1,22 @@
 import { EMPTY_TARGETS, type Targets, TargetsSchema } from '../domain/targets';
 import type { PathSegment, RunbookProblem } from '../runbooks/check';
-import { type At, formatProblem, isRecord, type IssueWording, issueProblems, parseYaml, readYamlBytes, sortProblems } from '../yaml/located';
+import {
+  type At,
+  formatProblem,
+  isRecord,
+  type IssueWording,
+  issueProblems,
+  parseYaml,
+  readYamlBytes,
+  sortProblems,
+} from '../yaml/located';
 
 /** A problem in config/targets.yaml, at the line and column of the YAML node it is about. */
 export type TargetsProblem = RunbookProblem;
 
 export type LoadTargetsResult =
   /** `warnings`: `${ENV_VAR}` references (and secrets) whose variable is not set in the env given. */
-  | { ok: true; targets: Targets; warnings: TargetsProblem[] }
-  | { ok: false; problems: TargetsProblem[] };
+  { ok: true; targets: Targets; warnings: TargetsProblem[] } | { ok: false; problems: TargetsProblem[] };
 
 /** `file:line:col: path: message`, as for runbooks. */
 export const formatTargetsProblem: (p: TargetsProblem) => string = formatProblem;
@@ -98,7 +106,8 @@ function envWarnings(targets: Targets, data: unknown, env: Env, at: At): Targets
     for (const name of missing) warnings.push(at(leaf.path, `${name} is not set: steps using this target will fail until it is`));
   }
   for (const [name, secret] of Object.entries(targets.secrets)) {
-    if (!env[secret.env]) warnings.push(at(['secrets', name, 'env'], `${secret.env} is not set: actions signed with "${name}" will fail until it is`));
+    if (!env[secret.env])
+      warnings.push(at(['secrets', name, 'env'], `${secret.env} is not set: actions signed with "${name}" will fail until it is`));
   }
   return warnings;
 }

@@ -6,8 +6,7 @@ import readline from 'node:readline';
 
 /** How the embedded Temporal dev server gets its binary. */
 export type TemporalCli =
-  | { kind: 'path'; path: string; source: 'TEMPORAL_CLI_PATH' | 'PATH' | 'cache' | 'go-build' }
-  | { kind: 'sdk-download' };
+  { kind: 'path'; path: string; source: 'TEMPORAL_CLI_PATH' | 'PATH' | 'cache' | 'go-build' } | { kind: 'sdk-download' };
 
 /** The environment values the resolver looks at, passed in so only entry points read process.env. */
 export interface TemporalCliEnv {
@@ -110,7 +109,8 @@ export async function resolveTemporalCli(opts: ResolveTemporalCliOptions): Promi
     opts.log('Temporal CLI: falling back to the SDK download (needs internet access)');
     return { kind: 'sdk-download' };
   }
-  if (opts.allowDownload ?? true) reasons.push('the SDK download needs @temporalio/testing, a development package that this install left out');
+  if (opts.allowDownload ?? true)
+    reasons.push('the SDK download needs @temporalio/testing, a development package that this install left out');
   throw new TemporalCliNotFoundError(binDir, version, reasons);
 }
 
@@ -156,12 +156,7 @@ export async function findOnPath(name: string, searchPath: string | undefined): 
 }
 
 /** Returns the built binary, or null after recording in `reasons` why Go could not be used. */
-async function tryGoBuild(
-  binDir: string,
-  version: string,
-  opts: ResolveTemporalCliOptions,
-  reasons: string[],
-): Promise<string | null> {
+async function tryGoBuild(binDir: string, version: string, opts: ResolveTemporalCliOptions, reasons: string[]): Promise<string | null> {
   const go = await findOnPath(GO_NAME, opts.env.path);
   if (!go) {
     reasons.push('`go` is not on PATH');
@@ -247,10 +242,7 @@ async function acquireLock(lockFile: string, staleAfterMs: number, log: (msg: st
 
 /** A lock is stale when its owner is gone (killed build) or it outlived any build. */
 async function isStaleLock(lockFile: string, staleAfterMs: number): Promise<boolean> {
-  const [content, stat] = await Promise.all([
-    fs.readFile(lockFile, 'utf8').catch(() => null),
-    fs.stat(lockFile).catch(() => null),
-  ]);
+  const [content, stat] = await Promise.all([fs.readFile(lockFile, 'utf8').catch(() => null), fs.stat(lockFile).catch(() => null)]);
   if (content === null || stat === null) return false;
   if (Date.now() - stat.mtimeMs > staleAfterMs) return true;
   const pid = Number.parseInt(content, 10);

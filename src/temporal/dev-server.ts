@@ -35,15 +35,24 @@ const STOP_GRACE_MS = 10_000;
 /** Arguments for `temporal server start-dev`, checked against CLI v1.5.1's `--help`. */
 export function devServerArgs(opts: StartDevServerOptions): string[] {
   const args = [
-    'server', 'start-dev',
-    '--ip', opts.ip ?? '127.0.0.1',
-    '--port', String(opts.port),
-    '--namespace', opts.namespace ?? 'default',
-    '--log-format', 'pretty',
-    '--log-level', 'warn',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-    '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+    'server',
+    'start-dev',
+    '--ip',
+    opts.ip ?? '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--namespace',
+    opts.namespace ?? 'default',
+    '--log-format',
+    'pretty',
+    '--log-level',
+    'warn',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    '--dynamic-config-value',
+    'frontend.enableExecuteMultiOperation=true',
   ];
   args.push(...(opts.uiPort === false ? ['--headless'] : ['--ui-port', String(opts.uiPort ?? opts.port + 1000)]));
   if (opts.dbFile !== undefined) {
@@ -168,8 +177,8 @@ async function waitUntilReady(address: string, namespace: string, exited: Promis
     // No retry interceptor: this loop is the retry, and a retry timer firing after close() would throw.
     const connection = Connection.lazy({ address, connectTimeout, interceptors: [] });
     // Closing also abandons a probe still connecting when the process exits, so no socket outlives start-up.
-    const error = await Promise.race([probe(connection, namespace, connectTimeout), exited.then(() => 'exited')]).finally(
-      () => connection.close(),
+    const error = await Promise.race([probe(connection, namespace, connectTimeout), exited.then(() => 'exited')]).finally(() =>
+      connection.close(),
     );
     if (state.exit) throw new Error(describeExit(state.exit));
     if (error === null) return;

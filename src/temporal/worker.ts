@@ -27,7 +27,8 @@ export interface IncidentWorkerOptions extends ActivityDeps {
 }
 
 export async function createIncidentWorker(options: IncidentWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const bundlePath = options.workflowBundlePath ?? (COMPILED && fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined);
+  const bundlePath =
+    options.workflowBundlePath ?? (COMPILED && fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined);
   const connection = await NativeConnection.connect({ address: options.address });
   try {
     const worker = await Worker.create({

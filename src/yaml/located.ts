@@ -65,7 +65,9 @@ export function parseYaml(source: string | Uint8Array, file: string): YamlParse 
   // Warnings (unknown tags, bad directives) count too: a file should mean exactly what it says. Only the first
   // is reported, and nothing else is checked: after a syntax error yaml's recovery yields follow-on errors and
   // values that point at lines which are fine.
-  const syntax = sortProblems([...doc.errors, ...doc.warnings].map(({ pos, message }) => ({ file, ...lines.linePos(pos[0]), path: '', message })));
+  const syntax = sortProblems(
+    [...doc.errors, ...doc.warnings].map(({ pos, message }) => ({ file, ...lines.linePos(pos[0]), path: '', message })),
+  );
   if (syntax[0]) return { ok: false, problems: [syntax[0]] };
   let data: unknown;
   try {
@@ -246,7 +248,13 @@ function unknownKeyMessage(key: string, known: readonly string[]): string {
   return close ? `unknown key "${key}" (did you mean "${close}"?)` : `unknown key "${key}" (expected one of ${known.join(', ')})`;
 }
 
-function sizeMessage(bound: 'at least' | 'at most', origin: string, limit: number | bigint, inclusive: boolean, alwaysItems: boolean): string {
+function sizeMessage(
+  bound: 'at least' | 'at most',
+  origin: string,
+  limit: number | bigint,
+  inclusive: boolean,
+  alwaysItems: boolean,
+): string {
   const n = Number(limit);
   const count = inclusive ? n : bound === 'at least' ? n + 1 : n - 1;
   if (origin === 'array') return `needs ${bound} ${count} item${count === 1 && !alwaysItems ? '' : 's'}`;
@@ -263,7 +271,9 @@ export function issueProblems(error: z.ZodError, data: unknown, at: At, wording:
     const value = valueAt(data, path);
     switch (issue.code) {
       case 'unrecognized_keys':
-        return issue.keys.map((key) => at([...path, key], unknownKeyMessage(key, knownKeys(wording.schema, path, data, legacy.hintsStopAt)), true));
+        return issue.keys.map((key) =>
+          at([...path, key], unknownKeyMessage(key, knownKeys(wording.schema, path, data, legacy.hintsStopAt)), true),
+        );
       case 'invalid_key': {
         if (legacy.invalidKey) return [at(path, issue.message)];
         const name = String(path[path.length - 1]);

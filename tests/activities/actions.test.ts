@@ -73,7 +73,8 @@ beforeAll(async () => {
       else if (path === '/busy') res.writeHead(429, { 'retry-after': '7' }).end('slow down');
       else if (path === '/busy-no-header') res.writeHead(429).end();
       else if (path === '/redirect') res.writeHead(302, { location: 'http://example.invalid/' }).end();
-      else if (path === '/silent') return; // never answers
+      else if (path === '/silent')
+        return; // never answers
       else res.writeHead(404).end();
     });
   });
@@ -172,7 +173,9 @@ describe('runAction: http', () => {
   });
 
   test('secrets from the environment never appear in the detail, even when echoed back', async () => {
-    const result = await activities().runAction(request({ http: { method: 'POST', url: `${base}/echo-auth`, headers: { Authorization: 'Bearer ${API_TOKEN}' } } }));
+    const result = await activities().runAction(
+      request({ http: { method: 'POST', url: `${base}/echo-auth`, headers: { Authorization: 'Bearer ${API_TOKEN}' } } }),
+    );
     expect(result).toMatchObject({ ok: true, code: 202 });
     expect(result.detail).toBe(`HTTP 202 from POST ${base}/echo-auth: got ***`);
     expect(result.detail).not.toContain(API_TOKEN);
@@ -230,7 +233,9 @@ describe('runAction: http', () => {
     const unknown = await failureOf(activities().runAction(request({ http: { method: 'POST', url: `${base}/ok`, secret: 'nope' } })));
     expect(unknown).toMatchObject({ nonRetryable: true, type: 'FirelineConfigError' });
     expect(unknown.message).toContain('secret "nope" is not in config/targets.yaml');
-    const unset = await failureOf(activities().runAction(request({ http: { method: 'POST', url: `${base}/ok`, secret: 'payments-hmac' } })));
+    const unset = await failureOf(
+      activities().runAction(request({ http: { method: 'POST', url: `${base}/ok`, secret: 'payments-hmac' } })),
+    );
     expect(unset).toMatchObject({ nonRetryable: true, type: 'FirelineMissingEnv' });
     expect(unset.message).toContain('PAYMENTS_HMAC_SECRET');
     expect(received).toHaveLength(0);

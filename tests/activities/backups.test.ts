@@ -23,7 +23,15 @@ function targets(backups: Record<string, unknown>) {
 }
 
 function request(overrides: Partial<BackupRequest> = {}): BackupRequest {
-  return { idempotencyKey: 'INC-1:backup', incidentId: 'INC-1', stepId: 'backup', target: 'orders', restoreCheck: true, drill: false, ...overrides };
+  return {
+    idempotencyKey: 'INC-1:backup',
+    incidentId: 'INC-1',
+    stepId: 'backup',
+    target: 'orders',
+    restoreCheck: true,
+    drill: false,
+    ...overrides,
+  };
 }
 
 function sha256Of(file: string): string {
@@ -47,7 +55,10 @@ function runIn(env: MockActivityEnvironment, takeBackup: TakeBackup, req: Backup
   return env.run<[BackupRequest], BackupResult, TakeBackup>(takeBackup, req);
 }
 
-async function expectFailure(promise: Promise<unknown>, match: { type?: string; nonRetryable?: boolean; message?: RegExp }): Promise<ApplicationFailure> {
+async function expectFailure(
+  promise: Promise<unknown>,
+  match: { type?: string; nonRetryable?: boolean; message?: RegExp },
+): Promise<ApplicationFailure> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -63,13 +74,25 @@ async function expectFailure(promise: Promise<unknown>, match: { type?: string; 
 describe('takeBackup: target resolution', () => {
   it('refuses an unknown target without retries', async () => {
     const { takeBackup } = createBackupActivities({ targets: targets({}), env: {}, backupDir: tempDir() });
-    await expectFailure(takeBackup(request({ target: 'nope' })), { type: 'UnknownBackupTarget', nonRetryable: true, message: /unknown backup target "nope"/ });
+    await expectFailure(takeBackup(request({ target: 'nope' })), {
+      type: 'UnknownBackupTarget',
+      nonRetryable: true,
+      message: /unknown backup target "nope"/,
+    });
     await expectFailure(takeBackup(request({ target: 'constructor' })), { type: 'UnknownBackupTarget', nonRetryable: true });
   });
 
   it('names a missing environment variable, without retries', async () => {
-    const deps: BackupDeps = { targets: targets({ orders: { provider: 'postgres', url: '${ORDERS_DB_URL}' } }), env: {}, backupDir: tempDir() };
-    const failure = await expectFailure(createBackupActivities(deps).takeBackup(request()), { type: 'MissingEnvVariable', nonRetryable: true, message: /ORDERS_DB_URL/ });
+    const deps: BackupDeps = {
+      targets: targets({ orders: { provider: 'postgres', url: '${ORDERS_DB_URL}' } }),
+      env: {},
+      backupDir: tempDir(),
+    };
+    const failure = await expectFailure(createBackupActivities(deps).takeBackup(request()), {
+      type: 'MissingEnvVariable',
+      nonRetryable: true,
+      message: /ORDERS_DB_URL/,
+    });
     expect(failure.details).toEqual([{ variable: 'ORDERS_DB_URL' }]);
   });
 
@@ -77,7 +100,11 @@ describe('takeBackup: target resolution', () => {
     const dir = tempDir();
     const source = path.join(dir, 'src.db');
     new Database(source).close();
-    const { takeBackup } = createBackupActivities({ targets: targets({ orders: { provider: 'sqlite', path: source } }), env: {}, backupDir: path.join(dir, 'out') });
+    const { takeBackup } = createBackupActivities({
+      targets: targets({ orders: { provider: 'sqlite', path: source } }),
+      env: {},
+      backupDir: path.join(dir, 'out'),
+    });
     await expectFailure(takeBackup(request({ incidentId: '..' })), { type: 'InvalidBackupRequest', nonRetryable: true });
     await expectFailure(takeBackup(request({ stepId: '../../etc/x' })), { type: 'InvalidBackupRequest', nonRetryable: true });
   });
@@ -105,11 +132,19 @@ describe('takeBackup: sqlite', () => {
     const source = path.join(dir, 'orders.db');
     populatedDb(source);
     const backupDir = path.join(dir, 'backups');
-    const { takeBackup } = createBackupActivities({ targets: targets({ orders: { provider: 'sqlite', path: '${ORDERS_SQLITE}' } }), env: { ORDERS_SQLITE: source }, backupDir });
+    const { takeBackup } = createBackupActivities({
+      targets: targets({ orders: { provider: 'sqlite', path: '${ORDERS_SQLITE}' } }),
+      env: { ORDERS_SQLITE: source },
+      backupDir,
+    });
 
     const result = await takeBackup(request());
     const expected = path.join(backupDir, 'INC-1', 'backup.sqlite');
-    expect(result).toMatchObject({ provider: 'sqlite', location: expected, restoreCheck: { ok: true, detail: 'integrity_check ok, 3 tables' } });
+    expect(result).toMatchObject({
+      provider: 'sqlite',
+      location: expected,
+      restoreCheck: { ok: true, detail: 'integrity_check ok, 3 tables' },
+    });
     expect(result.sizeBytes).toBe(fs.statSync(expected).size);
     expect(result.sizeBytes).toBeGreaterThan(1_000_000);
     expect(result.sha256).toBe(sha256Of(expected));
@@ -126,14 +161,18 @@ describe('takeBackup: sqlite', () => {
     expect(again.sha256).toBe(sha256Of(expected));
   });
 
-  it('heartbeats progress inside an activity, removes a crashed attempt\'s temp file, and skips the check when not asked', async () => {
+  it("heartbeats progress inside an activity, removes a crashed attempt's temp file, and skips the check when not asked", async () => {
     const dir = tempDir();
     const source = path.join(dir, 'orders.db');
     populatedDb(source, 20_000);
     const incidentDir = path.join(dir, 'backups', 'INC-1');
     fs.mkdirSync(incidentDir, { recursive: true });
     fs.writeFileSync(path.join(incidentDir, '.backup.sqlite.deadbeef.partial'), 'half a file');
-    const { takeBackup } = createBackupActivities({ targets: targets({ orders: { provider: 'sqlite', path: source } }), env: {}, backupDir: path.join(dir, 'backups') });
+    const { takeBackup } = createBackupActivities({
+      targets: targets({ orders: { provider: 'sqlite', path: source } }),
+      env: {},
+      backupDir: path.join(dir, 'backups'),
+    });
 
     const { env, heartbeats } = activityEnv();
     const result = await runIn(env, takeBackup, request({ restoreCheck: false }));
@@ -149,7 +188,11 @@ describe('takeBackup: sqlite', () => {
     const drill = path.join(dir, 'drill.db');
     new Database(real).exec('CREATE TABLE a (x)');
     new Database(drill).exec('CREATE TABLE a (x); CREATE TABLE b (y)');
-    const deps = { targets: targets({ orders: { provider: 'sqlite', path: real, drill: { provider: 'sqlite', path: drill } } }), env: {}, backupDir: path.join(dir, 'out') };
+    const deps = {
+      targets: targets({ orders: { provider: 'sqlite', path: real, drill: { provider: 'sqlite', path: drill } } }),
+      env: {},
+      backupDir: path.join(dir, 'out'),
+    };
     const { takeBackup } = createBackupActivities(deps);
     expect((await takeBackup(request({ drill: true }))).restoreCheck?.detail).toBe('integrity_check ok, 2 tables');
     expect((await takeBackup(request({ drill: false, stepId: 'real' }))).restoreCheck?.detail).toBe('integrity_check ok, 1 table');
@@ -159,7 +202,11 @@ describe('takeBackup: sqlite', () => {
     const dir = tempDir();
     const source = path.join(dir, 'orders.db');
     populatedDb(source);
-    const { takeBackup } = createBackupActivities({ targets: targets({ orders: { provider: 'sqlite', path: source } }), env: {}, backupDir: path.join(dir, 'out') });
+    const { takeBackup } = createBackupActivities({
+      targets: targets({ orders: { provider: 'sqlite', path: source } }),
+      env: {},
+      backupDir: path.join(dir, 'out'),
+    });
     const { env } = activityEnv();
     env.cancel();
     await expect(runIn(env, takeBackup, request())).rejects.toBeInstanceOf(CancelledFailure);
@@ -167,8 +214,16 @@ describe('takeBackup: sqlite', () => {
   });
 
   it('fails without retries when the source does not exist, naming the configured path only', async () => {
-    const { takeBackup } = createBackupActivities({ targets: targets({ orders: { provider: 'sqlite', path: '${ORDERS_SQLITE}' } }), env: { ORDERS_SQLITE: '/nonexistent/secret-name.db' }, backupDir: tempDir() });
-    const failure = await expectFailure(takeBackup(request()), { type: 'BackupSourceUnavailable', nonRetryable: true, message: /\$\{ORDERS_SQLITE\}/ });
+    const { takeBackup } = createBackupActivities({
+      targets: targets({ orders: { provider: 'sqlite', path: '${ORDERS_SQLITE}' } }),
+      env: { ORDERS_SQLITE: '/nonexistent/secret-name.db' },
+      backupDir: tempDir(),
+    });
+    const failure = await expectFailure(takeBackup(request()), {
+      type: 'BackupSourceUnavailable',
+      nonRetryable: true,
+      message: /\$\{ORDERS_SQLITE\}/,
+    });
     expect(failure.message).not.toContain('secret-name');
   });
 });
@@ -251,12 +306,23 @@ describe('takeBackup: http', () => {
     fake.statuses = [{ status: 'running' }, { status: 'running' }, done];
     const { env, heartbeats, logs } = activityEnv();
     const result = await runIn(env, createBackupActivities(httpDeps()).takeBackup, request());
-    expect(result).toMatchObject({ provider: 'http', location: 's3://backups/orders/INC-1.dump', sizeBytes: 4096, sha256: 'a'.repeat(64), restoreCheck: null });
+    expect(result).toMatchObject({
+      provider: 'http',
+      location: 's3://backups/orders/INC-1.dump',
+      sizeBytes: 4096,
+      sha256: 'a'.repeat(64),
+      restoreCheck: null,
+    });
     const starts = fake.calls.filter((c) => c.method === 'POST');
     expect(starts).toHaveLength(1);
     expect(starts[0]!.headers['idempotency-key']).toBe('INC-1:backup');
     expect(starts[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(JSON.parse(starts[0]!.body)).toMatchObject({ idempotencyKey: 'INC-1:backup', incidentId: 'INC-1', stepId: 'backup', drill: false });
+    expect(JSON.parse(starts[0]!.body)).toMatchObject({
+      idempotencyKey: 'INC-1:backup',
+      incidentId: 'INC-1',
+      stepId: 'backup',
+      drill: false,
+    });
     const polls = fake.calls.filter((c) => c.method === 'GET');
     expect(polls.map((c) => c.url)).toEqual(['/v1/backups/bk-1', '/v1/backups/bk-1', '/v1/backups/bk-1']);
     expect(polls.every((c) => c.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
@@ -290,26 +356,44 @@ describe('takeBackup: http', () => {
     // calls would be among these.
     const afterCancel = fake.calls.length;
     await runIn(activityEnv().env, createBackupActivities(httpDeps()).takeBackup, request());
-    expect(fake.calls.slice(afterCancel).map((c) => `${c.method} ${c.url}`)).toEqual(['POST /v1/backups', 'GET /v1/backups/bk-1', 'GET /v1/backups/bk-1', 'GET /v1/backups/bk-1']);
+    expect(fake.calls.slice(afterCancel).map((c) => `${c.method} ${c.url}`)).toEqual([
+      'POST /v1/backups',
+      'GET /v1/backups/bk-1',
+      'GET /v1/backups/bk-1',
+      'GET /v1/backups/bk-1',
+    ]);
   });
 
   it('turns a failed status into a non-retryable failure', async () => {
     fake.statuses = [{ status: 'running' }, { status: 'failed', message: 'disk full on backup host' }];
-    const failure = await expectFailure(createBackupActivities(httpDeps()).takeBackup(request()), { type: 'BackupFailed', nonRetryable: true, message: /bk-1 failed: disk full on backup host/ });
+    const failure = await expectFailure(createBackupActivities(httpDeps()).takeBackup(request()), {
+      type: 'BackupFailed',
+      nonRetryable: true,
+      message: /bk-1 failed: disk full on backup host/,
+    });
     expect(failure.message).not.toContain(TOKEN);
   });
 
   it('refuses a start URL that the service does not know (4xx) without retries', async () => {
     const deps = httpDeps();
     deps.env.BACKUP_API = `${fake.base}/wrong`;
-    await expectFailure(createBackupActivities(deps).takeBackup(request()), { type: 'BackupServiceError', nonRetryable: true, message: /HTTP 404/ });
+    await expectFailure(createBackupActivities(deps).takeBackup(request()), {
+      type: 'BackupServiceError',
+      nonRetryable: true,
+      message: /HTTP 404/,
+    });
   });
 
   it('sends userinfo as Basic auth and never shows it', async () => {
     fake.statuses = [done];
     const deps = httpDeps(false);
     deps.targets.backups.orders = targets({
-      orders: { provider: 'http', start: { url: '${BACKUP_URL}/v1/backups' }, status: { url: '${BACKUP_URL}/v1/backups/{id}' }, pollInterval: '20ms' },
+      orders: {
+        provider: 'http',
+        start: { url: '${BACKUP_URL}/v1/backups' },
+        status: { url: '${BACKUP_URL}/v1/backups/{id}' },
+        pollInterval: '20ms',
+      },
     }).backups.orders!;
     deps.env.BACKUP_URL = fake.base.replace('http://', 'http://svc:hunter2-secret@');
     const { env, logs } = activityEnv();
@@ -325,7 +409,11 @@ describe('takeBackup: http', () => {
 describe('takeBackup: postgres connection handling', () => {
   it('splits the password out of both connection string forms', () => {
     const url = parsePostgresConnection('postgres://app:p%40ss%3Aword@db.internal:5432/orders?sslmode=require&password=ignored-too');
-    expect(url).toMatchObject({ conninfo: 'postgres://app@db.internal:5432/orders?sslmode=require', password: 'ignored-too', display: 'postgres://db.internal:5432/orders' });
+    expect(url).toMatchObject({
+      conninfo: 'postgres://app@db.internal:5432/orders?sslmode=require',
+      password: 'ignored-too',
+      display: 'postgres://db.internal:5432/orders',
+    });
     expect(url!.withDatabase('scratch')).toBe('postgres://app@db.internal:5432/scratch?sslmode=require');
     const plain = parsePostgresConnection('postgresql://app:p%40ss@db/orders');
     expect(plain?.password).toBe('p@ss');
@@ -369,7 +457,12 @@ describe('takeBackup: postgres connection handling', () => {
     expect(argv).toContain('--no-owner');
     expect(argv).not.toContain(encodeURIComponent(secret));
     expect(argv).not.toContain(secret);
-    expect(result).toMatchObject({ provider: 'postgres', location: path.join(dir, 'out', 'INC-1', 'backup.dump'), sizeBytes: 10, restoreCheck: null });
+    expect(result).toMatchObject({
+      provider: 'postgres',
+      location: path.join(dir, 'out', 'INC-1', 'backup.dump'),
+      sizeBytes: 10,
+      restoreCheck: null,
+    });
     expect(JSON.stringify(result)).not.toContain(encodeURIComponent(secret));
 
     deps.env.ORDERS_DB_URL = 'postgres://app:wrong@127.0.0.1:1/orders';
@@ -410,7 +503,11 @@ const pgAvailability = postgresAvailability();
     );
     await psql(bin, pg.url, `CREATE ROLE fireline_secret LOGIN PASSWORD '${SECRET_PASSWORD}'`);
     await psql(bin, pg.url, 'CREATE DATABASE secret_orders OWNER fireline_secret');
-    await psql(bin, databaseUrl(pg.url, 'secret_orders'), 'SET ROLE fireline_secret; CREATE TABLE payments (id int PRIMARY KEY, amount numeric); INSERT INTO payments SELECT g, g FROM generate_series(1, 10) g');
+    await psql(
+      bin,
+      databaseUrl(pg.url, 'secret_orders'),
+      'SET ROLE fireline_secret; CREATE TABLE payments (id int PRIMARY KEY, amount numeric); INSERT INTO payments SELECT g, g FROM generate_series(1, 10) g',
+    );
   });
 
   afterAll(async () => {
@@ -434,7 +531,11 @@ const pgAvailability = postgresAvailability();
     const { env } = activityEnv();
     const result: BackupResult = await runIn(env, createBackupActivities(deps).takeBackup, request({ incidentId: 'INC-PG' }));
     const file = path.join(deps.backupDir, 'INC-PG', 'backup.dump');
-    expect(result).toMatchObject({ provider: 'postgres', location: file, restoreCheck: { ok: true, detail: 'pg_restore into a scratch database ok, 3 tables in schema public' } });
+    expect(result).toMatchObject({
+      provider: 'postgres',
+      location: file,
+      restoreCheck: { ok: true, detail: 'pg_restore into a scratch database ok, 3 tables in schema public' },
+    });
     expect(result.sizeBytes).toBe(fs.statSync(file).size);
     expect(result.sha256).toBe(sha256Of(file));
     expect(fs.readFileSync(file).subarray(0, 5).toString('latin1')).toBe('PGDMP');
@@ -444,12 +545,15 @@ const pgAvailability = postgresAvailability();
     // Restore it ourselves into a new database and compare what came back.
     await psql(bin, pg.url, 'CREATE DATABASE verify_restore');
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(path.join(bin, 'pg_restore'), ['--no-owner', `--dbname=${databaseUrl(pg.url, 'verify_restore')}`, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(path.join(bin, 'pg_restore'), ['--no-owner', `--dbname=${databaseUrl(pg.url, 'verify_restore')}`, file], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err += c.toString()));
       child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg_restore exit ${code}: ${err}`))));
     });
-    const counts = 'SELECT (SELECT count(*) FROM customers) || \',\' || (SELECT count(*) FROM orders) || \',\' || (SELECT sum(total) FROM orders)';
+    const counts =
+      "SELECT (SELECT count(*) FROM customers) || ',' || (SELECT count(*) FROM orders) || ',' || (SELECT sum(total) FROM orders)";
     const original = await psql(bin, databaseUrl(pg.url, 'orders'), counts);
     expect(original).toBe('250,20000,100005000.00');
     expect(await psql(bin, databaseUrl(pg.url, 'verify_restore'), counts)).toBe(original);
@@ -465,18 +569,26 @@ const pgAvailability = postgresAvailability();
     const { env, logs } = activityEnv();
     const result = await runIn(env, createBackupActivities(pgDeps(url)).takeBackup, request({ incidentId: 'INC-PW' }));
     // The role may not create databases: the dump is fine, the restore check says why it could not run.
-    expect(result.restoreCheck).toEqual({ ok: false, detail: expect.stringMatching(/could not create scratch database fireline_restore_[0-9a-f]{12}: .*permission denied to create database/) });
+    expect(result.restoreCheck).toEqual({
+      ok: false,
+      detail: expect.stringMatching(
+        /could not create scratch database fireline_restore_[0-9a-f]{12}: .*permission denied to create database/,
+      ),
+    });
     expect(result.sizeBytes).toBeGreaterThan(0);
     const everything = JSON.stringify(result) + logs.join('\n');
     expect(everything).not.toContain(SECRET_PASSWORD);
     expect(everything).not.toContain(encodeURIComponent(SECRET_PASSWORD));
 
     const wrong = url.replace(encodeURIComponent(SECRET_PASSWORD), 'not-the-password');
-    const failure = await expectFailure(createBackupActivities(pgDeps(wrong)).takeBackup(request({ incidentId: 'INC-PW', stepId: 'wrong' })), {
-      type: 'BackupFailed',
-      nonRetryable: true,
-      message: /password authentication failed for user "fireline_secret"/,
-    });
+    const failure = await expectFailure(
+      createBackupActivities(pgDeps(wrong)).takeBackup(request({ incidentId: 'INC-PW', stepId: 'wrong' })),
+      {
+        type: 'BackupFailed',
+        nonRetryable: true,
+        message: /password authentication failed for user "fireline_secret"/,
+      },
+    );
     expect(failure.message).not.toContain('not-the-password');
   });
 
@@ -489,9 +601,20 @@ const pgAvailability = postgresAvailability();
   it('kills pg_dump when the activity is cancelled and leaves no file', async () => {
     const ordersUrl = databaseUrl(pg.url, 'orders');
     // Holds a lock that pg_dump's ACCESS SHARE lock waits for, so pg_dump is still running when we cancel.
-    const locker: ChildProcess = spawn(path.join(bin, 'psql'), ['-X', `--dbname=${ordersUrl}`, '-c', 'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);'], { stdio: 'ignore' });
+    const locker: ChildProcess = spawn(
+      path.join(bin, 'psql'),
+      ['-X', `--dbname=${ordersUrl}`, '-c', 'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);'],
+      { stdio: 'ignore' },
+    );
     try {
-      await waitFor(async () => (await psql(bin, ordersUrl, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'orders' AND l.mode = 'AccessExclusiveLock' AND l.granted")) === '1');
+      await waitFor(
+        async () =>
+          (await psql(
+            bin,
+            ordersUrl,
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'orders' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+          )) === '1',
+      );
       const deps = pgDeps(ordersUrl, { heartbeatIntervalMs: 100 });
       const { env, heartbeats } = activityEnv();
       let cancelled = false;
@@ -506,7 +629,9 @@ const pgAvailability = postgresAvailability();
       expect(heartbeats.length).toBeGreaterThan(0);
       // The cancellation ended the backup while the lock was still held: pg_dump was stopped, not waited for.
       expect(locker.exitCode).toBeNull();
-      await waitFor(async () => (await psql(bin, pg.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'")) === '0');
+      await waitFor(
+        async () => (await psql(bin, pg.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'")) === '0',
+      );
       expect(fs.readdirSync(path.join(deps.backupDir, 'INC-CANCEL'))).toEqual([]);
     } finally {
       locker.kill('SIGKILL');

@@ -242,7 +242,12 @@ describe('email channel: failures and retries', () => {
     const silent = net.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
-    const mute = createEmailChannel({ smtpUrl: `smtp://127.0.0.1:${port}`, from: 'fireline@example.com', publicUrl: PUBLIC_URL, timeouts: { greetingMs: 300 } });
+    const mute = createEmailChannel({
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      from: 'fireline@example.com',
+      publicUrl: PUBLIC_URL,
+      timeouts: { greetingMs: 300 },
+    });
     try {
       const failure = await failureOf(mute.send(page()));
       expect(failure).toMatchObject({ type: ChannelFailureType.temporary, nonRetryable: false });

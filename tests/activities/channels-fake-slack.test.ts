@@ -16,7 +16,11 @@ async function rejection<T extends Error>(promise: Promise<unknown>): Promise<T>
   throw new Error('expected a rejection');
 }
 
-async function post(method: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+async function post(
+  method: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
   const response = await fetch(`${slack.apiUrl}${method}`, { method: 'POST', body, headers });
   return { status: response.status, json: (await response.json()) as Record<string, unknown>, headers: response.headers };
 }
@@ -43,7 +47,9 @@ describe('fake Slack: wire', () => {
     expect(form.json).toMatchObject({ ok: true });
     const none = await post('auth.test', '', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(none.json).toEqual({ ok: false, error: 'not_authed' });
-    const wrong = await rejection<WebAPIPlatformError>(new WebClient('xoxb-nope', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }).auth.test());
+    const wrong = await rejection<WebAPIPlatformError>(
+      new WebClient('xoxb-nope', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }).auth.test(),
+    );
     expect(wrong.data.error).toBe('invalid_auth');
   });
 
@@ -53,7 +59,12 @@ describe('fake Slack: wire', () => {
       authorization: 'Bearer xoxb-a',
     });
     expect(viaJson.json).toMatchObject({ ok: true });
-    await client.chat.postMessage({ channel: 'U1', text: 'hello', blocks: [{ type: 'divider' }], metadata: { event_type: 'x', event_payload: { a: 1 } } });
+    await client.chat.postMessage({
+      channel: 'U1',
+      text: 'hello',
+      blocks: [{ type: 'divider' }],
+      metadata: { event_type: 'x', event_payload: { a: 1 } },
+    });
     const [first, second] = slack.messages;
     expect(first?.blocks).toEqual([{ type: 'divider' }]);
     expect(second?.blocks).toEqual([{ type: 'divider' }]);
@@ -62,8 +73,14 @@ describe('fake Slack: wire', () => {
   });
 
   test('unknown methods and malformed JSON fields are Slack errors', async () => {
-    expect((await post('nope.nope', 'token=xoxb-a', { 'content-type': 'application/x-www-form-urlencoded' })).json).toEqual({ ok: false, error: 'unknown_method' });
-    expect((await post('chat.postMessage', 'token=xoxb-a&channel=U1&blocks=%5Bbroken', { 'content-type': 'application/x-www-form-urlencoded' })).json).toEqual({
+    expect((await post('nope.nope', 'token=xoxb-a', { 'content-type': 'application/x-www-form-urlencoded' })).json).toEqual({
+      ok: false,
+      error: 'unknown_method',
+    });
+    expect(
+      (await post('chat.postMessage', 'token=xoxb-a&channel=U1&blocks=%5Bbroken', { 'content-type': 'application/x-www-form-urlencoded' }))
+        .json,
+    ).toEqual({
       ok: false,
       error: 'invalid_blocks_format',
     });
@@ -122,7 +139,10 @@ describe('fake Slack: knobs', () => {
     await expect(client.auth.test()).resolves.toMatchObject({ ok: true });
 
     slack.httpError('auth.test', 503);
-    expect(await rejection<Error & { statusCode: number }>(client.auth.test())).toMatchObject({ code: 'slack_webapi_http_error', statusCode: 503 });
+    expect(await rejection<Error & { statusCode: number }>(client.auth.test())).toMatchObject({
+      code: 'slack_webapi_http_error',
+      statusCode: 503,
+    });
 
     slack.delay('auth.test', 150, { times: 1 });
     const started = Date.now();
@@ -133,20 +153,34 @@ describe('fake Slack: knobs', () => {
 
 describe('fake Slack: methods', () => {
   test('channels: create, invite, info, history, update, pins, ephemeral, permalink', async () => {
-    expect((await rejection<WebAPIPlatformError>(client.conversations.create({ name: 'Bad Name' }))).data.error).toBe('invalid_name_specials');
+    expect((await rejection<WebAPIPlatformError>(client.conversations.create({ name: 'Bad Name' }))).data.error).toBe(
+      'invalid_name_specials',
+    );
     const created = await client.conversations.create({ name: 'inc-42-checkout' });
     const id = created.channel?.id ?? '';
     expect((await rejection<WebAPIPlatformError>(client.conversations.create({ name: 'inc-42-checkout' }))).data.error).toBe('name_taken');
     await client.conversations.invite({ channel: id, users: 'U1,U2' });
-    expect((await rejection<WebAPIPlatformError>(client.conversations.invite({ channel: id, users: 'U1' }))).data.error).toBe('already_in_channel');
-    expect((await rejection<WebAPIPlatformError>(client.conversations.invite({ channel: id, users: 'U9' }))).data.error).toBe('user_not_found');
-    expect((await client.conversations.info({ channel: id })).channel).toMatchObject({ name: 'inc-42-checkout', is_member: true, num_members: 3 });
+    expect((await rejection<WebAPIPlatformError>(client.conversations.invite({ channel: id, users: 'U1' }))).data.error).toBe(
+      'already_in_channel',
+    );
+    expect((await rejection<WebAPIPlatformError>(client.conversations.invite({ channel: id, users: 'U9' }))).data.error).toBe(
+      'user_not_found',
+    );
+    expect((await client.conversations.info({ channel: id })).channel).toMatchObject({
+      name: 'inc-42-checkout',
+      is_member: true,
+      num_members: 3,
+    });
 
     const card = await client.chat.postMessage({ channel: id, text: 'card v1', metadata: { event_type: 'card', event_payload: { v: 1 } } });
     await client.chat.update({ channel: id, ts: card.ts ?? '', text: 'card v2' });
     await client.pins.add({ channel: id, timestamp: card.ts ?? '' });
-    expect((await rejection<WebAPIPlatformError>(client.pins.add({ channel: id, timestamp: card.ts ?? '' }))).data.error).toBe('already_pinned');
-    expect((await rejection<WebAPIPlatformError>(client.chat.update({ channel: id, ts: '1.000001', text: 'x' }))).data.error).toBe('message_not_found');
+    expect((await rejection<WebAPIPlatformError>(client.pins.add({ channel: id, timestamp: card.ts ?? '' }))).data.error).toBe(
+      'already_pinned',
+    );
+    expect((await rejection<WebAPIPlatformError>(client.chat.update({ channel: id, ts: '1.000001', text: 'x' }))).data.error).toBe(
+      'message_not_found',
+    );
 
     const plain = await client.conversations.history({ channel: id });
     expect(plain.messages?.[0]).toMatchObject({ text: 'card v2', edited: { user: 'UBOT' } });
@@ -171,36 +205,53 @@ describe('fake Slack: methods', () => {
 
   test('users, DMs and views', async () => {
     expect((await client.users.lookupByEmail({ email: 'ada@example.com' })).user?.id).toBe('U1');
-    expect((await rejection<WebAPIPlatformError>(client.users.lookupByEmail({ email: 'x@example.com' }))).data.error).toBe('users_not_found');
+    expect((await rejection<WebAPIPlatformError>(client.users.lookupByEmail({ email: 'x@example.com' }))).data.error).toBe(
+      'users_not_found',
+    );
     expect((await client.users.info({ user: 'U2' })).user?.name).toBe('bob');
     const dm = await client.conversations.open({ users: 'U1' });
     const again = await client.conversations.open({ users: 'U1' });
     expect(again.channel?.id).toBe(dm.channel?.id);
     expect(dm.channel?.id).toMatch(/^D/);
 
-    const opened = await client.views.open({ trigger_id: '1.2.abc', view: { type: 'modal', callback_id: 'declare', title: { type: 'plain_text', text: 'Declare' }, blocks: [] } });
+    const opened = await client.views.open({
+      trigger_id: '1.2.abc',
+      view: { type: 'modal', callback_id: 'declare', title: { type: 'plain_text', text: 'Declare' }, blocks: [] },
+    });
     expect(opened.view).toMatchObject({ callback_id: 'declare', app_id: 'AFIRELINE' });
     expect(slack.views.get(opened.view?.id ?? '')?.triggerId).toBe('1.2.abc');
     slack.failWith('views.open', 'expired_trigger_id');
-    expect((await rejection<WebAPIPlatformError>(client.views.open({ trigger_id: 'old', view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] } }))).data.error).toBe(
-      'expired_trigger_id',
-    );
+    expect(
+      (
+        await rejection<WebAPIPlatformError>(
+          client.views.open({ trigger_id: 'old', view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] } }),
+        )
+      ).data.error,
+    ).toBe('expired_trigger_id');
   });
 
   test('response_url posts are captured', async () => {
     const url = slack.responseUrl('cmd-1');
-    await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', text: 'Declared inc-1' }) });
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ response_type: 'ephemeral', text: 'Declared inc-1' }),
+    });
     expect(slack.responses).toMatchObject([{ id: 'cmd-1', body: { response_type: 'ephemeral', text: 'Declared inc-1' } }]);
   });
 
   test('custom methods can be added', async () => {
     slack.method('bookmarks.add', (args) => ({ bookmark: { id: 'Bk1', title: args.title } }));
-    await expect(client.apiCall('bookmarks.add', { channel_id: 'C1', title: 'Runbook', type: 'link' })).resolves.toMatchObject({ bookmark: { title: 'Runbook' } });
+    await expect(client.apiCall('bookmarks.add', { channel_id: 'C1', title: 'Runbook', type: 'link' })).resolves.toMatchObject({
+      bookmark: { title: 'Runbook' },
+    });
   });
 });
 
 test('slackSignature matches the reference vector (docs/reference/integrations.md §4.1)', () => {
   const body =
     'command=%2Fincident&text=db+down&user_id=U1&channel_id=C1&team_id=T1&trigger_id=1.2.abc&response_url=http%3A%2F%2F127.0.0.1%3A9999%2Fresp';
-  expect(slackSignature('test-signing-secret', 1700000000, body)).toBe('v0=0cd228fe3b31a9af94c019261ae1016920e33aeabe5be5bd281e73223e82eb94');
+  expect(slackSignature('test-signing-secret', 1700000000, body)).toBe(
+    'v0=0cd228fe3b31a9af94c019261ae1016920e33aeabe5be5bd281e73223e82eb94',
+  );
 });

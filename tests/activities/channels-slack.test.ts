@@ -82,7 +82,10 @@ describe('Slack channel: DMs', () => {
     expect(blocks[0]?.text?.text).toBe('[SEV1] inc-9: Payments failing');
     // Escaped for mrkdwn: no @channel ping, no user mention.
     expect(blocks[1]?.text?.text).toBe('Card payments fail with 502. &lt;!channel&gt; &amp; &lt;@U2&gt; should not be pinged.');
-    expect(blocks[2]?.elements?.[0]).toMatchObject({ url: 'https://fireline.example.com/incidents/inc-9', action_id: SLACK_OPEN_INCIDENT_ACTION });
+    expect(blocks[2]?.elements?.[0]).toMatchObject({
+      url: 'https://fireline.example.com/incidents/inc-9',
+      action_id: SLACK_OPEN_INCIDENT_ACTION,
+    });
 
     expect(slack.calls.map((c) => c.method)).toEqual(['conversations.open', 'conversations.history', 'chat.postMessage']);
     const history = slack.callsTo('conversations.history')[0];
@@ -187,12 +190,15 @@ describe('Slack channel: errors', () => {
     expect(channelFailureDetails(failure)?.code).toBe(code);
   });
 
-  test.each(['account_inactive', 'invalid_auth', 'not_in_channel', 'missing_scope'])('forced %s on the post is permanent', async (error) => {
-    slack.failWith('chat.postMessage', error);
-    const failure = await failureOf(channel.send(page()));
-    expect(failure).toMatchObject({ type: ChannelFailureType.permanent, nonRetryable: true });
-    expect(channelFailureDetails(failure)?.code).toBe(error);
-  });
+  test.each(['account_inactive', 'invalid_auth', 'not_in_channel', 'missing_scope'])(
+    'forced %s on the post is permanent',
+    async (error) => {
+      slack.failWith('chat.postMessage', error);
+      const failure = await failureOf(channel.send(page()));
+      expect(failure).toMatchObject({ type: ChannelFailureType.permanent, nonRetryable: true });
+      expect(channelFailureDetails(failure)?.code).toBe(error);
+    },
+  );
 
   test('a wrong token is invalid_auth, permanent', async () => {
     const wrong = createSlackChannel({ token: 'xoxb-wrong', apiUrl: slack.apiUrl, publicUrl: PUBLIC_URL });
@@ -218,7 +224,10 @@ describe('Slack channel: errors', () => {
     const failure = await failureOf(impatient.send(message));
     expect(failure).toMatchObject({ type: ChannelFailureType.temporary, nonRetryable: false });
     // The slow post did land: the retry must find it instead of posting again.
-    await eventually(() => (slack.messages.some((m) => m.metadata?.event_payload.key === message.idempotencyKey) ? true : undefined), 'the slow post landing');
+    await eventually(
+      () => (slack.messages.some((m) => m.metadata?.event_payload.key === message.idempotencyKey) ? true : undefined),
+      'the slow post landing',
+    );
     const retried = await impatient.send(message);
     expect(retried.detail).toContain('already posted');
     expect(slack.messages.filter((m) => m.metadata?.event_payload.key === message.idempotencyKey)).toHaveLength(1);
@@ -236,7 +245,9 @@ describe('Slack channel: errors', () => {
 
   test('a bad idempotency key or incident URL is permanent and calls nothing', async () => {
     expect(await failureOf(channel.send(page({ idempotencyKey: 'has spaces' })))).toMatchObject({ type: ChannelFailureType.permanent });
-    expect(await failureOf(channel.send(page({ incidentUrl: 'javascript:alert(1)' })))).toMatchObject({ type: ChannelFailureType.permanent });
+    expect(await failureOf(channel.send(page({ incidentUrl: 'javascript:alert(1)' })))).toMatchObject({
+      type: ChannelFailureType.permanent,
+    });
     expect(slack.calls).toHaveLength(0);
   });
 });

@@ -65,7 +65,11 @@ afterAll(async () => {
 });
 
 /** Runs pageOnce on a fresh worker whose sendPage goes through `channel`, recording every attempt. */
-async function pageThroughTemporal(channel: PageChannel, message: PageMessage, onFailure: (attempt: number) => Promise<void> | void = () => undefined) {
+async function pageThroughTemporal(
+  channel: PageChannel,
+  message: PageMessage,
+  onFailure: (attempt: number) => Promise<void> | void = () => undefined,
+) {
   const taskQueue = uniqueTaskQueue('channels');
   const attempts: Attempt[] = [];
   const native = await NativeConnection.connect({ address: testTemporal().address });
@@ -101,11 +105,23 @@ async function pageThroughTemporal(channel: PageChannel, message: PageMessage, o
 }
 
 function page(key: string, to: string): PageMessage {
-  return { idempotencyKey: key, to, subject: '[SEV1] inc-11: Orders down', text: 'Orders API returns 503.', incidentUrl: '/incidents/inc-11', drill: false };
+  return {
+    idempotencyKey: key,
+    to,
+    subject: '[SEV1] inc-11: Orders down',
+    text: 'Orders API returns 503.',
+    incidentUrl: '/incidents/inc-11',
+    drill: false,
+  };
 }
 
 test('email: server down, then back → Temporal retries and the page lands exactly once', async () => {
-  const channel = createEmailChannel({ smtpUrl: smtp.url(), from: 'fireline@example.com', publicUrl: PUBLIC_URL, timeouts: { connectionMs: 1000, greetingMs: 1000, socketMs: 2000 } });
+  const channel = createEmailChannel({
+    smtpUrl: smtp.url(),
+    from: 'fireline@example.com',
+    publicUrl: PUBLIC_URL,
+    timeouts: { connectionMs: 1000, greetingMs: 1000, socketMs: 2000 },
+  });
   const message = page(`inc-11:page:1:ada:email:${Date.now()}`, 'ada@example.com');
   await smtp.stop();
   try {

@@ -99,7 +99,14 @@ describe('webhook channel', () => {
       body: request?.body ?? '',
     });
     expect(check).toEqual({ ok: true });
-    expect(checkSignature({ secret: 'another-secret', header: request?.headers[SIGNATURE_HEADER.toLowerCase()] as string, timestamp: request?.headers[TIMESTAMP_HEADER.toLowerCase()] as string, body: request?.body ?? '' })).toEqual({ ok: false, reason: 'mismatch' });
+    expect(
+      checkSignature({
+        secret: 'another-secret',
+        header: request?.headers[SIGNATURE_HEADER.toLowerCase()] as string,
+        timestamp: request?.headers[TIMESTAMP_HEADER.toLowerCase()] as string,
+        body: request?.body ?? '',
+      }),
+    ).toEqual({ ok: false, reason: 'mismatch' });
   });
 
   test('without a secret nothing is signed; drills are marked', async () => {

@@ -137,7 +137,12 @@ describe('runCheck: http', () => {
     seen.length = 0;
     const result = await withEnv(
       request({
-        http: { url: '${HEALTH_URL}', method: 'GET', headers: { 'X-Token': '${API_TOKEN}', 'X-Incident': '${incident.id}' }, expect: { status: 200, body: 'nominal' } },
+        http: {
+          url: '${HEALTH_URL}',
+          method: 'GET',
+          headers: { 'X-Token': '${API_TOKEN}', 'X-Incident': '${incident.id}' },
+          expect: { status: 200, body: 'nominal' },
+        },
       }),
     );
     expect(result).toMatchObject({ healthy: true });
@@ -167,7 +172,10 @@ describe('runCheck: http', () => {
 
   test('activity cancellation ends the check with CancelledFailure, not an answer', async () => {
     const env = new MockActivityEnvironment();
-    const pending = env.run(runCheck, request({ http: { url: `${silentBase}/health`, method: 'GET', expect: 200 } }, { timeoutMs: 30_000 }));
+    const pending = env.run(
+      runCheck,
+      request({ http: { url: `${silentBase}/health`, method: 'GET', expect: 200 } }, { timeoutMs: 30_000 }),
+    );
     setTimeout(() => env.cancel(), 100);
     await expect(pending).rejects.toBeInstanceOf(CancelledFailure);
   });
@@ -200,7 +208,10 @@ describe('runCheck: sql (sqlite)', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'fireline-checks-'));
-    for (const [file, rows] of [['live.db', 3], ['drill.db', 1]] as const) {
+    for (const [file, rows] of [
+      ['live.db', 3],
+      ['drill.db', 1],
+    ] as const) {
       const db = new Database(join(dir, file));
       db.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, service TEXT, status TEXT)');
       const insert = db.prepare('INSERT INTO orders (service, status) VALUES (?, ?)');
@@ -235,7 +246,10 @@ describe('runCheck: sql (sqlite)', () => {
   });
 
   test('without expect, one row is healthy and none is not', async () => {
-    expect(await run({ database: 'shop', query: "SELECT id FROM orders WHERE status = 'paid'" })).toMatchObject({ healthy: true, detail: 'SQL on shop: 1 row' });
+    expect(await run({ database: 'shop', query: "SELECT id FROM orders WHERE status = 'paid'" })).toMatchObject({
+      healthy: true,
+      detail: 'SQL on shop: 1 row',
+    });
     expect(await run({ database: 'shop', query: "SELECT id FROM orders WHERE status = 'refunded'" })).toMatchObject({
       healthy: false,
       detail: 'SQL on shop: no rows',
@@ -298,7 +312,9 @@ describe('runCheck: sql (sqlite)', () => {
 const externalPgUrl = process.env.FIRELINE_TEST_PG_URL;
 const pgAvailability = externalPgUrl
   ? { run: true, label: '' }
-  : ((availability) => ({ ...availability, label: availability.run ? '' : ' (skipped: set FIRELINE_TEST_PG_URL or install PostgreSQL)' }))(postgresAvailability());
+  : ((availability) => ({ ...availability, label: availability.run ? '' : ' (skipped: set FIRELINE_TEST_PG_URL or install PostgreSQL)' }))(
+      postgresAvailability(),
+    );
 
 describe('runCheck: sql (postgres)', () => {
   const targets: Targets = { ...EMPTY_TARGETS, databases: { pg: { driver: 'postgres', url: '${PG_URL}' } } };
@@ -315,24 +331,41 @@ describe('runCheck: sql (postgres)', () => {
     await cluster?.stop();
   });
 
-  (pgAvailability.run ? test : test.skip)(`expect, bound placeholders and errors against a real server${pgAvailability.label}`, async () => {
-    const { runCheck } = createCheckActivities({ targets, env: { PG_URL: pgUrl } });
-    expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1', expect: 1 } }))).toMatchObject({ healthy: true, detail: 'SQL on pg: "1" as expected' });
-    expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT ${incident.id}::text', expect: 'inc-42' } }))).toMatchObject({ healthy: true });
-    expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1 WHERE false' } }))).toMatchObject({ healthy: false, detail: 'SQL on pg: no rows' });
-    const broken = await runCheck(request({ sql: { database: 'pg', query: 'SELECT * FROM fireline_no_such_table' } }));
-    expect(broken).toMatchObject({ healthy: false, detail: 'SQL on pg failed: relation "fireline_no_such_table" does not exist (42P01)' });
-    // Read-only: a write is refused, and the detail never shows the connection string.
-    const write = await runCheck(request({ sql: { database: 'pg', query: 'CREATE TABLE fireline_check_probe (id int)' } }));
-    expect(write).toMatchObject({ healthy: false, detail: expect.stringContaining('read-only transaction') });
-    expect(write.detail).not.toContain(pgUrl);
-    // statement_timeout bounds a slow query.
-    const slow = await runCheck(request({ sql: { database: 'pg', query: 'SELECT pg_sleep(5)' } }, { timeoutMs: 500 }));
-    expect(slow).toMatchObject({ healthy: false, detail: expect.stringContaining('statement timeout') });
-  });
+  (pgAvailability.run ? test : test.skip)(
+    `expect, bound placeholders and errors against a real server${pgAvailability.label}`,
+    async () => {
+      const { runCheck } = createCheckActivities({ targets, env: { PG_URL: pgUrl } });
+      expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1', expect: 1 } }))).toMatchObject({
+        healthy: true,
+        detail: 'SQL on pg: "1" as expected',
+      });
+      expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT ${incident.id}::text', expect: 'inc-42' } }))).toMatchObject({
+        healthy: true,
+      });
+      expect(await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1 WHERE false' } }))).toMatchObject({
+        healthy: false,
+        detail: 'SQL on pg: no rows',
+      });
+      const broken = await runCheck(request({ sql: { database: 'pg', query: 'SELECT * FROM fireline_no_such_table' } }));
+      expect(broken).toMatchObject({
+        healthy: false,
+        detail: 'SQL on pg failed: relation "fireline_no_such_table" does not exist (42P01)',
+      });
+      // Read-only: a write is refused, and the detail never shows the connection string.
+      const write = await runCheck(request({ sql: { database: 'pg', query: 'CREATE TABLE fireline_check_probe (id int)' } }));
+      expect(write).toMatchObject({ healthy: false, detail: expect.stringContaining('read-only transaction') });
+      expect(write.detail).not.toContain(pgUrl);
+      // statement_timeout bounds a slow query.
+      const slow = await runCheck(request({ sql: { database: 'pg', query: 'SELECT pg_sleep(5)' } }, { timeoutMs: 500 }));
+      expect(slow).toMatchObject({ healthy: false, detail: expect.stringContaining('statement timeout') });
+    },
+  );
 
   test('an unreachable postgres is unhealthy, and the password stays hidden', async () => {
-    const { runCheck } = createCheckActivities({ targets, env: { PG_URL: `postgres://fireline:hunter2-secret@127.0.0.1:${closedPort}/orders` } });
+    const { runCheck } = createCheckActivities({
+      targets,
+      env: { PG_URL: `postgres://fireline:hunter2-secret@127.0.0.1:${closedPort}/orders` },
+    });
     const result = await runCheck(request({ sql: { database: 'pg', query: 'SELECT 1' } }, { timeoutMs: 2000 }));
     expect(result).toMatchObject({ healthy: false, detail: expect.stringContaining('connection refused') });
     expect(result.detail).not.toContain('hunter2-secret');

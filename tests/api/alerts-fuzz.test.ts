@@ -56,8 +56,61 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>;
 
-const NASTY_KEYS = ['alerts', 'labels', 'annotations', 'status', 'version', 'groupKey', 'fingerprint', 'startsAt', 'endsAt', 'routing_key', 'event_action', 'dedup_key', 'payload', 'summary', 'severity', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', '__proto__', 'constructor', 'prototype', '', ' ', '0', 'length'];
-const NASTY_STRINGS = ['', ' ', '4', '1', 'firing', 'resolved', 'trigger', 'acknowledge', 'resolve', 'critical', '0001-01-01T00:00:00Z', '2026-04-21T08:14:07.512Z', '9999-12-31T23:59:59.999999999-23:59', '2026-02-30T00:00:00Z', 'NaN', 'null', '\u0000', '\ud800', '\udfff', '💥', '\u202e', 'a'.repeat(300), '{{ .CommonLabels }}', '%s%n', '../../etc/passwd'];
+const NASTY_KEYS = [
+  'alerts',
+  'labels',
+  'annotations',
+  'status',
+  'version',
+  'groupKey',
+  'fingerprint',
+  'startsAt',
+  'endsAt',
+  'routing_key',
+  'event_action',
+  'dedup_key',
+  'payload',
+  'summary',
+  'severity',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '',
+  ' ',
+  '0',
+  'length',
+];
+const NASTY_STRINGS = [
+  '',
+  ' ',
+  '4',
+  '1',
+  'firing',
+  'resolved',
+  'trigger',
+  'acknowledge',
+  'resolve',
+  'critical',
+  '0001-01-01T00:00:00Z',
+  '2026-04-21T08:14:07.512Z',
+  '9999-12-31T23:59:59.999999999-23:59',
+  '2026-02-30T00:00:00Z',
+  'NaN',
+  'null',
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  '💥',
+  '\u202e',
+  'a'.repeat(300),
+  '{{ .CommonLabels }}',
+  '%s%n',
+  '../../etc/passwd',
+];
 
 function randomString(r: Rng, max = 40): string {
   if (r.chance(0.4)) return r.pick(NASTY_STRINGS);
@@ -139,7 +192,19 @@ interface Case {
   what: string;
 }
 
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'text/plain', 'application/json; charset=latin1', 'application/json;;;', 'application/json; charset', '*/*', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'json'];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/vnd.api+json',
+  'text/plain',
+  'application/json; charset=latin1',
+  'application/json;;;',
+  'application/json; charset',
+  '*/*',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  'json',
+];
 
 function asciiJunk(r: Rng, max = 60): string {
   let text = '';
@@ -190,7 +255,8 @@ function makeCase(r: Rng, receiver: Receiver, bases: unknown[]): Case {
   const now = Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = { 'content-type': r.chance(0.85) ? 'application/json' : r.pick(CONTENT_TYPES) };
   const honest = r.chance(0.85);
-  if (receiver === 'alertmanager') headers.authorization = honest ? `Bearer ${ENV.AM_TOKEN}` : r.pick([`Bearer ${asciiJunk(r)}`, `Basic ${asciiJunk(r)}`, asciiJunk(r)]);
+  if (receiver === 'alertmanager')
+    headers.authorization = honest ? `Bearer ${ENV.AM_TOKEN}` : r.pick([`Bearer ${asciiJunk(r)}`, `Basic ${asciiJunk(r)}`, asciiJunk(r)]);
   if (receiver === 'grafana') {
     const ts = honest ? now : r.pick([now - 1000, now + 1000, 0, 99999999999]);
     headers.authorization = honest ? `Bearer ${ENV.GF_TOKEN}` : `Bearer ${asciiJunk(r)}`;
@@ -205,7 +271,15 @@ function makeCase(r: Rng, receiver: Receiver, bases: unknown[]): Case {
   }
   // Random extra headers, some of them meaningful.
   for (let i = 0; i < r.int(3); i++) {
-    const name = r.pick(['x-request-id', 'content-encoding', 'x-forwarded-for', 'accept', 'x-grafana-alert-signature', 'x-fireline-timestamp', 'x-custom']);
+    const name = r.pick([
+      'x-request-id',
+      'content-encoding',
+      'x-forwarded-for',
+      'accept',
+      'x-grafana-alert-signature',
+      'x-fireline-timestamp',
+      'x-custom',
+    ]);
     headers[name] = name === 'content-encoding' ? r.pick(['gzip', 'br', 'identity', 'deflate', asciiJunk(r, 10)]) : asciiJunk(r);
   }
   return { body, headers, what };
@@ -218,7 +292,10 @@ const AlertEventShape = z.object({
   fingerprint: z.string().min(1),
   status: z.enum(['firing', 'resolved']),
   startsAt: z.string().refine((s) => Number.isFinite(Date.parse(s))),
-  endsAt: z.string().refine((s) => Number.isFinite(Date.parse(s))).nullable(),
+  endsAt: z
+    .string()
+    .refine((s) => Number.isFinite(Date.parse(s)))
+    .nullable(),
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()),
   summary: z.string().min(1).max(1024),
@@ -259,11 +336,23 @@ test(`fuzz: ${CASES_PER_RECEIVER} hostile requests per receiver answer only 2xx/
   process.stdout.write(`alerts-fuzz: seed ${SEED} (reproduce with FUZZ_SEED=${SEED})\n`);
   const r = prng(SEED);
   const bases: Record<Receiver, unknown[]> = {
-    alertmanager: ['firing-order-db-down.json', 'resolved-order-db-down.json', 'partially-resolved-checkout-errors.json'].map((f) => fixture(`alertmanager/${f}`)),
+    alertmanager: ['firing-order-db-down.json', 'resolved-order-db-down.json', 'partially-resolved-checkout-errors.json'].map((f) =>
+      fixture(`alertmanager/${f}`),
+    ),
     grafana: [fixture('grafana/firing-payment-latency.json')],
     pagerduty: ['trigger-inventory-sync.json', 'acknowledge.json', 'resolve.json'].map((f) => fixture(`pagerduty/${f}`)),
     generic: [
-      { alerts: [{ status: 'firing', summary: 'Smoke test failed', labels: { alertname: 'SmokeTest', service: 'checkout' }, group: 'deploy', startsAt: '2026-04-21T09:00:00Z' }] },
+      {
+        alerts: [
+          {
+            status: 'firing',
+            summary: 'Smoke test failed',
+            labels: { alertname: 'SmokeTest', service: 'checkout' },
+            group: 'deploy',
+            startsAt: '2026-04-21T09:00:00Z',
+          },
+        ],
+      },
       { alerts: [{ status: 'resolved', summary: 'ok', labels: { a: 'b' }, annotations: { c: 'd' }, fingerprint: 'x', severity: 'info' }] },
     ],
   };
@@ -288,7 +377,8 @@ test(`fuzz: ${CASES_PER_RECEIVER} hostile requests per receiver answer only 2xx/
       } catch (error) {
         // The server may cut a connection after answering 413 to a body it will not read; the answer counts.
         const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-        if (!/ECONNRESET|EPIPE|UND_ERR_SOCKET|other side closed/.test(String(cause))) failures.push(`case ${n} ${receiver} (${c.what}): client error ${cause}`);
+        if (!/ECONNRESET|EPIPE|UND_ERR_SOCKET|other side closed/.test(String(cause)))
+          failures.push(`case ${n} ${receiver} (${c.what}): client error ${cause}`);
         else counts[`${receiver} reset`] = (counts[`${receiver} reset`] ?? 0) + 1;
         continue;
       }
@@ -298,7 +388,9 @@ test(`fuzz: ${CASES_PER_RECEIVER} hostile requests per receiver answer only 2xx/
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const elapsed = Date.now() - started;
-  process.stdout.write(`alerts-fuzz: ${cases.length} requests in ${elapsed} ms; ${JSON.stringify(Object.fromEntries(Object.entries(counts).sort()))}\n`);
+  process.stdout.write(
+    `alerts-fuzz: ${cases.length} requests in ${elapsed} ms; ${JSON.stringify(Object.fromEntries(Object.entries(counts).sort()))}\n`,
+  );
 
   expect(failures.slice(0, 10)).toEqual([]);
   // Every receiver got past its checks sometimes: the fuzzing reached the parsers and the sink.
@@ -310,6 +402,10 @@ test(`fuzz: ${CASES_PER_RECEIVER} hostile requests per receiver answer only 2xx/
   // Still alive and answering.
   const health = await fetch(`${url}/healthz`);
   expect(health.status).toBe(200);
-  const again = await fetch(url + PATHS.pagerduty, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fixture('pagerduty/trigger-inventory-sync.json')) });
+  const again = await fetch(url + PATHS.pagerduty, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(fixture('pagerduty/trigger-inventory-sync.json')),
+  });
   expect(again.status).toBe(202);
 });

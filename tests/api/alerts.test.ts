@@ -101,7 +101,12 @@ afterAll(async () => {
 });
 beforeEach(() => sink.clear());
 
-async function post<T = unknown>(path: string, body: string | Buffer | undefined, headers: Record<string, string> = {}, method = 'POST'): Promise<Res<T>> {
+async function post<T = unknown>(
+  path: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string> = {},
+  method = 'POST',
+): Promise<Res<T>> {
   const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body });
   const text = await res.text();
   const isJson = (res.headers.get('content-type') ?? '').includes('json');
@@ -110,17 +115,27 @@ async function post<T = unknown>(path: string, body: string | Buffer | undefined
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
-const am = (body: string | Buffer, headers: Record<string, string> = bearer(ENV.AM_TOKEN)) => post('/api/v1/alerts/alertmanager', body, headers);
+const am = (body: string | Buffer, headers: Record<string, string> = bearer(ENV.AM_TOKEN)) =>
+  post('/api/v1/alerts/alertmanager', body, headers);
 
 function grafanaHeaders(body: string, opts: { ts?: number; headerName?: string; secret?: string } = {}): Record<string, string> {
   const ts = opts.ts ?? Math.floor(Date.now() / 1000);
-  const signature = createHmac('sha256', opts.secret ?? ENV.GF_HMAC).update(`${ts}:${body}`).digest('hex');
-  return { ...bearer(ENV.GF_TOKEN), [opts.headerName ?? 'X-Grafana-Alerting-Signature']: signature, 'X-Grafana-Alerting-Timestamp': String(ts) };
+  const signature = createHmac('sha256', opts.secret ?? ENV.GF_HMAC)
+    .update(`${ts}:${body}`)
+    .digest('hex');
+  return {
+    ...bearer(ENV.GF_TOKEN),
+    [opts.headerName ?? 'X-Grafana-Alerting-Signature']: signature,
+    'X-Grafana-Alerting-Timestamp': String(ts),
+  };
 }
 
 function genericHeaders(body: string | Buffer, opts: { ts?: number; secret?: string } = {}): Record<string, string> {
   const ts = opts.ts ?? Math.floor(Date.now() / 1000);
-  return { 'X-Fireline-Timestamp': String(ts), 'X-Fireline-Signature': signPayload(opts.secret ?? ENV.GENERIC_SECRET, ts, Buffer.from(body)) };
+  return {
+    'X-Fireline-Timestamp': String(ts),
+    'X-Fireline-Signature': signPayload(opts.secret ?? ENV.GENERIC_SECRET, ts, Buffer.from(body)),
+  };
 }
 
 interface Accepted {
@@ -143,7 +158,12 @@ describe('Alertmanager', () => {
     const firing = await am(fixtureText('alertmanager/firing-order-db-down.json'));
     const body = expectAccepted(firing, 2);
     const orderDbHash = 'c97c070785076a7173785f93cfbe12f9b653dfcc0aa915ee1f178c2024f7bc0f';
-    expect(body).toEqual({ status: 'accepted', alerts: 2, incidents: [RecordingAlertSink.incidentOf('prometheus', orderDbHash)], silenced: 0 });
+    expect(body).toEqual({
+      status: 'accepted',
+      alerts: 2,
+      incidents: [RecordingAlertSink.incidentOf('prometheus', orderDbHash)],
+      silenced: 0,
+    });
     expect(sink.allAlerts().map((a) => [a.integration, a.groupKey, a.fingerprint, a.status])).toEqual([
       ['prometheus', orderDbHash, '74110214098f1bc6', 'firing'],
       ['prometheus', orderDbHash, 'bdddaac19233e8a7', 'firing'],
@@ -151,13 +171,23 @@ describe('Alertmanager', () => {
     expect(sink.accepted[0]?.requestId).toBe(firing.headers.get('x-request-id'));
 
     expectAccepted(await am(fixtureText('alertmanager/resolved-order-db-down.json')), 2);
-    expect(sink.allAlerts().slice(2).map((a) => [a.groupKey, a.fingerprint, a.status, a.endsAt])).toEqual([
+    expect(
+      sink
+        .allAlerts()
+        .slice(2)
+        .map((a) => [a.groupKey, a.fingerprint, a.status, a.endsAt]),
+    ).toEqual([
       [orderDbHash, '74110214098f1bc6', 'resolved', '2026-04-21T08:41:52.512Z'],
       [orderDbHash, 'bdddaac19233e8a7', 'resolved', '2026-04-21T08:42:07.512Z'],
     ]);
 
     expectAccepted(await am(fixtureText('alertmanager/partially-resolved-checkout-errors.json')), 3);
-    expect(sink.allAlerts().slice(4).map((a) => [a.groupKey, a.fingerprint, a.status])).toEqual([
+    expect(
+      sink
+        .allAlerts()
+        .slice(4)
+        .map((a) => [a.groupKey, a.fingerprint, a.status]),
+    ).toEqual([
       ['9f805d6e96eae528c34238778707269dd017262d42cd9a4d040b95be08e154bc', '13290b5dd2317bea', 'firing'],
       ['9f805d6e96eae528c34238778707269dd017262d42cd9a4d040b95be08e154bc', '330a094b1c23f7b2', 'resolved'],
       ['9f805d6e96eae528c34238778707269dd017262d42cd9a4d040b95be08e154bc', '445f46d0d203c05c', 'firing'],
@@ -223,9 +253,18 @@ describe('Grafana', () => {
     }
     expectAccepted(await post('/api/v1/alerts/grafana', text, grafanaHeaders(text), 'PUT'), 2);
     const alerts = sink.allAlerts();
-    expect(alerts.map((a) => a.fingerprint)).toEqual(['d7515c3723699063', '352d1eb9493fcb9f', 'd7515c3723699063', '352d1eb9493fcb9f', 'd7515c3723699063', '352d1eb9493fcb9f']);
+    expect(alerts.map((a) => a.fingerprint)).toEqual([
+      'd7515c3723699063',
+      '352d1eb9493fcb9f',
+      'd7515c3723699063',
+      '352d1eb9493fcb9f',
+      'd7515c3723699063',
+      '352d1eb9493fcb9f',
+    ]);
     expect(new Set(alerts.map((a) => `${a.integration}/${a.groupKey}`))).toEqual(
-      new Set([`grafana/${sha256Hex('{}/{__grafana_autogenerated__="true"}/{__grafana_receiver__="fireline-webhook"}:{alertname="PaymentLatencyHigh", grafana_folder="Payments"}')}`]),
+      new Set([
+        `grafana/${sha256Hex('{}/{__grafana_autogenerated__="true"}/{__grafana_receiver__="fireline-webhook"}:{alertname="PaymentLatencyHigh", grafana_folder="Payments"}')}`,
+      ]),
     );
     expect(alerts[0]?.source).toBe('grafana');
   });
@@ -250,9 +289,16 @@ describe('Grafana', () => {
 
   test('an HMAC-only integration: the §2.1 vector authenticates (the body is then refused as no v1 message)', async () => {
     const vector = '{"status":"firing"}';
-    const res = await post('/api/v1/alerts/grafana', vector, { 'X-Grafana-Alert-Signature': 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d' });
+    const res = await post('/api/v1/alerts/grafana', vector, {
+      'X-Grafana-Alert-Signature': 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d',
+    });
     expect(expectError(res, 400).message).toMatch(/^version: /);
-    expectError(await post('/api/v1/alerts/grafana', vector, { 'X-Grafana-Alert-Signature': 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97e' }), 401);
+    expectError(
+      await post('/api/v1/alerts/grafana', vector, {
+        'X-Grafana-Alert-Signature': 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97e',
+      }),
+      401,
+    );
     const signature = createHmac('sha256', ENV.GF_HMAC_ONLY).update(text).digest('hex');
     expectAccepted(await post('/api/v1/alerts/grafana', text, { 'X-Grafana-Alerting-Signature': signature }), 2);
     expect(sink.allAlerts()[0]?.integration).toBe('grafana-hmac-only');
@@ -275,7 +321,13 @@ describe('PagerDuty Events API v2 (/v2/enqueue)', () => {
     expect(trigger.headers.get('content-type')).toMatch(/^application\/json/);
     expect(trigger.text).toBe(`{"status":"success","message":"Event processed","dedup_key":"${DEDUP}"}`);
     const [alert] = sink.allAlerts() as [AlertEvent];
-    expect(alert).toMatchObject({ source: 'pagerduty', integration: 'pagerduty', groupKey: pagerDutyGroupKey(ROUTING_KEY, DEDUP), senderSeverity: 'error', status: 'firing' });
+    expect(alert).toMatchObject({
+      source: 'pagerduty',
+      integration: 'pagerduty',
+      groupKey: pagerDutyGroupKey(ROUTING_KEY, DEDUP),
+      senderSeverity: 'error',
+      status: 'firing',
+    });
 
     for (const name of ['acknowledge', 'resolve']) {
       const res = await enqueue(fixtureText(`pagerduty/${name}.json`));
@@ -332,10 +384,18 @@ describe('PagerDuty Events API v2 (/v2/enqueue)', () => {
     }
     const malformed = await enqueue('{"routing_key": ');
     expect(malformed.status).toBe(400);
-    expect(malformed.body).toEqual({ status: 'invalid event', message: 'Event object is invalid', errors: [expect.stringMatching(/not valid JSON/)] });
+    expect(malformed.body).toEqual({
+      status: 'invalid event',
+      message: 'Event object is invalid',
+      errors: [expect.stringMatching(/not valid JSON/)],
+    });
     const wrongType = await enqueue(fixtureText('pagerduty/resolve.json'), { 'content-type': 'text/plain' });
     expect(wrongType.status).toBe(400);
-    expect(wrongType.body).toEqual({ status: 'invalid event', message: 'Event object is invalid', errors: ['Content-Type must be application/json'] });
+    expect(wrongType.body).toEqual({
+      status: 'invalid event',
+      message: 'Event object is invalid',
+      errors: ['Content-Type must be application/json'],
+    });
     expect(sink.accepted).toHaveLength(0);
     expect(sink.actions).toHaveLength(0);
   });
@@ -352,13 +412,27 @@ describe('PagerDuty Events API v2 (/v2/enqueue)', () => {
 
 describe('generic', () => {
   const body = JSON.stringify({
-    alerts: [{ status: 'firing', summary: 'Smoke test failed after deploy 42', labels: { alertname: 'SmokeTest', service: 'checkout', severity: 'critical' }, group: 'deploy-42', startsAt: '2026-04-21T09:00:00Z' }],
+    alerts: [
+      {
+        status: 'firing',
+        summary: 'Smoke test failed after deploy 42',
+        labels: { alertname: 'SmokeTest', service: 'checkout', severity: 'critical' },
+        group: 'deploy-42',
+        startsAt: '2026-04-21T09:00:00Z',
+      },
+    ],
   });
 
   test('a signed request is accepted', async () => {
     const res = await post('/api/v1/alerts/generic', body, genericHeaders(body));
     expectAccepted(res, 1);
-    expect(sink.allAlerts()[0]).toMatchObject({ source: 'generic', integration: 'ci', summary: 'Smoke test failed after deploy 42', senderSeverity: 'critical', startsAt: '2026-04-21T09:00:00.000Z' });
+    expect(sink.allAlerts()[0]).toMatchObject({
+      source: 'generic',
+      integration: 'ci',
+      summary: 'Smoke test failed after deploy 42',
+      senderSeverity: 'critical',
+      startsAt: '2026-04-21T09:00:00.000Z',
+    });
   });
 
   test('signature failures → 401', async () => {
@@ -424,7 +498,9 @@ describe('limits and hostile input', () => {
   test('malformed JSON → 400 naming the problem; empty body, invalid UTF-8, too deep → 400', async () => {
     expect(expectError(await am('{"receiver": "x",'), 400, 'invalid_json').message).toMatch(/not valid JSON/);
     expect(expectError(await am(''), 400, 'invalid_json').message).toMatch(/empty/);
-    expect(expectError(await am(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d])), 400, 'invalid_json').message).toMatch(/UTF-8/);
+    expect(expectError(await am(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d])), 400, 'invalid_json').message).toMatch(
+      /UTF-8/,
+    );
     expect(expectError(await am('['.repeat(100) + ']'.repeat(100)), 400, 'invalid_json').message).toMatch(/64 levels/);
   });
 
@@ -535,9 +611,12 @@ describe('limits and hostile input', () => {
   });
 
   test('a wrong credential is refused before a huge body is read', async () => {
-    const res = await rawRequest(heads('/api/v1/alerts/alertmanager', 'Content-Length: 10485760\r\n').replace(ENV.AM_TOKEN, 'wrong'), async (socket) => {
-      await writeAll(socket, '{');
-    });
+    const res = await rawRequest(
+      heads('/api/v1/alerts/alertmanager', 'Content-Length: 10485760\r\n').replace(ENV.AM_TOKEN, 'wrong'),
+      async (socket) => {
+        await writeAll(socket, '{');
+      },
+    );
     expect(res.statusLine).toBe('HTTP/1.1 401 Unauthorized');
   });
 

@@ -104,16 +104,26 @@ describe('declare', () => {
 
   test('a body over 512 KB → 413; one just under is read and judged', async () => {
     const big = JSON.stringify({ title: 'Big', runbook: 'instant', summary: 'x'.repeat(600 * 1024) });
-    expectError(await api.post('/api/v1/incidents', { as: 'commander', raw: big, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+    expectError(
+      await api.post('/api/v1/incidents', { as: 'commander', raw: big, headers: { 'content-type': 'application/json' } }),
+      413,
+      'payload_too_large',
+    );
     const under = JSON.stringify({ title: 'Big', runbook: 'instant', summary: 'x'.repeat(500 * 1024) });
     // Read in full, then refused by the schema (summary is at most 4000 characters), not by the size limit.
-    expectFieldError(await api.post('/api/v1/incidents', { as: 'commander', raw: under, headers: { 'content-type': 'application/json' } }), 'summary');
+    expectFieldError(
+      await api.post('/api/v1/incidents', { as: 'commander', raw: under, headers: { 'content-type': 'application/json' } }),
+      'summary',
+    );
   });
 
   test('a body that is not JSON → 415; an unsupported charset → 415', async () => {
     const raw = JSON.stringify({ title: 'Valid title', runbook: 'instant' });
     expectError(await api.post('/api/v1/incidents', { as: 'commander', raw, headers: { 'content-type': 'text/plain' } }), 415);
-    expectError(await api.post('/api/v1/incidents', { as: 'commander', raw, headers: { 'content-type': 'application/json; charset=koi8-r' } }), 415);
+    expectError(
+      await api.post('/api/v1/incidents', { as: 'commander', raw, headers: { 'content-type': 'application/json; charset=koi8-r' } }),
+      415,
+    );
   });
 });
 
@@ -121,10 +131,25 @@ describe('never a 500 for bad input', () => {
   const json = { 'content-type': 'application/json' };
   const cases: [string, string, string, { body?: unknown; raw?: string; headers?: Record<string, string> }][] = [
     ['a body whose prototype is set', 'POST', '/api/v1/incidents', { body: { __proto__: { title: 'x' } } }],
-    ['a __proto__ key', 'POST', '/api/v1/incidents', { raw: '{"__proto__": {"title": "Valid title"}, "runbook": "instant"}', headers: json }],
-    ['a constructor.prototype key', 'POST', '/api/v1/incidents', { raw: '{"constructor": {"prototype": {"polluted": true}}}', headers: json }],
+    [
+      'a __proto__ key',
+      'POST',
+      '/api/v1/incidents',
+      { raw: '{"__proto__": {"title": "Valid title"}, "runbook": "instant"}', headers: json },
+    ],
+    [
+      'a constructor.prototype key',
+      'POST',
+      '/api/v1/incidents',
+      { raw: '{"constructor": {"prototype": {"polluted": true}}}', headers: json },
+    ],
     ['100 000 nested arrays', 'POST', '/api/v1/incidents', { raw: '['.repeat(100_000) + ']'.repeat(100_000), headers: json }],
-    ['a lone surrogate and a number as runbook', 'POST', '/api/v1/incidents', { raw: '{"title": "\uD800 lone surrogate", "runbook": 7}', headers: json }],
+    [
+      'a lone surrogate and a number as runbook',
+      'POST',
+      '/api/v1/incidents',
+      { raw: '{"title": "\uD800 lone surrogate", "runbook": 7}', headers: json },
+    ],
     ['gzip that is not gzip', 'POST', '/api/v1/incidents', { raw: 'not gzip at all', headers: { ...json, 'content-encoding': 'gzip' } }],
     ['an unknown content encoding', 'POST', '/api/v1/incidents', { raw: '{}', headers: { ...json, 'content-encoding': 'x-unknown' } }],
     ['an +json media type', 'POST', '/api/v1/incidents', { raw: '{}', headers: { 'content-type': 'application/merge-patch+json' } }],
@@ -142,15 +167,60 @@ describe('never a 500 for bad input', () => {
     ['/api/v1/outbox?incident=../../etc', 'GET', '/api/v1/outbox?incident=../../etc', {}],
     ['/api/v1/runbooks/..%2F..%2Fetc%2Fpasswd', 'GET', '/api/v1/runbooks/..%2F..%2Fetc%2Fpasswd', {}],
     ['/api/v1/runbooks/%2e%2e', 'GET', '/api/v1/runbooks/%2e%2e', {}],
-    ['/api/v1/incidents/INC-999999/decisions/strategy with a number as option', 'POST', '/api/v1/incidents/INC-999999/decisions/strategy', { body: { option: 5 } }],
-    ['/api/v1/incidents/INC-999999/decisions/strategy with an empty body', 'POST', '/api/v1/incidents/INC-999999/decisions/strategy', { body: {} }],
-    ['/api/v1/incidents/INC-999999/decisions/Not_A_Step with a malformed step id', 'POST', '/api/v1/incidents/INC-999999/decisions/Not_A_Step', { body: { option: 'x' } }],
-    ['/api/v1/incidents/INC-999999/acknowledge with an unknown field', 'POST', '/api/v1/incidents/INC-999999/acknowledge', { body: { force: true } }],
-    ['/api/v1/incidents/INC-999999/acknowledge with a malformed Idempotency-Key', 'POST', '/api/v1/incidents/INC-999999/acknowledge', { headers: { 'idempotency-key': 'has spaces in it' } }],
-    ['/api/v1/incidents/INC-999999/acknowledge with an overlong Idempotency-Key', 'POST', '/api/v1/incidents/INC-999999/acknowledge', { headers: { 'idempotency-key': 'k'.repeat(200) } }],
-    ['/api/v1/incidents/INC-999999/severity with an extra field', 'POST', '/api/v1/incidents/INC-999999/severity', { body: { severity: 'SEV1', extra: 1 } }],
-    ['/api/v1/incidents/INC-999999/notes with an overlong note', 'POST', '/api/v1/incidents/INC-999999/notes', { body: { text: 'x'.repeat(4001) } }],
-    ['/api/v1/incidents/INC-999999/notes as a form', 'POST', '/api/v1/incidents/INC-999999/notes', { raw: 'text=hello', headers: { 'content-type': 'application/x-www-form-urlencoded' } }],
+    [
+      '/api/v1/incidents/INC-999999/decisions/strategy with a number as option',
+      'POST',
+      '/api/v1/incidents/INC-999999/decisions/strategy',
+      { body: { option: 5 } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/decisions/strategy with an empty body',
+      'POST',
+      '/api/v1/incidents/INC-999999/decisions/strategy',
+      { body: {} },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/decisions/Not_A_Step with a malformed step id',
+      'POST',
+      '/api/v1/incidents/INC-999999/decisions/Not_A_Step',
+      { body: { option: 'x' } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/acknowledge with an unknown field',
+      'POST',
+      '/api/v1/incidents/INC-999999/acknowledge',
+      { body: { force: true } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/acknowledge with a malformed Idempotency-Key',
+      'POST',
+      '/api/v1/incidents/INC-999999/acknowledge',
+      { headers: { 'idempotency-key': 'has spaces in it' } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/acknowledge with an overlong Idempotency-Key',
+      'POST',
+      '/api/v1/incidents/INC-999999/acknowledge',
+      { headers: { 'idempotency-key': 'k'.repeat(200) } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/severity with an extra field',
+      'POST',
+      '/api/v1/incidents/INC-999999/severity',
+      { body: { severity: 'SEV1', extra: 1 } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/notes with an overlong note',
+      'POST',
+      '/api/v1/incidents/INC-999999/notes',
+      { body: { text: 'x'.repeat(4001) } },
+    ],
+    [
+      '/api/v1/incidents/INC-999999/notes as a form',
+      'POST',
+      '/api/v1/incidents/INC-999999/notes',
+      { raw: 'text=hello', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+    ],
     ['/api/v1/incidents/INC-1', 'DELETE', '/api/v1/incidents/INC-1', {}],
     ['/api/v1/incidents with an empty body', 'PUT', '/api/v1/incidents', { body: {} }],
     ['/api/v1/nothing-here', 'GET', '/api/v1/nothing-here', {}],

@@ -47,7 +47,12 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
   const base = `/api/v1/incidents/${id}`;
 
   const open = await waitForOpenDecision(api, id, 'strategy');
-  expect(open).toMatchObject({ prompt: 'Fail over or restore?', options: ['failover', 'restore'], default: 'failover', approver: 'commander' });
+  expect(open).toMatchObject({
+    prompt: 'Fail over or restore?',
+    options: ['failover', 'restore'],
+    default: 'failover',
+    approver: 'commander',
+  });
   expect(Date.parse(open.deadline)).toBeGreaterThan(Date.now());
   const live = (await getIncident(api, id)).live!;
   expect(live).toMatchObject({ status: 'open', phase: 'decide', currentStep: { id: 'strategy', kind: 'decide' } });
@@ -57,7 +62,14 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
     expect((await api.post(`${base}/notes`, { as: 'responder', body: { text } })).status).toBe(201);
   }
   const formulaActor = await api.tokenService.create('=cmd|" /C calc"!A0', 'responder');
-  expect((await send(api.url, { responder: formulaActor.token }, 'POST', `${base}/notes`, { as: 'responder', body: { text: 'from the formula actor' } })).status).toBe(201);
+  expect(
+    (
+      await send(api.url, { responder: formulaActor.token }, 'POST', `${base}/notes`, {
+        as: 'responder',
+        body: { text: 'from the formula actor' },
+      })
+    ).status,
+  ).toBe(201);
 
   const wrong = expectError(await api.post(`${base}/decisions/strategy`, { as: 'commander', body: { option: 'reboot' } }), 400);
   expect(wrong.message).toContain('not an option');
@@ -70,7 +82,11 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
   expect(decided.status).toBe(200);
   expect(decided.body.decisions.strategy).toMatchObject({ option: 'restore', timedOut: false, by: { name: TOKEN_NAMES.commander } });
   expect(decided.body.openDecisions).toEqual([]);
-  const again = expectError(await api.post(`${base}/decisions/strategy`, { as: 'commander', body: { option: 'failover' } }), 409, 'conflict');
+  const again = expectError(
+    await api.post(`${base}/decisions/strategy`, { as: 'commander', body: { option: 'failover' } }),
+    409,
+    'conflict',
+  );
   expect(again.message).toMatch(/already taken|closed/);
 
   const closed = await waitForStatus(api, id, 'closed');
@@ -89,10 +105,18 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
   expect(typesOf(events, 'phase.entered').map((e) => e.data.phase)).toEqual(ALL_PHASES);
   expect(typesOf(events, 'decision.requested')).toHaveLength(1);
   expect(typesOf(events, 'decision.taken')).toEqual([
-    expect.objectContaining({ phase: 'decide', data: { stepId: 'strategy', option: 'restore' }, actor: { id: `token:${api.tokenIds.commander}`, name: TOKEN_NAMES.commander, role: 'commander' } }),
+    expect.objectContaining({
+      phase: 'decide',
+      data: { stepId: 'strategy', option: 'restore' },
+      actor: { id: `token:${api.tokenIds.commander}`, name: TOKEN_NAMES.commander, role: 'commander' },
+    }),
   ]);
   expect(typesOf(events, 'decision.timed_out')).toHaveLength(0);
-  expect(typesOf(events, 'note.added').map((e) => e.summary)).toEqual([...FORMULA_NOTES, 'rollback | failover *now*', 'from the formula actor']);
+  expect(typesOf(events, 'note.added').map((e) => e.summary)).toEqual([
+    ...FORMULA_NOTES,
+    'rollback | failover *now*',
+    'from the formula actor',
+  ]);
   expect(typesOf(events, 'incident.resolved')).toHaveLength(1);
   for (const e of events) {
     expect(Object.keys(e)).toEqual(expect.arrayContaining(['id', 'at', 'type', 'phase', 'actor', 'summary', 'data', 'seq']));
@@ -120,7 +144,11 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
     for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
   });
   const noteRows = body.filter((row) => row[2] === 'note.added');
-  expect(noteRows.map((row) => row[5])).toEqual([...FORMULA_NOTES.map((n) => `'${n}`), 'rollback | failover *now*', 'from the formula actor']);
+  expect(noteRows.map((row) => row[5])).toEqual([
+    ...FORMULA_NOTES.map((n) => `'${n}`),
+    'rollback | failover *now*',
+    'from the formula actor',
+  ]);
   expect(noteRows.at(-1)![4]).toBe(`'=cmd|" /C calc"!A0`);
 
   // Markdown: a heading and one table row per event, with table syntax escaped.
@@ -139,9 +167,15 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
   // The notify steps that ran put their messages in the outbox (nothing is configured here).
   const outbox = await api.get<{ items: OutboxMessage[] }>(`/api/v1/outbox?incident=${id}`, { as: 'viewer' });
   expect(outbox.status).toBe(200);
-  expect(outbox.body.items.map((m) => m.id).sort()).toEqual(['announce', 'executing', 'opened', 'recovered', 'review'].map((s) => `${id}:${s}`).sort());
+  expect(outbox.body.items.map((m) => m.id).sort()).toEqual(
+    ['announce', 'executing', 'opened', 'recovered', 'review'].map((s) => `${id}:${s}`).sort(),
+  );
   expect(outbox.body.items.find((m) => m.id === `${id}:executing`)).toMatchObject({ body: 'Executing restore', channel: 'outbox' });
-  expect(outbox.body.items.find((m) => m.id === `${id}:announce`)).toMatchObject({ channel: 'slack', to: '#incidents', body: `${id} is SEV1` });
+  expect(outbox.body.items.find((m) => m.id === `${id}:announce`)).toMatchObject({
+    channel: 'slack',
+    to: '#incidents',
+    body: `${id} is SEV1`,
+  });
 });
 
 test('steering: acknowledge, notes, severity, escalate, resolve; then a closed incident refuses everything; all audited', async () => {
@@ -156,7 +190,9 @@ test('steering: acknowledge, notes, severity, escalate, resolve; then a closed i
   expect(ack.body).toMatchObject({ status: 'acknowledged', acknowledged: { by: { name: TOKEN_NAMES.responder, role: 'responder' } } });
   expect((await getIncident(api, id)).incident).toMatchObject({ status: 'acknowledged' });
   expect((await getIncident(api, id)).incident.acknowledgedAt).not.toBeNull();
-  expect(expectError(await api.post(`${base}/acknowledge`, { as: 'commander', body: {} }), 409, 'conflict').message).toContain('already acknowledged');
+  expect(expectError(await api.post(`${base}/acknowledge`, { as: 'commander', body: {} }), 409, 'conflict').message).toContain(
+    'already acknowledged',
+  );
   expectFieldError(await api.post(`${base}/acknowledge`, { as: 'responder', body: { by: 'me' } }), 'by');
 
   const note = await api.post<IncidentView>(`${base}/notes`, { as: 'responder', body: { text: '  error rate 12%  ' } });
@@ -167,11 +203,16 @@ test('steering: acknowledge, notes, severity, escalate, resolve; then a closed i
   expectFieldError(await api.post(`${base}/notes`, { as: 'responder', body: {} }), 'text');
   expectFieldError(await api.post(`${base}/notes`, { as: 'responder', body: { text: 'x'.repeat(4001) } }), 'text');
 
-  const severity = await api.post<IncidentView>(`${base}/severity`, { as: 'commander', body: { severity: 'SEV1', reason: 'payments affected' } });
+  const severity = await api.post<IncidentView>(`${base}/severity`, {
+    as: 'commander',
+    body: { severity: 'SEV1', reason: 'payments affected' },
+  });
   expect(severity.status).toBe(200);
   expect(severity.body.severity).toBe('SEV1');
   expect((await getIncident(api, id)).incident.severity).toBe('SEV1');
-  expect(expectError(await api.post(`${base}/severity`, { as: 'commander', body: { severity: 'SEV1' } }), 409, 'conflict').message).toContain('already SEV1');
+  expect(
+    expectError(await api.post(`${base}/severity`, { as: 'commander', body: { severity: 'SEV1' } }), 409, 'conflict').message,
+  ).toContain('already SEV1');
   expectFieldError(await api.post(`${base}/severity`, { as: 'commander', body: { severity: 'SEV9' } }), 'severity');
   expectFieldError(await api.post(`${base}/severity`, { as: 'commander', body: {} }), 'severity');
 
@@ -183,7 +224,10 @@ test('steering: acknowledge, notes, severity, escalate, resolve; then a closed i
 
   const resolved = await api.post<IncidentView>(`${base}/resolve`, { as: 'commander', body: { summary: 'bad deploy rolled back' } });
   expect(resolved.status).toBe(200);
-  expect(resolved.body).toMatchObject({ status: 'resolved', resolved: { summary: 'bad deploy rolled back', by: { name: TOKEN_NAMES.commander } } });
+  expect(resolved.body).toMatchObject({
+    status: 'resolved',
+    resolved: { summary: 'bad deploy rolled back', by: { name: TOKEN_NAMES.commander } },
+  });
   expectError(await api.post(`${base}/resolve`, { as: 'commander', body: {} }), 409, 'conflict');
   expectError(await api.post(`${base}/acknowledge`, { as: 'responder' }), 409, 'conflict');
 
@@ -207,8 +251,13 @@ test('steering: acknowledge, notes, severity, escalate, resolve; then a closed i
   expect(typesOf(events, 'incident.acknowledged')).toHaveLength(1);
   expect(typesOf(events, 'note.added').map((e) => e.summary)).toEqual(['error rate 12%']);
   expect(typesOf(events, 'severity.changed').map((e) => e.data)).toEqual([{ from: 'SEV2', to: 'SEV1', reason: 'payments affected' }]);
-  expect(typesOf(events, 'incident.escalated').map((e) => e.data)).toEqual([{ level: 1, reason: 'db team silent' }, { level: 2, reason: null }]);
-  expect(typesOf(events, 'incident.resolved')).toEqual([expect.objectContaining({ actor: expect.objectContaining({ name: TOKEN_NAMES.commander }) })]);
+  expect(typesOf(events, 'incident.escalated').map((e) => e.data)).toEqual([
+    { level: 1, reason: 'db team silent' },
+    { level: 2, reason: null },
+  ]);
+  expect(typesOf(events, 'incident.resolved')).toEqual([
+    expect.objectContaining({ actor: expect.objectContaining({ name: TOKEN_NAMES.commander }) }),
+  ]);
   expect(typesOf(events, 'step.skipped').map((e) => e.data.stepId)).toEqual(['go-ahead']);
   // Resolved while deciding: straight on to the retrospective.
   expect(typesOf(events, 'phase.entered').map((e) => e.phase)).toEqual(['detect', 'report', 'decide', 'retrospective']);
@@ -241,7 +290,10 @@ test('steering: acknowledge, notes, severity, escalate, resolve; then a closed i
   });
   expect(firstAck.path).toMatch(new RegExp(`/${id}/acknowledge$`));
   for (const a of audit.filter((x) => x.outcome === 'rejected')) expect(typeof a.details.error).toBe('string');
-  expect(audit.find((a) => a.action === 'incident.severity' && a.outcome === 'ok')?.details).toEqual({ severity: 'SEV1', reason: 'payments affected' });
+  expect(audit.find((a) => a.action === 'incident.severity' && a.outcome === 'ok')?.details).toEqual({
+    severity: 'SEV1',
+    reason: 'payments affected',
+  });
 });
 
 test('Idempotency-Key: a repeated acknowledge answers 200 twice and acknowledges once', async () => {
@@ -311,7 +363,11 @@ test('a responder may take a decision whose approver is a responder', async () =
  */
 async function occupyNextIncidentId(): Promise<{ id: string; release(): Promise<void> }> {
   const id = `INC-${(await api.store.allocateIncidentNumber()) + 1}`;
-  const handle = await api.client.workflow.start('occupied', { workflowId: `incident/${id}`, taskQueue: `${api.taskQueue}-idle`, args: [] });
+  const handle = await api.client.workflow.start('occupied', {
+    workflowId: `incident/${id}`,
+    taskQueue: `${api.taskQueue}-idle`,
+    args: [],
+  });
   return { id, release: () => handle.terminate('test finished').then(() => undefined) };
 }
 
@@ -355,7 +411,13 @@ test('a decision nobody takes times out to its default; the outbox lists the mes
   expect(res.status).toBe(200);
   const byStep = Object.fromEntries(res.body.items.map((m) => [m.id.slice(id.length + 1), m]));
   expect(Object.keys(byStep).sort()).toEqual(['review', 'tell-support', 'verdict-note']);
-  expect(byStep['tell-support']).toMatchObject({ incidentId: id, channel: 'email', to: 'support@example.com', drill: true, body: '[DRILL] Flapping alert (SEV3)' });
+  expect(byStep['tell-support']).toMatchObject({
+    incidentId: id,
+    channel: 'email',
+    to: 'support@example.com',
+    drill: true,
+    body: '[DRILL] Flapping alert (SEV3)',
+  });
   expect(byStep['verdict-note']!.body).toBe('[DRILL] Verdict: investigate');
   for (const m of res.body.items) expect(m.subject).toBe(`[DRILL] [SEV3] ${id}: Flapping alert`);
 

@@ -3,7 +3,15 @@
 // and runbook; plus one real incident through the workflow for milestones read from real timeline events.
 import type { MetricsSummary, IncidentMeasurements, GroupStats } from '../../src/services/metrics';
 import { isoWeekKey, percentile } from '../../src/services/metrics';
-import { declareIncident, expectError, expectFieldError, startApiHarness, timelineOf, waitForOpenDecision, waitForStatus } from '../support/api';
+import {
+  declareIncident,
+  expectError,
+  expectFieldError,
+  startApiHarness,
+  timelineOf,
+  waitForOpenDecision,
+  waitForStatus,
+} from '../support/api';
 import type { ApiHarness } from '../support/api';
 import { DAY, MINUTE, keepIncidentIdsShort, seedIncident } from '../support/browser';
 import type { SeededIncident } from '../support/browser';
@@ -26,25 +34,55 @@ beforeAll(async () => {
   keepIncidentIdsShort(api.store);
   for (let i = 1; i <= 10; i++) {
     const declaredAt = new Date(BASE + Math.floor((i - 1) / 3) * 7 * DAY + ((i - 1) % 3) * DAY);
-    seeded.push(await seedIncident(api.store, {
-      title: `Seeded incident ${i}`,
-      declaredAt,
-      severity: i <= 4 ? 'SEV1' : 'SEV2',
-      service: i % 2 ? 'checkout' : 'payments',
-      runbook: i <= 5 ? 'flow' : 'hold',
-      alertLeadMs: i % 2 ? 2 * MINUTE : undefined,
-      reportMs: 30_000,
-      ackMs: i * MINUTE,
-      clearMs: i <= 8 ? 5 * i * MINUTE : undefined,
-      resolveMs: 10 * i * MINUTE,
-      closeMs: 10 * i * MINUTE + 60 * MINUTE,
-    }));
+    seeded.push(
+      await seedIncident(api.store, {
+        title: `Seeded incident ${i}`,
+        declaredAt,
+        severity: i <= 4 ? 'SEV1' : 'SEV2',
+        service: i % 2 ? 'checkout' : 'payments',
+        runbook: i <= 5 ? 'flow' : 'hold',
+        alertLeadMs: i % 2 ? 2 * MINUTE : undefined,
+        reportMs: 30_000,
+        ackMs: i * MINUTE,
+        clearMs: i <= 8 ? 5 * i * MINUTE : undefined,
+        resolveMs: 10 * i * MINUTE,
+        closeMs: 10 * i * MINUTE + 60 * MINUTE,
+      }),
+    );
   }
-  seeded.push(await seedIncident(api.store, { title: 'Seeded open incident', declaredAt: new Date(BASE + 22 * DAY), severity: 'SEV2', service: 'search', runbook: 'flow' }));
+  seeded.push(
+    await seedIncident(api.store, {
+      title: 'Seeded open incident',
+      declaredAt: new Date(BASE + 22 * DAY),
+      severity: 'SEV2',
+      service: 'search',
+      runbook: 'flow',
+    }),
+  );
   for (const d of [0, 1]) {
-    seeded.push(await seedIncident(api.store, { title: `Seeded drill ${d}`, declaredAt: new Date(BASE + 8 * DAY + d * DAY), drill: true, severity: 'SEV1', service: 'orders-db', runbook: 'flow', ackMs: 100 * MINUTE, resolveMs: 200 * MINUTE, closeMs: 300 * MINUTE }));
+    seeded.push(
+      await seedIncident(api.store, {
+        title: `Seeded drill ${d}`,
+        declaredAt: new Date(BASE + 8 * DAY + d * DAY),
+        drill: true,
+        severity: 'SEV1',
+        service: 'orders-db',
+        runbook: 'flow',
+        ackMs: 100 * MINUTE,
+        resolveMs: 200 * MINUTE,
+        closeMs: 300 * MINUTE,
+      }),
+    );
   }
-  seeded.push(await seedIncident(api.store, { title: 'Seeded long before', declaredAt: new Date(BASE - 30 * DAY), ackMs: MINUTE, resolveMs: 2 * MINUTE, closeMs: 3 * MINUTE }));
+  seeded.push(
+    await seedIncident(api.store, {
+      title: 'Seeded long before',
+      declaredAt: new Date(BASE - 30 * DAY),
+      ackMs: MINUTE,
+      resolveMs: 2 * MINUTE,
+      closeMs: 3 * MINUTE,
+    }),
+  );
 });
 afterAll(async () => {
   await api?.stop();
@@ -96,13 +134,27 @@ test('summary by week: counts, medians and p90 of each duration; quiet weeks are
   expect(s.groups[4]!.timeToResolve).toEqual({ n: 0, medianMs: null, p90Ms: null });
 
   // Drills: not in the figures above, reported apart in the same shape.
-  expect(s.drills.total).toMatchObject({ count: 2, open: 0, timeToAcknowledge: { n: 2, medianMs: min(100), p90Ms: min(100) }, timeToResolve: { n: 2, medianMs: min(200) } });
-  expect(s.drills.groups.map((g) => [g.key, g.count])).toEqual([['2025-W10', 0], ['2025-W11', 2], ['2025-W12', 0], ['2025-W13', 0], ['2025-W14', 0]]);
+  expect(s.drills.total).toMatchObject({
+    count: 2,
+    open: 0,
+    timeToAcknowledge: { n: 2, medianMs: min(100), p90Ms: min(100) },
+    timeToResolve: { n: 2, medianMs: min(200) },
+  });
+  expect(s.drills.groups.map((g) => [g.key, g.count])).toEqual([
+    ['2025-W10', 0],
+    ['2025-W11', 2],
+    ['2025-W12', 0],
+    ['2025-W13', 0],
+    ['2025-W14', 0],
+  ]);
 });
 
 test('summary by month, severity, service and runbook', async () => {
   const month = await summary(`${RANGE}&groupBy=month`);
-  expect(month.groups.map((g) => [g.key, g.count])).toEqual([['2025-03', 11], ['2025-04', 0]]);
+  expect(month.groups.map((g) => [g.key, g.count])).toEqual([
+    ['2025-03', 11],
+    ['2025-04', 0],
+  ]);
   expect(month.groups[0]!.timeToResolve).toEqual(month.total.timeToResolve);
 
   const severity = await summary(`${RANGE}&groupBy=severity`);
@@ -114,11 +166,18 @@ test('summary by month, severity, service and runbook', async () => {
 
   const service = await summary(`${RANGE}&groupBy=service`);
   // Most incidents first, ties by name.
-  expect(service.groups.map((g) => [g.key, g.count])).toEqual([['checkout', 5], ['payments', 5], ['search', 1]]);
+  expect(service.groups.map((g) => [g.key, g.count])).toEqual([
+    ['checkout', 5],
+    ['payments', 5],
+    ['search', 1],
+  ]);
   expect(service.groups[0]!.timeToResolve).toEqual({ n: 5, medianMs: min(52), p90Ms: min(84) });
 
   const runbook = await summary(`${RANGE}&groupBy=runbook`);
-  expect(runbook.groups.map((g) => [g.key, g.count, g.open])).toEqual([['flow', 6, 1], ['hold', 5, 0]]);
+  expect(runbook.groups.map((g) => [g.key, g.count, g.open])).toEqual([
+    ['flow', 6, 1],
+    ['hold', 5, 0],
+  ]);
 
   // The default range is the last 90 days, which holds none of these.
   const recent = await summary('groupBy=severity');
@@ -130,16 +189,37 @@ test('cached milestones follow open incidents and stay put once closed', async (
   const before = (await summary(`${RANGE}&groupBy=runbook`)).groups.find((g) => g.key === 'flow')!;
   expect(before.timeToAcknowledge.n).toBe(5);
   const closedRow = await api.store.getIncidentMetrics(seeded[0]!.incident.id);
-  expect(closedRow).toMatchObject({ final: true, timeToAcknowledgeMs: min(1), timeToResolveMs: min(12), reportedAt: new Date(BASE + 30_000).toISOString() });
+  expect(closedRow).toMatchObject({
+    final: true,
+    timeToAcknowledgeMs: min(1),
+    timeToResolveMs: min(12),
+    reportedAt: new Date(BASE + 30_000).toISOString(),
+  });
   expect((await api.store.getIncidentMetrics(open.incident.id))?.final).toBe(false);
 
   // The workflow acknowledges the open incident: a new timeline event and a patched row.
   const ackAt = new Date(Date.parse(open.incident.declaredAt) + 4 * MINUTE).toISOString();
-  await api.store.appendTimeline([{ id: `${open.incident.id}:99`, incidentId: open.incident.id, seq: 99, at: ackAt, type: 'incident.acknowledged', phase: 'decide', actor: { id: 'x', name: 'X', role: 'responder' }, summary: 'Acknowledged', data: {} }]);
+  await api.store.appendTimeline([
+    {
+      id: `${open.incident.id}:99`,
+      incidentId: open.incident.id,
+      seq: 99,
+      at: ackAt,
+      type: 'incident.acknowledged',
+      phase: 'decide',
+      actor: { id: 'x', name: 'X', role: 'responder' },
+      summary: 'Acknowledged',
+      data: {},
+    },
+  ]);
   await api.store.updateIncident(open.incident.id, { status: 'acknowledged', acknowledgedAt: ackAt }, ackAt);
   const after = (await summary(`${RANGE}&groupBy=runbook`)).groups.find((g) => g.key === 'flow')!;
   expect(after.timeToAcknowledge.n).toBe(6);
-  expect((await api.store.getIncidentMetrics(open.incident.id))).toMatchObject({ acknowledgedAt: ackAt, timeToAcknowledgeMs: min(4), sourceSeq: 99 });
+  expect(await api.store.getIncidentMetrics(open.incident.id)).toMatchObject({
+    acknowledgedAt: ackAt,
+    timeToAcknowledgeMs: min(4),
+    sourceSeq: 99,
+  });
 });
 
 test('a real incident: milestones and phase spans from the timeline the workflow wrote', async () => {
@@ -151,12 +231,19 @@ test('a real incident: milestones and phase spans from the timeline the workflow
   const live = await api.get<IncidentMeasurements>(`/api/v1/incidents/${id}/metrics`, { as: 'viewer' });
   expect(live.status).toBe(200);
   expect(live.body.milestones.mitigatedAt).toBeNull();
-  expect(live.body.phases.map((p) => [p.phase, p.completedAt === null])).toEqual([['detect', false], ['report', false], ['decide', true]]);
+  expect(live.body.phases.map((p) => [p.phase, p.completedAt === null])).toEqual([
+    ['detect', false],
+    ['report', false],
+    ['decide', true],
+  ]);
 
-  expect((await api.post(`/api/v1/incidents/${id}/decisions/strategy`, { as: 'commander', body: { option: 'failover' } })).status).toBe(200);
+  expect((await api.post(`/api/v1/incidents/${id}/decisions/strategy`, { as: 'commander', body: { option: 'failover' } })).status).toBe(
+    200,
+  );
   const closed = await waitForStatus(api, id, 'closed');
   const { events } = await timelineOf(api, id);
-  const first = (type: string, match: (e: (typeof events)[number]) => boolean = () => true) => events.find((e) => e.type === type && match(e))?.at;
+  const first = (type: string, match: (e: (typeof events)[number]) => boolean = () => true) =>
+    events.find((e) => e.type === type && match(e))?.at;
 
   const res = await api.get<IncidentMeasurements>(`/api/v1/incidents/${id}/metrics`, { as: 'viewer' });
   const m = res.body;
@@ -184,7 +271,10 @@ test('a real incident: milestones and phase spans from the timeline the workflow
 
   const now = await summary(`from=${new Date(Date.now() - DAY).toISOString()}&groupBy=runbook`);
   expect(await api.store.getIncidentMetrics(id)).toMatchObject({ final: true, ...m.milestones, ...m.durations });
-  expect(now.groups.find((g) => g.key === 'flow')).toMatchObject({ count: 1, timeToAcknowledge: { n: 1, medianMs: m.durations.timeToAcknowledgeMs } });
+  expect(now.groups.find((g) => g.key === 'flow')).toMatchObject({
+    count: 1,
+    timeToAcknowledge: { n: 1, medianMs: m.durations.timeToAcknowledgeMs },
+  });
   expectError(await api.get('/api/v1/incidents/INC-999999999999/metrics', { as: 'viewer' }), 404, 'not_found');
 });
 

@@ -178,8 +178,34 @@ describe('GET /api/v1/oncall/policies/:id', () => {
     expect(res.body).toEqual({
       policyId: 'main',
       levels: [
-        { delayMs: 300_000, targets: [{ personId: 'ben', name: 'Ben Okafor', contacts: [{ channel: 'slack', to: 'U01BEN', delayMs: 0 }, { channel: 'webhook', to: '+4915100000002', delayMs: 0 }], scheduleId: 'primary' }] },
-        { delayMs: 600_000, targets: [{ personId: 'ana', name: 'Ana Schmidt', contacts: [{ channel: 'slack', to: 'U01ANA', delayMs: 0 }, { channel: 'email', to: 'ana@example.com', delayMs: 0 }], scheduleId: null }] },
+        {
+          delayMs: 300_000,
+          targets: [
+            {
+              personId: 'ben',
+              name: 'Ben Okafor',
+              contacts: [
+                { channel: 'slack', to: 'U01BEN', delayMs: 0 },
+                { channel: 'webhook', to: '+4915100000002', delayMs: 0 },
+              ],
+              scheduleId: 'primary',
+            },
+          ],
+        },
+        {
+          delayMs: 600_000,
+          targets: [
+            {
+              personId: 'ana',
+              name: 'Ana Schmidt',
+              contacts: [
+                { channel: 'slack', to: 'U01ANA', delayMs: 0 },
+                { channel: 'email', to: 'ana@example.com', delayMs: 0 },
+              ],
+              scheduleId: null,
+            },
+          ],
+        },
       ],
       repeat: 1,
       fallback: null,
@@ -277,7 +303,11 @@ describe('GET /api/v1/oncall/:schedule.ics', () => {
     const ok = await h.request('GET', `/api/v1/oncall/primary.ics?token=${encodeURIComponent(h.tokens.viewer)}`);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('referrer-policy')).toBe('no-referrer');
-    const admin = expectError(await h.request('GET', `/api/v1/oncall/primary.ics?token=${encodeURIComponent(h.tokens.admin)}`), 403, 'forbidden');
+    const admin = expectError(
+      await h.request('GET', `/api/v1/oncall/primary.ics?token=${encodeURIComponent(h.tokens.admin)}`),
+      403,
+      'forbidden',
+    );
     expect(admin.message).toContain('viewer token');
     const bad = await h.request('GET', '/api/v1/oncall/primary.ics?token=flt_guess');
     expectError(bad, 401, 'unauthorized');
@@ -292,7 +322,7 @@ describe('GET /api/v1/oncall/:schedule.ics', () => {
     expect(logged).not.toContain('flt_guess');
   });
 
-  test('?person= keeps one person\'s shifts', async () => {
+  test("?person= keeps one person's shifts", async () => {
     const res = await h.request('GET', '/api/v1/oncall/primary.ics?person=ana', { as: 'viewer' });
     const { events } = parseCalendar(res.text);
     expect(events.length).toBeGreaterThan(0);
@@ -315,7 +345,13 @@ describe('GET /api/v1/oncall/:schedule.ics', () => {
       next();
     });
     const tokenService = createTokenService({ store: h.store });
-    app.use('/oncall', oncallRoutes({ tokens: tokenService, oncall: createOnCallService({ store: h.store, oncall: () => config, now: () => new Date('2025-03-28T12:00:00Z') }) }));
+    app.use(
+      '/oncall',
+      oncallRoutes({
+        tokens: tokenService,
+        oncall: createOnCallService({ store: h.store, oncall: () => config, now: () => new Date('2025-03-28T12:00:00Z') }),
+      }),
+    );
     app.use(notFoundHandler);
     app.use(errorHandler);
     const server = await listen(app);
@@ -380,16 +416,27 @@ describe('overrides through the API', () => {
     const primary = now.body.schedules.find((s) => s.id === 'primary')!;
     expect(primary.onCall.map((p) => p.id)).toEqual(['ana']);
     expect(primary.shift).toEqual({ start: from, end: to, source: { kind: 'override', overrideId: override.id } });
-    const policy = await h.request<{ levels: { targets: { personId: string }[] }[] }>('GET', `/api/v1/oncall/policies/main?at=${encodeURIComponent(during)}`, { as: 'viewer' });
+    const policy = await h.request<{ levels: { targets: { personId: string }[] }[] }>(
+      'GET',
+      `/api/v1/oncall/policies/main?at=${encodeURIComponent(during)}`,
+      { as: 'viewer' },
+    );
     expect(policy.body.levels[0]!.targets.map((t) => t.personId)).toEqual(['ana']);
     const feed = parseCalendar((await h.request('GET', '/api/v1/oncall/primary.ics', { as: 'viewer' })).text).events;
     const stamp = (iso: string) => iso.replace(/[-:]|\.\d{3}/g, '');
     expect(feed.find((e) => e.DTSTART === stamp(from))).toMatchObject({ DTEND: stamp(to), SUMMARY: 'On call: Ana Schmidt (primary)' });
 
-    const listed = await h.request<{ items: OverrideView[] }>('GET', '/api/v1/oncall/primary/overrides?from=2025-01-01T00:00:00Z', { as: 'viewer' });
+    const listed = await h.request<{ items: OverrideView[] }>('GET', '/api/v1/oncall/primary/overrides?from=2025-01-01T00:00:00Z', {
+      as: 'viewer',
+    });
     expect(listed.body.items).toEqual([
       { id: 'config:0', source: 'config', person: 'zoe', from: '2025-03-26T08:00:00.000Z', to: '2025-03-26T11:00:00.000Z' },
-      expect.objectContaining({ id: override.id, source: 'api', person: 'ana', createdBy: { id: `token:${h.tokenIds.admin}`, name: TOKEN_NAMES.admin, role: 'admin' } }),
+      expect.objectContaining({
+        id: override.id,
+        source: 'api',
+        person: 'ana',
+        createdBy: { id: `token:${h.tokenIds.admin}`, name: TOKEN_NAMES.admin, role: 'admin' },
+      }),
     ]);
 
     expect((await h.request('DELETE', `/api/v1/oncall/primary/overrides/${override.id}`, { as: 'admin' })).status).toBe(204);
@@ -406,7 +453,9 @@ describe('overrides through the API', () => {
         outcome: 'ok',
         details: { scheduleId: 'primary', overrideId: override.id, person: 'ana', from, to },
       });
-      expect(entry.path).toBe(entry.action.endsWith('create') ? '/api/v1/oncall/primary/overrides' : `/api/v1/oncall/primary/overrides/${override.id}`);
+      expect(entry.path).toBe(
+        entry.action.endsWith('create') ? '/api/v1/oncall/primary/overrides' : `/api/v1/oncall/primary/overrides/${override.id}`,
+      );
     }
   });
 
@@ -420,7 +469,9 @@ describe('overrides through the API', () => {
     expectFieldError(await post({ person: 'ana', from: inFuture(1), to: inFuture(2), extra: 1 }), 'extra');
     expectError(await post({ person: 'ana', from: inFuture(1), to: inFuture(2) }, 'nope'), 404, 'not_found');
     expectError(await h.request('DELETE', '/api/v1/oncall/primary/overrides/config:0', { as: 'admin' }), 409, 'conflict');
-    const refused = (await h.store.listAudit({ limit: 50 })).filter((e) => e.action === 'oncall.override.create' && e.details.person === 'nobody');
+    const refused = (await h.store.listAudit({ limit: 50 })).filter(
+      (e) => e.action === 'oncall.override.create' && e.details.person === 'nobody',
+    );
     expect(refused).toEqual([]);
   });
 });

@@ -7,7 +7,19 @@ import { createApp } from '../../src/api/app';
 import type { IncidentRecord } from '../../src/domain/incident';
 import type { PostmortemView } from '../../src/services/postmortems';
 import type { ActionItemListing, Page } from '../../src/store/store';
-import { API_RUNBOOKS, declareIncident, expectError, expectFieldError, getIncident, listen, send, startApiHarness, timelineOf, waitForOpenDecision, waitForStatus } from '../support/api';
+import {
+  API_RUNBOOKS,
+  declareIncident,
+  expectError,
+  expectFieldError,
+  getIncident,
+  listen,
+  send,
+  startApiHarness,
+  timelineOf,
+  waitForOpenDecision,
+  waitForStatus,
+} from '../support/api';
 import type { ApiHarness, ApiResponse, RequestOptions } from '../support/api';
 import { DAY, HOUR, MINUTE, keepIncidentIdsShort, seedIncident } from '../support/browser';
 import { eventually } from '../support/temporal';
@@ -53,13 +65,27 @@ async function getPm(id: string): Promise<PostmortemView> {
 /** An incident of the review runbook, resolved by its runbook, with its draft waiting for the review. */
 async function incidentAwaitingReview(title: string): Promise<IncidentRecord> {
   const incident = await declareIncident(api, { title, runbook: 'review' });
-  await eventually(async () => ((await getIncident(api, incident.id)).live?.awaitingReview ? true : undefined), `${incident.id} waiting for its review`);
+  await eventually(
+    async () => ((await getIncident(api, incident.id)).live?.awaitingReview ? true : undefined),
+    `${incident.id} waiting for its review`,
+  );
   return incident;
 }
 
-async function insertDraft(incidentId: string, body = '## Summary\n\nDrafted by hand.\n\n## Action items\n\n| action | owner | due | status |\n| --- | --- | --- | --- |\n') {
+async function insertDraft(
+  incidentId: string,
+  body = '## Summary\n\nDrafted by hand.\n\n## Action items\n\n| action | owner | due | status |\n| --- | --- | --- | --- |\n',
+) {
   const at = new Date().toISOString();
-  await api.store.insertPostmortem({ incidentId, template: 'default', status: 'draft', dueAt: new Date(Date.now() + 5 * DAY).toISOString(), body, createdAt: at, updatedAt: at });
+  await api.store.insertPostmortem({
+    incidentId,
+    template: 'default',
+    status: 'draft',
+    dueAt: new Date(Date.now() + 5 * DAY).toISOString(),
+    body,
+    createdAt: at,
+    updatedAt: at,
+  });
 }
 
 test('the draft is read as sections; commanders edit with If-Match; stale saves get 409; every edit is audited', async () => {
@@ -90,27 +116,49 @@ test('the draft is read as sections; commanders edit with If-Match; stale saves 
   expectFieldError(await put(id, { status: 'published' }, { version: 1 }), 'status');
   expectError(await put(id, { status: 'done' }, { version: 1 }), 409, 'conflict');
 
-  const edited = await put(id, {
-    sections: { rootCause: 'A client library upgrade halved the gateway timeout.', impact: '12% of card payments failed for 25 minutes.' },
-    actionItems: [
-      { title: 'Pin the gateway client timeout', owner: 'dana', due: '2026-12-01' },
-      { title: 'Alert on payment error rate per provider', owner: null },
-    ],
-    status: 'in-review',
-  }, { version: 1 });
+  const edited = await put(
+    id,
+    {
+      sections: {
+        rootCause: 'A client library upgrade halved the gateway timeout.',
+        impact: '12% of card payments failed for 25 minutes.',
+      },
+      actionItems: [
+        { title: 'Pin the gateway client timeout', owner: 'dana', due: '2026-12-01' },
+        { title: 'Alert on payment error rate per provider', owner: null },
+      ],
+      status: 'in-review',
+    },
+    { version: 1 },
+  );
   expect({ status: edited.status, body: edited.text }).toMatchObject({ status: 200 });
   expect(edited.headers.get('etag')).toBe('"2"');
   expect(edited.body).toMatchObject({ version: 2, status: 'in-review' });
   expect(edited.body.sections.rootCause).toBe('A client library upgrade halved the gateway timeout.');
   expect(edited.body.sections.timeline).toBe(draft.sections.timeline);
   expect(edited.body.actionItems).toEqual([
-    expect.objectContaining({ title: 'Pin the gateway client timeout', owner: 'dana', due: '2026-12-01', status: 'open', completedAt: null }),
+    expect.objectContaining({
+      title: 'Pin the gateway client timeout',
+      owner: 'dana',
+      due: '2026-12-01',
+      status: 'open',
+      completedAt: null,
+    }),
     expect.objectContaining({ title: 'Alert on payment error rate per provider', owner: null, due: null, status: 'open' }),
   ]);
   for (const item of edited.body.actionItems) expect(item.id).toMatch(/^ai_[0-9a-f]{12}$/);
   // The Markdown keeps the draft's shape; the action items section is rendered from the rows.
   const headings = edited.body.body.split('\n').filter((l) => l.startsWith('## '));
-  expect(headings).toEqual(['## Summary', '## Impact', '## Timeline', '## Root cause', '## Contributing factors', '## What went well', '## What went badly', '## Action items']);
+  expect(headings).toEqual([
+    '## Summary',
+    '## Impact',
+    '## Timeline',
+    '## Root cause',
+    '## Contributing factors',
+    '## What went well',
+    '## What went badly',
+    '## Action items',
+  ]);
   expect(edited.body.body).toContain('| Pin the gateway client timeout | dana | 2026-12-01 | open |');
   expect(edited.body.body).toContain('| Alert on payment error rate per provider |  |  | open |');
 
@@ -135,23 +183,34 @@ test('the draft is read as sections; commanders edit with If-Match; stale saves 
 
   const audit = (await api.store.listAudit({ incidentId: id, limit: 100 })).filter((a) => a.action === 'postmortem.edit');
   const ok = audit.filter((a) => a.outcome === 'ok').reverse();
-  expect(ok.map((a) => [a.details.fromVersion, a.details.toVersion])).toEqual([[1, 2], [2, 3]]);
+  expect(ok.map((a) => [a.details.fromVersion, a.details.toVersion])).toEqual([
+    [1, 2],
+    [2, 3],
+  ]);
   expect(ok[0]!.details.summary).toBe('status draft → in-review; Impact +1/−1 lines; Root cause +1/−1 lines; action items: 2 added');
-  expect(ok[0]!.details.actionItems).toMatchObject({ added: ['Pin the gateway client timeout', 'Alert on payment error rate per provider'] });
+  expect(ok[0]!.details.actionItems).toMatchObject({
+    added: ['Pin the gateway client timeout', 'Alert on payment error rate per provider'],
+  });
   expect(ok[0]!.actor).toMatchObject({ id: `token:${api.tokenIds.commander}`, role: 'commander' });
   expect(ok[1]!.details.summary).toBe('action items: 1 completed');
   const rejected = audit.filter((a) => a.outcome === 'rejected');
-  expect(rejected.map((a) => a.details)).toEqual(expect.arrayContaining([expect.objectContaining({ expectedVersion: 1, currentVersion: 2, error: 'version conflict' })]));
+  expect(rejected.map((a) => a.details)).toEqual(
+    expect.arrayContaining([expect.objectContaining({ expectedVersion: 1, currentVersion: 2, error: 'version conflict' })]),
+  );
 });
 
 test('marking the review done closes the incident; afterwards only action items change; open ones are listed across incidents', async () => {
   const incident = await incidentAwaitingReview('Checkout latency after deploy');
   const id = incident.id;
-  const first = await put(id, {
-    sections: { summary: 'Checkout p99 latency tripled after the 14:00 deploy.\nRolled back at 14:40.' },
-    actionItems: [{ title: 'Load-test checkout before deploys', owner: 'lee', due: '2026-12-15' }],
-    status: 'in-review',
-  }, { version: 1 });
+  const first = await put(
+    id,
+    {
+      sections: { summary: 'Checkout p99 latency tripled after the 14:00 deploy.\nRolled back at 14:40.' },
+      actionItems: [{ title: 'Load-test checkout before deploys', owner: 'lee', due: '2026-12-15' }],
+      status: 'in-review',
+    },
+    { version: 1 },
+  );
   expect(first.status).toBe(200);
 
   const done = await put(id, { status: 'done' }, { version: first.body.version });
@@ -161,7 +220,10 @@ test('marking the review done closes the incident; afterwards only action items 
   expect(closed.incident.phase).toBe('closed');
   const { events } = await timelineOf(api, id);
   expect(events.filter((e) => e.type === 'postmortem.reviewed')).toEqual([
-    expect.objectContaining({ summary: expect.stringContaining('Checkout p99 latency tripled after the 14:00 deploy.'), actor: expect.objectContaining({ role: 'commander' }) }),
+    expect.objectContaining({
+      summary: expect.stringContaining('Checkout p99 latency tripled after the 14:00 deploy.'),
+      actor: expect.objectContaining({ role: 'commander' }),
+    }),
   ]);
   expect(events.at(-1)?.type).toBe('incident.closed');
 
@@ -176,9 +238,25 @@ test('marking the review done closes the incident; afterwards only action items 
   expect(more.body.actionItems).toHaveLength(2);
 
   // A second incident's open items, one with an earlier due date.
-  const other = await seedIncident(api.store, { title: 'Inventory sync drift', declaredAt: new Date(Date.now() - 3 * DAY), ackMs: 5 * MINUTE, resolveMs: HOUR, closeMs: 2 * HOUR, service: 'inventory' });
+  const other = await seedIncident(api.store, {
+    title: 'Inventory sync drift',
+    declaredAt: new Date(Date.now() - 3 * DAY),
+    ackMs: 5 * MINUTE,
+    resolveMs: HOUR,
+    closeMs: 2 * HOUR,
+    service: 'inventory',
+  });
   await insertDraft(other.incident.id);
-  const otherItems = await put(other.incident.id, { actionItems: [{ title: 'Reconcile stock nightly', due: '2026-12-02' }, { title: 'Document the sync job', status: 'done' }] }, { version: 1 });
+  const otherItems = await put(
+    other.incident.id,
+    {
+      actionItems: [
+        { title: 'Reconcile stock nightly', due: '2026-12-02' },
+        { title: 'Document the sync job', status: 'done' },
+      ],
+    },
+    { version: 1 },
+  );
   expect(otherItems.status).toBe(200);
 
   const open = await api.get<Page<ActionItemListing>>('/api/v1/action-items?status=open', { as: 'viewer' });
@@ -189,7 +267,11 @@ test('marking the review done closes the incident; afterwards only action items 
     ['Load-test checkout before deploys', '2026-12-15'],
     ['Add a latency SLO alert', null],
   ]);
-  expect(mine[1]).toMatchObject({ incidentId: id, owner: 'lee', incident: { title: 'Checkout latency after deploy', severity: 'SEV2', status: 'closed' } });
+  expect(mine[1]).toMatchObject({
+    incidentId: id,
+    owner: 'lee',
+    incident: { title: 'Checkout latency after deploy', severity: 'SEV2', status: 'closed' },
+  });
   const doneItems = await api.get<Page<ActionItemListing>>('/api/v1/action-items?status=done', { as: 'viewer' });
   expect(doneItems.body.items.map((i) => i.title)).toContain('Document the sync job');
   expect(doneItems.body.items.every((i) => i.status === 'done')).toBe(true);
@@ -215,7 +297,13 @@ test('marking done is refused (409) while the workflow is not waiting for a revi
   expect(await getPm(incident.id)).toMatchObject({ status: 'in-review', version: 2 });
   expect((await getIncident(api, incident.id)).incident.status).toBe('open');
 
-  const old = await seedIncident(api.store, { title: 'Closed long ago', declaredAt: new Date(Date.now() - 30 * DAY), ackMs: MINUTE, resolveMs: HOUR, closeMs: 2 * HOUR });
+  const old = await seedIncident(api.store, {
+    title: 'Closed long ago',
+    declaredAt: new Date(Date.now() - 30 * DAY),
+    ackMs: MINUTE,
+    resolveMs: HOUR,
+    closeMs: 2 * HOUR,
+  });
   await insertDraft(old.incident.id);
   expect((await put(old.incident.id, { status: 'in-review' }, { version: 1 })).status).toBe(200);
   const closedDone = await put(old.incident.id, { status: 'done' }, { version: 2 });
@@ -237,15 +325,29 @@ function cookiesOf(res: ApiResponse<unknown>): Record<string, string> {
 const valueOf = (setCookie: string) => decodeURIComponent(setCookie.slice(setCookie.indexOf('=') + 1, setCookie.indexOf(';')));
 
 test('page sessions: a token becomes an httpOnly SameSite=Strict cookie; cookie writes need the CSRF header; bearer tokens work as before', async () => {
-  const incident = await seedIncident(api.store, { title: 'Session test', declaredAt: new Date(Date.now() - DAY), ackMs: MINUTE, resolveMs: HOUR, closeMs: 2 * HOUR });
+  const incident = await seedIncident(api.store, {
+    title: 'Session test',
+    declaredAt: new Date(Date.now() - DAY),
+    ackMs: MINUTE,
+    resolveMs: HOUR,
+    closeMs: 2 * HOUR,
+  });
   await insertDraft(incident.incident.id);
   const id = incident.incident.id;
 
   expectError(await api.post('/api/v1/session', { body: { token: 'flt_not-a-token' } }), 401, 'unauthorized');
   expectFieldError(await api.post('/api/v1/session', { body: {} }), 'token');
-  expectError(await api.post('/api/v1/session', { raw: `token=${api.tokens.commander}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+  expectError(
+    await api.post('/api/v1/session', {
+      raw: `token=${api.tokens.commander}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    }),
+    415,
+  );
 
-  const signIn = await api.post<{ name: string; role: string; expiresAt: string }>('/api/v1/session', { body: { token: api.tokens.commander } });
+  const signIn = await api.post<{ name: string; role: string; expiresAt: string }>('/api/v1/session', {
+    body: { token: api.tokens.commander },
+  });
   expect(signIn.status).toBe(201);
   expect(signIn.body).toMatchObject({ name: 'Grace Commander', role: 'commander' });
   const cookies = cookiesOf(signIn);
@@ -268,12 +370,25 @@ test('page sessions: a token becomes an httpOnly SameSite=Strict cookie; cookie 
   expect((await api.get(`/api/v1/incidents/${id}`, { headers: { cookie } })).status).toBe(200);
 
   // Writes with the cookie alone are refused: another site could make the browser send it, not the header.
-  const noHeader = expectError(await put(id, { sections: { rootCause: 'by cookie' } }, { as: undefined, version: 1, headers: { cookie } }), 403, 'csrf_failed');
+  const noHeader = expectError(
+    await put(id, { sections: { rootCause: 'by cookie' } }, { as: undefined, version: 1, headers: { cookie } }),
+    403,
+    'csrf_failed',
+  );
   expect(noHeader.message).toContain('X-Fireline-CSRF');
-  expectError(await put(id, { sections: { rootCause: 'by cookie' } }, { as: undefined, version: 1, headers: { cookie, 'x-fireline-csrf': 'guess' } }), 403, 'csrf_failed');
-  const withHeader = await api.request<PostmortemView>('PUT', pmPath(id), { body: { sections: { rootCause: 'by cookie' } }, headers: { cookie, 'x-fireline-csrf': csrf, 'if-match': '"1"' } });
+  expectError(
+    await put(id, { sections: { rootCause: 'by cookie' } }, { as: undefined, version: 1, headers: { cookie, 'x-fireline-csrf': 'guess' } }),
+    403,
+    'csrf_failed',
+  );
+  const withHeader = await api.request<PostmortemView>('PUT', pmPath(id), {
+    body: { sections: { rootCause: 'by cookie' } },
+    headers: { cookie, 'x-fireline-csrf': csrf, 'if-match': '"1"' },
+  });
   expect({ status: withHeader.status, body: withHeader.text }).toMatchObject({ status: 200 });
-  const audit = (await api.store.listAudit({ incidentId: id, limit: 10 })).find((a) => a.action === 'postmortem.edit' && a.outcome === 'ok');
+  const audit = (await api.store.listAudit({ incidentId: id, limit: 10 })).find(
+    (a) => a.action === 'postmortem.edit' && a.outcome === 'ok',
+  );
   expect(audit?.actor).toMatchObject({ id: `token:${api.tokenIds.commander}`, name: 'Grace Commander' });
 
   // Bearer tokens ignore cookies entirely (and need no CSRF header).
@@ -282,7 +397,14 @@ test('page sessions: a token becomes an httpOnly SameSite=Strict cookie; cookie 
   // A viewer's session reads but may not edit.
   const viewerCookies = cookiesOf(await api.post('/api/v1/session', { body: { token: api.tokens.viewer } }));
   const viewerCookie = `fireline_session=${valueOf(viewerCookies.fireline_session!)}`;
-  expectError(await api.request('PUT', pmPath(id), { body: { sections: { rootCause: 'x' } }, headers: { cookie: viewerCookie, 'x-fireline-csrf': valueOf(viewerCookies.fireline_csrf!), 'if-match': '"3"' } }), 403, 'forbidden');
+  expectError(
+    await api.request('PUT', pmPath(id), {
+      body: { sections: { rootCause: 'x' } },
+      headers: { cookie: viewerCookie, 'x-fireline-csrf': valueOf(viewerCookies.fireline_csrf!), 'if-match': '"3"' },
+    }),
+    403,
+    'forbidden',
+  );
 
   // Signing out needs the header too, then the cookie is worthless.
   expectError(await api.request('DELETE', '/api/v1/session', { headers: { cookie } }), 403, 'csrf_failed');
@@ -294,7 +416,13 @@ test('page sessions: a token becomes an httpOnly SameSite=Strict cookie; cookie 
 
   // An expired session is no session.
   const expiredId = 'expired-session-id';
-  await api.store.insertSession({ idHash: createHash('sha256').update(expiredId).digest('hex'), tokenId: api.tokenIds.admin, csrf: 'c', createdAt: new Date(Date.now() - 2 * DAY).toISOString(), expiresAt: new Date(Date.now() - DAY).toISOString() });
+  await api.store.insertSession({
+    idHash: createHash('sha256').update(expiredId).digest('hex'),
+    tokenId: api.tokenIds.admin,
+    csrf: 'c',
+    createdAt: new Date(Date.now() - 2 * DAY).toISOString(),
+    expiresAt: new Date(Date.now() - DAY).toISOString(),
+  });
   expectError(await api.get('/api/v1/session', { headers: { cookie: `fireline_session=${expiredId}` } }), 401, 'unauthorized');
   expect((await api.get<{ via: string }>('/api/v1/session', { as: 'viewer' })).body.via).toBe('token');
 

@@ -21,7 +21,14 @@ describe('runbooks', () => {
     expect(res.status).toBe(200);
     const byId = Object.fromEntries(res.body.items.map((r) => [r.id, r]));
     expect(Object.keys(byId).sort()).toEqual(['ask-responder', 'broken', 'flow', 'hold', 'instant', 'quick']);
-    expect(byId.flow).toMatchObject({ title: 'Full flow', owner: 'team-test', service: 'orders-db', severity: 'SEV1', source: 'flow.yaml', problems: [] });
+    expect(byId.flow).toMatchObject({
+      title: 'Full flow',
+      owner: 'team-test',
+      service: 'orders-db',
+      severity: 'SEV1',
+      source: 'flow.yaml',
+      problems: [],
+    });
     expect(byId.flow!.version).toMatch(/^[0-9a-f]{64}$/);
     expect(byId.hold).toMatchObject({ severity: 'SEV2', problems: [] });
     expect(byId.quick).toMatchObject({ severity: null, problems: [] });

@@ -86,7 +86,12 @@ describe('silences API', () => {
 
     const pending = await request<{ silence: SilenceView }>('POST', '/api/v1/silences', {
       as: 'admin',
-      body: { matchers: [{ name: 'service', value: 'checkout' }], startsAt: inHours(1), endsAt: inHours(3), comment: 'checkout deploy freeze test' },
+      body: {
+        matchers: [{ name: 'service', value: 'checkout' }],
+        startsAt: inHours(1),
+        endsAt: inHours(3),
+        comment: 'checkout deploy freeze test',
+      },
     });
     expect(pending.body.silence.state).toBe('pending');
 
@@ -94,11 +99,15 @@ describe('silences API', () => {
     expect(all.body.silences.map((s) => s.id)).toEqual([pending.body.silence.id, silence.id]);
     const active = await request<{ silences: SilenceView[] }>('GET', '/api/v1/silences?state=active', { as: 'admin' });
     expect(active.body.silences.map((s) => s.id)).toEqual([silence.id]);
-    expect((await request<{ silence: SilenceView }>('GET', `/api/v1/silences/${silence.id}`, { as: 'admin' })).body.silence.id).toBe(silence.id);
+    expect((await request<{ silence: SilenceView }>('GET', `/api/v1/silences/${silence.id}`, { as: 'admin' })).body.silence.id).toBe(
+      silence.id,
+    );
 
     // What the sink will do with it: the order-db fixture's alerts are silenced, checkout's are not.
     const stored = await store.listSilences({ activeAt: new Date().toISOString() });
-    const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'reference', 'alertmanager', 'firing-order-db-down.json'), 'utf8'));
+    const fixture = JSON.parse(
+      readFileSync(join(__dirname, '..', 'fixtures', 'reference', 'alertmanager', 'firing-order-db-down.json'), 'utf8'),
+    );
     const parsed = parseAlertmanager(fixture, { integration: 'am' });
     if (!parsed.ok) throw new Error('fixture');
     expect(parsed.value.alerts.map((a) => isSilenced(stored, a, new Date()))).toEqual([true, true]);
@@ -117,7 +126,9 @@ describe('silences API', () => {
     expect(cache.isSilenced(parsed.value.alerts[0]!, new Date())).toBe(false);
 
     const audit = await store.listAudit({ limit: 50 });
-    const mine = audit.filter((a) => a.action.startsWith('silence.')).map((a) => [a.action, a.actor.id, a.details.silenceId, a.path, a.method]);
+    const mine = audit
+      .filter((a) => a.action.startsWith('silence.'))
+      .map((a) => [a.action, a.actor.id, a.details.silenceId, a.path, a.method]);
     expect(mine).toEqual(
       expect.arrayContaining([
         ['silence.create', `token:${tokenIds.admin}`, silence.id, '/api/v1/silences/', 'POST'],
@@ -132,7 +143,9 @@ describe('silences API', () => {
     const created = await request<{ silence: SilenceView }>('POST', '/api/v1/silences', { as: 'admin', body: ORDERS_MAINTENANCE });
     const id = created.body.silence.id;
     for (const role of ['commander', 'responder', 'viewer'] as const) {
-      expect(expectError(await request('POST', '/api/v1/silences', { as: role, body: ORDERS_MAINTENANCE }), 403, 'forbidden').message).toContain('admin');
+      expect(
+        expectError(await request('POST', '/api/v1/silences', { as: role, body: ORDERS_MAINTENANCE }), 403, 'forbidden').message,
+      ).toContain('admin');
       expectError(await request('GET', '/api/v1/silences', { as: role }), 403, 'forbidden');
       expectError(await request('GET', `/api/v1/silences/${id}`, { as: role }), 403, 'forbidden');
       expectError(await request('DELETE', `/api/v1/silences/${id}`, { as: role }), 403, 'forbidden');
@@ -146,7 +159,10 @@ describe('silences API', () => {
     const post = (body: unknown) => request('POST', '/api/v1/silences', { as: 'admin', body });
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, matchers: [] }), 'matchers');
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, matchers: [{ name: 'service', value: '.*', op: '=~' }] }), 'matchers');
-    expectFieldError(await post({ ...ORDERS_MAINTENANCE, matchers: [{ name: 'service', value: '(unclosed', op: '=~' }] }), 'matchers.0.value');
+    expectFieldError(
+      await post({ ...ORDERS_MAINTENANCE, matchers: [{ name: 'service', value: '(unclosed', op: '=~' }] }),
+      'matchers.0.value',
+    );
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, matchers: [{ name: 'service', value: 'x', op: 'LIKE' }] }), 'matchers.0.op');
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, comment: '' }), 'comment');
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, endsAt: inHours(1) }), 'endsAt');
@@ -155,8 +171,15 @@ describe('silences API', () => {
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, duration: 'forever' }), 'duration');
     expectFieldError(await post({ ...ORDERS_MAINTENANCE, startsAt: 'tomorrow' }), 'startsAt');
     expect(expectError(await post({ ...ORDERS_MAINTENANCE, owner: 'me' }), 400).message).toContain('owner');
-    expectError(await request('POST', '/api/v1/silences', { as: 'admin', raw: '{"matchers":', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-    expectError(await request('POST', '/api/v1/silences', { as: 'admin', raw: 'matchers=x', headers: { 'content-type': 'text/plain' } }), 415);
+    expectError(
+      await request('POST', '/api/v1/silences', { as: 'admin', raw: '{"matchers":', headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_json',
+    );
+    expectError(
+      await request('POST', '/api/v1/silences', { as: 'admin', raw: 'matchers=x', headers: { 'content-type': 'text/plain' } }),
+      415,
+    );
     expectError(await request('GET', '/api/v1/silences?state=soon', { as: 'admin' }), 400);
   });
 

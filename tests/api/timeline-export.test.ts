@@ -19,21 +19,23 @@ beforeAll(async () => {
   api = await startApiHarness({ name: 'api-timeline-export' });
   keepIncidentIdsShort(api.store);
   for (let w = 0; w < 6; w++) {
-    spread.push(await seedIncident(api.store, {
-      title: `Week ${w}: checkout errors, "quoted" | piped`,
-      declaredAt: new Date(BASE + w * WEEK),
-      service: w % 2 ? 'payments' : 'checkout',
-      severity: w % 2 ? 'SEV2' : 'SEV1',
-      alertLeadMs: 3 * MINUTE,
-      reportMs: 20_000,
-      pageMs: 40_000,
-      ackMs: 4 * MINUTE,
-      clearMs: 50 * MINUTE,
-      resolveMs: HOUR,
-      closeMs: 2 * DAY,
-      notes: NASTY_NOTES.map((text, i) => ({ atMs: (10 + i) * MINUTE, text })),
-      fillerSteps: 20 + w * 5,
-    }));
+    spread.push(
+      await seedIncident(api.store, {
+        title: `Week ${w}: checkout errors, "quoted" | piped`,
+        declaredAt: new Date(BASE + w * WEEK),
+        service: w % 2 ? 'payments' : 'checkout',
+        severity: w % 2 ? 'SEV2' : 'SEV1',
+        alertLeadMs: 3 * MINUTE,
+        reportMs: 20_000,
+        pageMs: 40_000,
+        ackMs: 4 * MINUTE,
+        clearMs: 50 * MINUTE,
+        resolveMs: HOUR,
+        closeMs: 2 * DAY,
+        notes: NASTY_NOTES.map((text, i) => ({ atMs: (10 + i) * MINUTE, text })),
+        fillerSteps: 20 + w * 5,
+      }),
+    );
   }
 });
 afterAll(async () => {
@@ -79,7 +81,13 @@ test('CSV: a header and one row per event, formulas defused, quotes, commas and 
     expect(rows[0]).toEqual(['seq', 'at', 'type', 'phase', 'actor', 'summary']);
     expect(rows.slice(1).map((r) => r.slice(0, 4))).toEqual(s.events.map((e) => [String(e.seq), e.at, e.type, e.phase]));
     const notes = rows.filter((r) => r[2] === 'note.added').map((r) => r[5]);
-    expect(notes).toEqual(["'=SUM(A1:A3)", "'+44 20 7946 0000", `'-1 for "quotes", commas`, "'@here | pipes | *stars* _under_ `ticks`", 'two\nlines']);
+    expect(notes).toEqual([
+      "'=SUM(A1:A3)",
+      "'+44 20 7946 0000",
+      `'-1 for "quotes", commas`,
+      "'@here | pipes | *stars* _under_ `ticks`",
+      'two\nlines',
+    ]);
     for (const row of rows.slice(1)) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@]/);
   }
 });
@@ -103,7 +111,14 @@ test('Markdown: a heading, the facts, one table row per event with table syntax 
 });
 
 test('a long timeline exports whole with a limit up to 10,000; the default JSON page is 1,000 events', async () => {
-  const big = await seedIncident(api.store, { title: 'Flapping for a week', declaredAt: new Date(BASE + 2 * WEEK), ackMs: MINUTE, resolveMs: 6 * DAY, closeMs: 7 * DAY, fillerSteps: 2400 });
+  const big = await seedIncident(api.store, {
+    title: 'Flapping for a week',
+    declaredAt: new Date(BASE + 2 * WEEK),
+    ackMs: MINUTE,
+    resolveMs: 6 * DAY,
+    closeMs: 7 * DAY,
+    fillerSteps: 2400,
+  });
   const total = big.events.length;
   expect(total).toBeGreaterThan(2400);
   const page = await timelineOf(api, big.incident.id);
@@ -137,7 +152,10 @@ test('the list pages through 10,000 incidents with cursors: each once, in order,
     const items: IncidentRecord[] = [];
     let cursor: string | null = null;
     do {
-      const res: { status: number; body: Page<IncidentRecord> } = await api.get<Page<IncidentRecord>>(`/api/v1/incidents?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`, { as: 'viewer' });
+      const res: { status: number; body: Page<IncidentRecord> } = await api.get<Page<IncidentRecord>>(
+        `/api/v1/incidents?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`,
+        { as: 'viewer' },
+      );
       expect(res.status).toBe(200);
       items.push(...res.body.items);
       cursor = res.body.nextCursor;
@@ -159,7 +177,9 @@ test('the list pages through 10,000 incidents with cursors: each once, in order,
   // A cursor from deep in the list picks up exactly where it left off, whatever page size follows it.
   const cursorAt = async (n: number) => {
     let cursor: string | null = null;
-    for (let p = 0; p < n; p++) cursor = (await api.get<Page<IncidentRecord>>(`/api/v1/incidents?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { as: 'viewer' })).body.nextCursor;
+    for (let p = 0; p < n; p++)
+      cursor = (await api.get<Page<IncidentRecord>>(`/api/v1/incidents?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { as: 'viewer' }))
+        .body.nextCursor;
     return cursor!;
   };
   const deepCursor = await cursorAt(49);
@@ -169,7 +189,19 @@ test('the list pages through 10,000 incidents with cursors: each once, in order,
 
   // The page's search pages the same way, narrowed by title.
   const found = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=bulk%20999&limit=50', { as: 'viewer' });
-  expect(found.body.items.map((i) => i.title).sort()).toEqual(['Bulk 999', 'Bulk 9990', 'Bulk 9991', 'Bulk 9992', 'Bulk 9993', 'Bulk 9994', 'Bulk 9995', 'Bulk 9996', 'Bulk 9997', 'Bulk 9998', 'Bulk 9999']);
+  expect(found.body.items.map((i) => i.title).sort()).toEqual([
+    'Bulk 999',
+    'Bulk 9990',
+    'Bulk 9991',
+    'Bulk 9992',
+    'Bulk 9993',
+    'Bulk 9994',
+    'Bulk 9995',
+    'Bulk 9996',
+    'Bulk 9997',
+    'Bulk 9998',
+    'Bulk 9999',
+  ]);
   const pct = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=100%25', { as: 'viewer' });
   expect(pct.body.items).toEqual([]);
   const filtered = await api.get<Page<IncidentRecord>>('/api/v1/incidents/search?q=bulk%2099&status=open&limit=3', { as: 'viewer' });
@@ -194,7 +226,12 @@ async function readEvents(res: Response, until: (events: { event: string; id?: s
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const fields = Object.fromEntries(block.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+        const fields = Object.fromEntries(
+          block
+            .split('\n')
+            .filter((l) => l && !l.startsWith(':'))
+            .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         if (fields.event) events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data ?? 'null') });
       }
     }
@@ -214,22 +251,46 @@ test('live: the stream pushes timeline events another process writes, and catche
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   // Written straight to the read model, as a worker in another process would.
-  const note: TimelineEvent = { id: `${id}:${last + 1}`, incidentId: id, seq: last + 1, at: new Date().toISOString(), type: 'note.added', phase: 'decide', actor: { id: 'x', name: 'Xavier', role: 'responder' }, summary: 'Database CPU back to 40%', data: {} };
+  const note: TimelineEvent = {
+    id: `${id}:${last + 1}`,
+    incidentId: id,
+    seq: last + 1,
+    at: new Date().toISOString(),
+    type: 'note.added',
+    phase: 'decide',
+    actor: { id: 'x', name: 'Xavier', role: 'responder' },
+    summary: 'Database CPU back to 40%',
+    data: {},
+  };
   setTimeout(() => void api.store.appendTimeline([note]), 300);
   const events = await readEvents(res, (e) => e.some((x) => x.event === 'timeline'));
   expect(events[0]).toMatchObject({ event: 'ready', data: { incident: id, after: last } });
   const push = events.find((e) => e.event === 'timeline')!;
   expect(push.id).toBe(String(last + 1));
-  expect(push.data).toMatchObject({ incident: { id, status: 'acknowledged' }, events: [{ seq: last + 1, summary: 'Database CPU back to 40%' }] });
+  expect(push.data).toMatchObject({
+    incident: { id, status: 'acknowledged' },
+    events: [{ seq: last + 1, summary: 'Database CPU back to 40%' }],
+  });
 
   // A reconnecting EventSource sends Last-Event-ID and gets what it missed at once.
   const again = await fetch(`${api.url}/api/v1/stream?incident=${id}`, { headers: { ...auth, 'last-event-id': String(last - 1) } });
   const missed = await readEvents(again, (e) => e.some((x) => x.event === 'timeline'));
-  expect((missed.find((e) => e.event === 'timeline')!.data as { events: TimelineEvent[] }).events.map((e) => e.seq)).toEqual([last, last + 1]);
+  expect((missed.find((e) => e.event === 'timeline')!.data as { events: TimelineEvent[] }).events.map((e) => e.seq)).toEqual([
+    last,
+    last + 1,
+  ]);
 
   // The list stream says when any incident changed.
   const list = await fetch(`${api.url}/api/v1/stream`, { headers: auth });
-  setTimeout(() => void api.store.updateIncident(id, { status: 'resolved', resolvedAt: new Date().toISOString() }, new Date(Date.now() + 10 * MINUTE).toISOString()), 300);
+  setTimeout(
+    () =>
+      void api.store.updateIncident(
+        id,
+        { status: 'resolved', resolvedAt: new Date().toISOString() },
+        new Date(Date.now() + 10 * MINUTE).toISOString(),
+      ),
+    300,
+  );
   const changed = await readEvents(list, (e) => e.some((x) => x.event === 'incidents'));
   expect(changed.map((e) => e.event)).toEqual(['ready', 'incidents']);
 

@@ -26,7 +26,11 @@ phases:
 `;
 
 // Code passed to page.evaluate runs in the browser; the tests' tsconfig has no DOM library, so name what it uses.
-declare const document: { activeElement: { id: string } | null; cookie: string; querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> };
+declare const document: {
+  activeElement: { id: string } | null;
+  cookie: string;
+  querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+};
 declare const location: { hash: string };
 
 browserSuite('the web page', () => {
@@ -62,7 +66,10 @@ browserSuite('the web page', () => {
       });
     }
     reviewed = await declareIncident(api, { title: 'Card payments declined at checkout', runbook: 'review' });
-    await eventually(async () => ((await getIncident(api, reviewed.id)).live?.awaitingReview ? true : undefined), 'the review incident waiting for its review');
+    await eventually(
+      async () => ((await getIncident(api, reviewed.id)).live?.awaitingReview ? true : undefined),
+      'the review incident waiting for its review',
+    );
     live = await declareIncident(api, { title: 'Checkout 500s after the 14:00 deploy', runbook: 'hold' });
     await waitForOpenDecision(api, live.id, 'go-ahead');
 
@@ -137,14 +144,32 @@ browserSuite('the web page', () => {
     expect(new URL(page.url()).hash).toBe(`#/incidents/${reviewed.id}`);
     await page.locator('#timeline-body tr').first().waitFor();
     const timeline = await rowsText('#timeline-body tr');
-    for (const text of ['incident.declared', 'notification.sent', 'incident.resolved', 'postmortem.drafted', 'Declared "Card payments declined at checkout"']) expect(timeline).toContain(text);
+    for (const text of [
+      'incident.declared',
+      'notification.sent',
+      'incident.resolved',
+      'postmortem.drafted',
+      'Declared "Card payments declined at checkout"',
+    ])
+      expect(timeline).toContain(text);
     expect(await page.locator('.phasebar li').count()).toBe(6);
-    expect((await page.locator('.phasebar li .name').allInnerTexts()).map((t) => t.toLowerCase())).toEqual(['detect', 'report', 'decide', 'execute', 'recover', 'retrospective']);
+    expect((await page.locator('.phasebar li .name').allInnerTexts()).map((t) => t.toLowerCase())).toEqual([
+      'detect',
+      'report',
+      'decide',
+      'execute',
+      'recover',
+      'retrospective',
+    ]);
     // No Slack is configured here, so the announcement went to the outbox.
     expect(await page.locator('#paged-title + div').innerText()).toContain('Notified #incidents via outbox');
     expect(await page.locator('#waiting-title').innerText()).toBe('Waiting for people');
     await page.locator('#timeline-filter').selectOption('paging');
-    await page.waitForFunction(() => Array.from(document.querySelectorAll('#timeline-body tr')).every((r) => /notification|page|acknowledged|escalated/.test(r.textContent ?? '')));
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('#timeline-body tr')).every((r) =>
+        /notification|page|acknowledged|escalated/.test(r.textContent ?? ''),
+      ),
+    );
     await page.locator('#timeline-filter').selectOption('all');
     await screenshot(page, '03-incident');
   });
@@ -167,22 +192,34 @@ browserSuite('the web page', () => {
     expect(article).toContain('The card processor rotated its TLS certificate');
     expect(article).toContain('Stop pinning the processor certificate chain');
     const saved = (await api.get<PostmortemView>(`/api/v1/incidents/${reviewed.id}/postmortem`, { as: 'viewer' })).body;
-    expect(saved).toMatchObject({ version: 2, status: 'in-review', actionItems: [expect.objectContaining({ title: 'Stop pinning the processor certificate chain', owner: 'dana', due: '2026-12-15' })] });
-    const audit = (await api.store.listAudit({ incidentId: reviewed.id, limit: 20 })).find((a) => a.action === 'postmortem.edit' && a.outcome === 'ok');
+    expect(saved).toMatchObject({
+      version: 2,
+      status: 'in-review',
+      actionItems: [expect.objectContaining({ title: 'Stop pinning the processor certificate chain', owner: 'dana', due: '2026-12-15' })],
+    });
+    const audit = (await api.store.listAudit({ incidentId: reviewed.id, limit: 20 })).find(
+      (a) => a.action === 'postmortem.edit' && a.outcome === 'ok',
+    );
     expect(audit).toMatchObject({ actor: { id: `token:${api.tokenIds.commander}` }, details: { fromVersion: 1, toVersion: 2 } });
     await screenshot(page, '04-postmortem-saved');
 
     // Someone else saves while this editor is open.
     await page.locator('#edit-postmortem').click();
     await page.locator('#section-summary').fill('Card payments failed after a certificate rotation (edited in the page).');
-    const other = await api.request('PUT', `/api/v1/incidents/${reviewed.id}/postmortem`, { as: 'admin', body: { sections: { wentWell: 'Paging reached the payments on-call in under a minute.' } }, headers: { 'if-match': '"2"' } });
+    const other = await api.request('PUT', `/api/v1/incidents/${reviewed.id}/postmortem`, {
+      as: 'admin',
+      body: { sections: { wentWell: 'Paging reached the payments on-call in under a minute.' } },
+      headers: { 'if-match': '"2"' },
+    });
     expect(other.status).toBe(200);
     await page.locator('#save-postmortem').click();
     const conflict = page.locator('#pm-message .notice.conflict');
     await conflict.waitFor();
     expect(await conflict.innerText()).toContain('Not saved: someone else changed this post-mortem.');
     expect(await conflict.innerText()).toContain('it is now at version 3');
-    expect(await page.locator('#section-summary').inputValue()).toBe('Card payments failed after a certificate rotation (edited in the page).');
+    expect(await page.locator('#section-summary').inputValue()).toBe(
+      'Card payments failed after a certificate rotation (edited in the page).',
+    );
     await screenshot(page, '05-postmortem-conflict');
     await page.locator('#load-latest').click();
     await page.locator('#pm-message .notice.ok', { hasText: 'Loaded version 3.' }).waitFor();

@@ -24,9 +24,13 @@ async function startDemo(dataDir: string): Promise<{ proc: SpawnedProcess; baseU
   const port = await findFreePort();
   const temporalPort = await findFreePortWithOffset(1000);
   const cliPath = testTemporal().cliPath;
-  const proc = spawnFireline('fireline-demo', ['demo', '--data-dir', dataDir, '--port', String(port), '--temporal-port', String(temporalPort)], {
-    TEMPORAL_CLI_PATH: cliPath === '' ? undefined : cliPath,
-  });
+  const proc = spawnFireline(
+    'fireline-demo',
+    ['demo', '--data-dir', dataDir, '--port', String(port), '--temporal-port', String(temporalPort)],
+    {
+      TEMPORAL_CLI_PATH: cliPath === '' ? undefined : cliPath,
+    },
+  );
   return { proc, baseUrl: `http://127.0.0.1:${port}` };
 }
 
@@ -85,7 +89,9 @@ test('fireline demo declares an incident that pages into the outbox, waits for a
   const ofType = (type: TimelineEvent['type']) => events.filter((e) => e.type === type);
   expect(ofType('phase.entered').map((e) => e.data.phase)).toEqual(PHASES);
   expect(ofType('phase.completed').map((e) => [e.data.phase, e.data.interrupted])).toEqual(PHASES.map((p) => [p, false]));
-  const stepsByPhase = Object.fromEntries(PHASES.map((phase) => [phase, events.filter((e) => e.phase === phase && e.type === 'step.started').map((e) => e.data.stepId)]));
+  const stepsByPhase = Object.fromEntries(
+    PHASES.map((phase) => [phase, events.filter((e) => e.phase === phase && e.type === 'step.started').map((e) => e.data.stepId)]),
+  );
   expect(stepsByPhase).toEqual({
     detect: ['probe-order-api'],
     report: ['page-on-call', 'announce'],
@@ -98,7 +104,18 @@ test('fireline demo declares an incident that pages into the outbox, waits for a
   const failed = ofType('step.failed').map((e) => e.data.stepId);
   expect(failed).toEqual(['probe-order-api']);
   const succeeded = ofType('step.succeeded').map((e) => e.data.stepId);
-  expect(succeeded).toEqual(expect.arrayContaining(['page-on-call', 'strategy', 'hold-orders', 'failover', 'order-api-healthy', 'resume-orders', 'baseline-backup', 'postmortem']));
+  expect(succeeded).toEqual(
+    expect.arrayContaining([
+      'page-on-call',
+      'strategy',
+      'hold-orders',
+      'failover',
+      'order-api-healthy',
+      'resume-orders',
+      'baseline-backup',
+      'postmortem',
+    ]),
+  );
   expect(ofType('backup.taken')).toHaveLength(1);
   expect(ofType('postmortem.drafted')).toHaveLength(1);
   expect(ofType('incident.resolved')).toHaveLength(1);
@@ -106,13 +123,17 @@ test('fireline demo declares an incident that pages into the outbox, waits for a
   expect(proc.stdout()).toContain('[demo order system] replica promoted');
 
   const outbox = await api<{ items: OutboxMessage[] }>('GET', `/api/v1/outbox?incident=${id}`);
-  expect(outbox.body.items.map((m) => m.id)).toEqual(expect.arrayContaining([`${id}:announce`, `${id}:recovered`, `${id}:postmortem-request`, pages[0]!.id]));
+  expect(outbox.body.items.map((m) => m.id)).toEqual(
+    expect.arrayContaining([`${id}:announce`, `${id}:recovered`, `${id}:postmortem-request`, pages[0]!.id]),
+  );
 
   // Ctrl+C stops everything cleanly; the demo wrote only into its own data dir.
   proc.kill('SIGINT');
   const exit = await waitForExit(proc, 45_000);
   if (exit.code !== 0) throw new Error(`fireline demo exited with ${JSON.stringify(exit)}\n${tail(proc.output())}`);
-  expect(fs.readdirSync(dataDir).sort()).toEqual(expect.arrayContaining(['FIRELINE-DEMO', 'config', 'fireline.db', 'runbooks', 'temporal.db']));
+  expect(fs.readdirSync(dataDir).sort()).toEqual(
+    expect.arrayContaining(['FIRELINE-DEMO', 'config', 'fireline.db', 'runbooks', 'temporal.db']),
+  );
 });
 
 test('fireline demo refuses a data dir that belongs to something else', async () => {

@@ -96,7 +96,13 @@ async function startStack(inst: Installation, name: string): Promise<SpawnedProc
   return proc;
 }
 
-async function api<T>(inst: Installation, token: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T>(
+  inst: Installation,
+  token: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${inst.baseUrl}${route}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

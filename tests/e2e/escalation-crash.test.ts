@@ -249,7 +249,12 @@ async function waitForTimeline(id: string, what: string, match: (e: TimelineEven
 
 /** The page step is over (exhausted or acknowledged) once the decision after it is asked. */
 async function waitForEscalationEnd(id: string, timeoutMs: number): Promise<void> {
-  await waitForTimeline(id, `decision.requested of ${HOLD_STEP}`, (e) => e.type === 'decision.requested' && e.data.stepId === HOLD_STEP, timeoutMs);
+  await waitForTimeline(
+    id,
+    `decision.requested of ${HOLD_STEP}`,
+    (e) => e.type === 'decision.requested' && e.data.stepId === HOLD_STEP,
+    timeoutMs,
+  );
 }
 
 /** Level 1 was paged, the worker heard the server's answer, and its level timer runs in Temporal. */
@@ -258,10 +263,15 @@ async function waitForLevelOneDone(id: string): Promise<string> {
   expect(first?.headers['x-fireline-idempotency-key']).toBe(keyOf(id, EXPECTED_PAGES[0]));
   await waitForTimeline(id, 'page.sent of level 1', (e) => e.type === 'page.sent' && e.data.level === 1);
   // The workflow task that started the timer completed: a crash from here on loses nothing of level 1.
-  const [timerId] = await waitUntil(async () => {
-    const ids = levelTimerIds(await historyOf(id));
-    return ids.length > 0 ? ids : undefined;
-  }, `the level 1 timer of ${id}`, 30_000, 50);
+  const [timerId] = await waitUntil(
+    async () => {
+      const ids = levelTimerIds(await historyOf(id));
+      return ids.length > 0 ? ids : undefined;
+    },
+    `the level 1 timer of ${id}`,
+    30_000,
+    50,
+  );
   return timerId!;
 }
 
@@ -333,7 +343,11 @@ const EXPECTED_SENT = EXPECTED_PAGES.map((p) => [p.round, p.level, p.person, 'em
 function expectExhaustedTimeline(id: string, events: TimelineEvent[]): void {
   expectTimelineOnce(id, events);
   expect(ofType(events, 'page.started')).toHaveLength(1);
-  expect(ofType(events, 'page.started')[0]?.data).toMatchObject({ policyId: POLICY_ID, repeat: 0, levels: [{ people: ['ana'] }, { people: ['ben'] }, { people: ['cleo'] }] });
+  expect(ofType(events, 'page.started')[0]?.data).toMatchObject({
+    policyId: POLICY_ID,
+    repeat: 0,
+    levels: [{ people: ['ana'] }, { people: ['ben'] }, { people: ['cleo'] }],
+  });
   expect(pageSentLevels(events)).toEqual(EXPECTED_SENT);
   expect(ofType(events, 'page.failed')).toEqual([]);
   expect(ofType(events, 'page.exhausted')).toHaveLength(1);
@@ -401,7 +415,11 @@ test('a worker killed right after level 1 was paged, a level timer due while non
   const timers = levelTimerIds(history);
   expect(timers).toHaveLength(3);
   expect(timers[0]).toBe(timerId);
-  expect(firedTimerIds(history).filter((t) => timers.includes(t)).sort()).toEqual([...timers].sort());
+  expect(
+    firedTimerIds(history)
+      .filter((t) => timers.includes(t))
+      .sort(),
+  ).toEqual([...timers].sort());
   expect(sendPageActivities(history)).toEqual({ scheduled: 4, startedAttempts: [1, 1, 1, 1] });
 });
 
@@ -422,7 +440,10 @@ test('a worker killed inside SMTP DATA (RFC 1047 window): that page is not sent 
   const pending = description.raw.pendingActivities ?? [];
   expect(
     pending.filter(
-      (a) => a.activityType?.name === 'sendPage' && a.state === PENDING_ACTIVITY_STATE_STARTED && a.lastWorkerIdentity?.startsWith(`${first.pid}@`),
+      (a) =>
+        a.activityType?.name === 'sendPage' &&
+        a.state === PENDING_ACTIVITY_STATE_STARTED &&
+        a.lastWorkerIdentity?.startsWith(`${first.pid}@`),
     ),
   ).toHaveLength(1);
   expect((await readModel().listPages(id)).map((p) => p.status)).toEqual(['sending']);
@@ -454,7 +475,11 @@ test('a worker killed inside SMTP DATA (RFC 1047 window): that page is not sent 
   expect(ofType(events, 'page.exhausted')).toHaveLength(1);
   const rows = await readModel().listPages(id);
   expect(rows.find((r) => r.level === 1)).toMatchObject({ status: 'failed', attempts: 2 });
-  expect(rows.filter((r) => r.level !== 1).map((r) => [r.status, r.attempts])).toEqual([['sent', 1], ['sent', 1], ['sent', 1]]);
+  expect(rows.filter((r) => r.level !== 1).map((r) => [r.status, r.attempts])).toEqual([
+    ['sent', 1],
+    ['sent', 1],
+    ['sent', 1],
+  ]);
   // Level 1 reached nobody for sure, so level 2 followed at once: only levels 2 and 3 waited out their delay.
   const history = await historyOf(id);
   expect(levelTimerIds(history)).toHaveLength(2);
@@ -505,7 +530,10 @@ test('acknowledged through the service while no worker runs: after the acknowled
   expect(pageSentLevels(events)).toEqual([EXPECTED_SENT[0]]);
   expect(ofType(events, 'page.failed')).toEqual([]);
   expect(ofType(events, 'page.exhausted')).toEqual([]);
-  expect(ofType(events, 'step.succeeded').find((e) => e.data.stepId === PAGE_STEP)?.data.output).toMatchObject({ result: 'acknowledged', policy: POLICY_ID });
+  expect(ofType(events, 'step.succeeded').find((e) => e.data.stepId === PAGE_STEP)?.data.output).toMatchObject({
+    result: 'acknowledged',
+    policy: POLICY_ID,
+  });
   expect(ofType(events, 'decision.requested').map((e) => e.data.stepId)).toEqual([HOLD_STEP]);
   const ackAt = ofType(events, 'incident.acknowledged')[0]!.at;
   expect(ofType(events, 'page.sent').filter((e) => String(e.data.startedAt) > ackAt)).toEqual([]);

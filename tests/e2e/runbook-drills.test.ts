@@ -70,7 +70,8 @@ const shipped: Shipped[] = fs
   });
 
 const targetsLoaded = loadTargets(TARGETS_FILE);
-if (!targetsLoaded.ok) throw new Error(`config/targets.yaml does not load:\n${targetsLoaded.problems.map(formatTargetsProblem).join('\n')}`);
+if (!targetsLoaded.ok)
+  throw new Error(`config/targets.yaml does not load:\n${targetsLoaded.problems.map(formatTargetsProblem).join('\n')}`);
 const targets: Targets = targetsLoaded.targets;
 
 /** One drill: a runbook with one choice per branching decision (others take their default). */
@@ -116,7 +117,9 @@ const drills: Drill[] = shipped.flatMap(({ runbook }) => {
   for (const decision of branchingDecisions(runbook)) {
     for (const option of decision.options.filter((o) => o !== decision.default)) {
       const choices = { ...choicesToReach(runbook, decision), [decision.id]: option };
-      const label = Object.entries(choices).map(([step, choice]) => `${step}: ${choice}`).join(', ');
+      const label = Object.entries(choices)
+        .map(([step, choice]) => `${step}: ${choice}`)
+        .join(', ');
       variants.push({ name: `${runbook.id} (${label})`, runbook, choices, needsPostgres });
     }
   }
@@ -175,9 +178,11 @@ function drillEnv(targetsUrl: string, drillDatabaseUrl: string | undefined): Rec
       for (const { step } of stepsWithPhase(runbook)) {
         if (step.drill !== 'real') continue;
         const target =
-          step.kind === 'backup' ? targets.backups[step.target]
-          : step.kind === 'verify' && 'sql' in step.check ? targets.databases[step.check.sql.database]
-          : undefined;
+          step.kind === 'backup'
+            ? targets.backups[step.target]
+            : step.kind === 'verify' && 'sql' in step.check
+              ? targets.databases[step.check.sql.database]
+              : undefined;
         const used = target?.drill ?? target;
         if (used && 'url' in used) for (const name of envRefsIn(used.url)) vars[name] = drillDatabaseUrl;
       }
@@ -191,7 +196,15 @@ async function runDrill(drill: Drill): Promise<DrillOutcome> {
     { title: `Drill: ${drill.runbook.title}`, runbook: drill.runbook.id, drill: true },
     { actor: commander, requestId: `declare-${drill.name}`, source: 'cli' },
   );
-  const drive = await driveDrill({ service, store, incidentId: incident.id, runbook: drill.runbook, actor: commander, choices: drill.choices, timeoutMs: DRILL_TIMEOUT_MS });
+  const drive = await driveDrill({
+    service,
+    store,
+    incidentId: incident.id,
+    runbook: drill.runbook,
+    actor: commander,
+    choices: drill.choices,
+    timeoutMs: DRILL_TIMEOUT_MS,
+  });
   const final = await client.workflow.getHandle<typeof incidentWorkflow>(incident.workflowId).result();
   return {
     incident: (await store.getIncident(incident.id))!,
@@ -217,7 +230,13 @@ beforeAll(async () => {
   env = drillEnv(drillTargets.url, drillDatabaseUrl);
   const taskQueue = uniqueTaskQueue('drills');
   worker = await startTestWorker({ taskQueue, store, wrap: () => createActivities({ store, targets, env, backupDir }) });
-  service = createIncidentService({ client, store, runbooks: new RunbookCatalog(RUNBOOKS_DIR), taskQueue, logger: createLogger({ level: 'silent' }) });
+  service = createIncidentService({
+    client,
+    store,
+    runbooks: new RunbookCatalog(RUNBOOKS_DIR),
+    taskQueue,
+    logger: createLogger({ level: 'silent' }),
+  });
   // All drills run at once, each at its own pace; the tests below check them one by one.
   for (const drill of drills) {
     if (drill.needsPostgres && !pg) continue;
@@ -278,7 +297,8 @@ describe.each(drills)('drill $name', (drill) => {
     // The six phases in order, each step inside its own phase; nothing failed, nothing was compensated.
     expect(byType(events, 'phase.entered').map((e) => e.data.phase)).toEqual([...PHASES]);
     expect(byType(events, 'phase.completed').map((e) => [e.data.phase, e.data.interrupted])).toEqual(PHASES.map((p) => [p, false]));
-    for (const e of byType(events, 'step.started')) expect([e.data.stepId, e.phase]).toEqual([e.data.stepId, phaseOf.get(String(e.data.stepId))]);
+    for (const e of byType(events, 'step.started'))
+      expect([e.data.stepId, e.phase]).toEqual([e.data.stepId, phaseOf.get(String(e.data.stepId))]);
     expect(byType(events, 'step.failed')).toEqual([]);
     expect(byType(events, 'step.compensated')).toEqual([]);
 
@@ -317,12 +337,22 @@ describe.each(drills)('drill $name', (drill) => {
     const ran = new Set(stepIdsOf(events, 'step.started'));
     const ranSteps = located.map(({ step }) => step).filter((s) => ran.has(s.id));
 
-    expect(stepIdsOf(events, 'step.simulated').sort()).toEqual(ranSteps.filter((s) => s.drill === 'simulate').map((s) => s.id).sort());
+    expect(stepIdsOf(events, 'step.simulated').sort()).toEqual(
+      ranSteps
+        .filter((s) => s.drill === 'simulate')
+        .map((s) => s.id)
+        .sort(),
+    );
     const real = ranSteps.filter((s) => s.drill === 'real');
 
     // Messages: one per notify step that ran, all marked as a drill.
     const outbox = await store.listOutbox({ incidentId: incident.id, limit: 500 });
-    expect(outbox.map((m) => m.id.split(':')[1]).sort()).toEqual(real.filter((s) => s.kind === 'notify').map((s) => s.id).sort());
+    expect(outbox.map((m) => m.id.split(':')[1]).sort()).toEqual(
+      real
+        .filter((s) => s.kind === 'notify')
+        .map((s) => s.id)
+        .sort(),
+    );
     for (const message of outbox) {
       expect(message.drill).toBe(true);
       expect(message.body).toMatch(/^\[DRILL\] /);
@@ -350,10 +380,24 @@ describe.each(drills)('drill $name', (drill) => {
     }
 
     // The participants' part: every task completed and every awaited event received once.
-    expect(stepIdsOf(events, 'task.completed').sort()).toEqual(real.filter((s) => s.kind === 'task').map((s) => s.id).sort());
-    expect(drive.completedTasks.sort()).toEqual(real.filter((s) => s.kind === 'task').map((s) => s.id).sort());
+    expect(stepIdsOf(events, 'task.completed').sort()).toEqual(
+      real
+        .filter((s) => s.kind === 'task')
+        .map((s) => s.id)
+        .sort(),
+    );
+    expect(drive.completedTasks.sort()).toEqual(
+      real
+        .filter((s) => s.kind === 'task')
+        .map((s) => s.id)
+        .sort(),
+    );
     const awaited = real.flatMap((s) => (s.kind === 'wait' && typeof s.for === 'object' ? [s.for.event] : []));
-    expect(byType(events, 'event.received').map((e) => e.data.name).sort()).toEqual([...awaited].sort());
+    expect(
+      byType(events, 'event.received')
+        .map((e) => e.data.name)
+        .sort(),
+    ).toEqual([...awaited].sort());
 
     // Resolution: by the runbook when it may, otherwise by the commander.
     expect(drive.resolvedByDriver).toBe(!runbook.autoResolve);

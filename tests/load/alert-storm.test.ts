@@ -58,14 +58,26 @@ function plan(seed: number): Delivery[] {
 }
 
 const STARTS_AT = '2026-11-25T10:00:00Z';
-const labelsOf = (d: Pick<Delivery, 'group' | 'alert'>) => ({ alertname: `OrdersStorm${d.group}`, service: 'orders', instance: `orders-${d.group}-${d.alert}` });
+const labelsOf = (d: Pick<Delivery, 'group' | 'alert'>) => ({
+  alertname: `OrdersStorm${d.group}`,
+  service: 'orders',
+  instance: `orders-${d.group}-${d.alert}`,
+});
 
 function bodyOf(d: Delivery): string {
   return JSON.stringify(
     buildAlertmanagerMessage({
       groupLabels: { alertname: `OrdersStorm${d.group}` },
       routeMatchers: ['team="commerce"'],
-      alerts: [{ labels: labelsOf(d), status: d.status, startsAt: STARTS_AT, endsAt: d.status === 'resolved' ? '2026-11-25T10:30:00Z' : undefined, annotations: { summary: `Orders storm ${d.group}/${d.alert}` } }],
+      alerts: [
+        {
+          labels: labelsOf(d),
+          status: d.status,
+          startsAt: STARTS_AT,
+          endsAt: d.status === 'resolved' ? '2026-11-25T10:30:00Z' : undefined,
+          annotations: { summary: `Orders storm ${d.group}/${d.alert}` },
+        },
+      ],
     }),
   );
 }
@@ -98,9 +110,22 @@ beforeAll(async () => {
     },
   };
   sink = new AlertCoalescer({ store, alerts: counted, logger, isSilenced: () => false });
-  const loaded = parseIntegrations('integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: AM_TOKEN }\n', 'integrations.yaml', { AM_TOKEN: TOKEN });
+  const loaded = parseIntegrations(
+    'integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: AM_TOKEN }\n',
+    'integrations.yaml',
+    { AM_TOKEN: TOKEN },
+  );
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  const app = createApp({ logger, store, incidents, tokens: createTokenService({ store }), runbooks, checkTemporal: async () => undefined, alertSink: sink, integrations: loaded.integrations });
+  const app = createApp({
+    logger,
+    store,
+    incidents,
+    tokens: createTokenService({ store }),
+    runbooks,
+    checkTemporal: async () => undefined,
+    alertSink: sink,
+    integrations: loaded.integrations,
+  });
   server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -110,7 +135,11 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.close();
   const { items } = await store.listIncidents({ limit: 100 });
-  for (const i of items) await new Client({ connection }).workflow.getHandle(i.workflowId).terminate('storm test done').catch(() => undefined);
+  for (const i of items)
+    await new Client({ connection }).workflow
+      .getHandle(i.workflowId)
+      .terminate('storm test done')
+      .catch(() => undefined);
   await worker?.stop();
   await connection?.close();
   await store?.close();
@@ -131,7 +160,11 @@ test('10,000 alerts in 60 s become exactly 20 incidents with every alert account
       const due = started + (i * WINDOW_MS * 0.9) / deliveries.length;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const t0 = performance.now();
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: bodyOf(deliveries[i]!) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: bodyOf(deliveries[i]!),
+      });
       await res.arrayBuffer();
       latencies.push(performance.now() - t0);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -167,7 +200,9 @@ test('10,000 alerts in 60 s become exactly 20 incidents with every alert account
     }
   }
   const client = new Client({ connection });
-  const histories = await Promise.all(incidents.map(async (i) => Number((await client.workflow.getHandle(i.workflowId).describe()).historyLength)));
+  const histories = await Promise.all(
+    incidents.map(async (i) => Number((await client.workflow.getHandle(i.workflowId).describe()).historyLength)),
+  );
   latencies.sort((a, b) => a - b);
   const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
   process.stdout.write(

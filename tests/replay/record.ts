@@ -30,7 +30,11 @@ async function main() {
   new Database(source).exec('CREATE TABLE orders (id INTEGER PRIMARY KEY); INSERT INTO orders DEFAULT VALUES;');
   const taskQueue = 'record-histories';
   const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities: createActivities({
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({
       store,
       targets: { ...EMPTY_TARGETS, backups: { 'orders-db': { provider: 'sqlite', path: source } } },
       env: { TARGET_URL: target.url },

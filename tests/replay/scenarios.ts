@@ -6,7 +6,15 @@ import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
 import type { IncidentView } from '../../workflows/messages';
 import { completeTaskUpdate, postEventUpdate } from '../../workflows/messages';
-import { acknowledgeUpdate, addNoteUpdate, changeSeverityUpdate, decideUpdate, escalateUpdate, resolveUpdate, statusQuery } from '../../workflows/messages';
+import {
+  acknowledgeUpdate,
+  addNoteUpdate,
+  changeSeverityUpdate,
+  decideUpdate,
+  escalateUpdate,
+  resolveUpdate,
+  statusQuery,
+} from '../../workflows/messages';
 import { incidentInfo, recordOf, sixPhaseRunbook, snapshotOf } from '../support/runbooks';
 
 /** Uses every step kind against real targets: `${TARGET_URL}` (an HTTP server) and a SQLite backup target. */
@@ -26,7 +34,13 @@ export function everyKindRunbook(): RunbookSnapshot {
       decide: [{ id: 'strategy', kind: 'decide', prompt: 'Which?', options: ['failover', 'restore'], default: 'failover', timeout: '10m' }],
       execute: [
         { id: 'snapshot', kind: 'backup', target: 'orders-db', restoreCheck: true, when: { step: 'strategy', is: 'restore' } },
-        { id: 'failover', kind: 'action', http: { url: '${TARGET_URL}/failover' }, compensate: 'undo', when: { step: 'strategy', is: 'failover' } },
+        {
+          id: 'failover',
+          kind: 'action',
+          http: { url: '${TARGET_URL}/failover' },
+          compensate: 'undo',
+          when: { step: 'strategy', is: 'failover' },
+        },
         { id: 'done-signal', kind: 'wait', for: { event: 'restore-finished' }, timeout: '10m' },
         { id: 'settle', kind: 'wait', duration: '100ms' },
         { id: 'broken', kind: 'action', http: { url: '${TARGET_URL}/fail' }, onFailure: 'continue' },
@@ -106,12 +120,7 @@ async function until(h: Handle, ok: (v: IncidentView) => boolean): Promise<void>
   throw new Error('scenario state not reached');
 }
 
-export async function runScenario(
-  client: Client,
-  store: Store,
-  taskQueue: string,
-  scenario: (typeof SCENARIOS)[number],
-): Promise<Handle> {
+export async function runScenario(client: Client, store: Store, taskQueue: string, scenario: (typeof SCENARIOS)[number]): Promise<Handle> {
   const snapshot = scenario.snapshot();
   const incident = incidentInfo({ drill: scenario.drill ?? false });
   await store.insertIncident(recordOf(incident, snapshot));

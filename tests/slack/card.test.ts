@@ -13,7 +13,19 @@ import { SlackSync } from '../../src/slack/sync';
 import { postEvent, postSignedForm } from '../support/fake-slack';
 import type { FakeSlackMessage } from '../support/fake-slack';
 import { eventually, tempDir } from '../support/temporal';
-import { buttonOn, CARD_EVENT_TYPE, clickPayload, keyedMessages, nextResponseId, ONCALL_YAML, SIGNING_SECRET, startSlackHarness, textOf, TIMELINE_EVENT_TYPE, USERS } from './harness';
+import {
+  buttonOn,
+  CARD_EVENT_TYPE,
+  clickPayload,
+  keyedMessages,
+  nextResponseId,
+  ONCALL_YAML,
+  SIGNING_SECRET,
+  startSlackHarness,
+  textOf,
+  TIMELINE_EVENT_TYPE,
+  USERS,
+} from './harness';
 import type { SlackHarness, TestUser } from './harness';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/reference/slack');
@@ -48,7 +60,10 @@ async function eventsOf(id: string, type: string) {
 
 test('declaring opens inc-<n>-<title>, invites the commander and whoever is paged, posts and pins one live card', async () => {
   const incident = await declareFromSlack('declare sev2 Card payments failing --runbook paged');
-  const { channel, card } = await h.card(incident.id, (m) => textOf(m).includes('<@U0BEN>') && textOf(m).includes('incident.decide:go-ahead:rollback'));
+  const { channel, card } = await h.card(
+    incident.id,
+    (m) => textOf(m).includes('<@U0BEN>') && textOf(m).includes('incident.decide:go-ahead:rollback'),
+  );
   const created = h.slack.channels.get(channel)!;
   expect(created.name).toBe(channelNameFor(incident));
   expect(created.name).toMatch(/^inc-\d+-card-payments-failing$/);
@@ -57,8 +72,23 @@ test('declaring opens inc-<n>-<title>, invites the commander and whoever is page
   expect(card.metadata).toEqual({ event_type: CARD_EVENT_TYPE, event_payload: { key: incident.id } });
 
   const text = textOf(card);
-  for (const expected of [`SEV2 · ${incident.id} · Card payments failing`, '*Commander:*\\n<@U0GRACE>', '*Paged:* <@U0BEN> (outbox, level 1)', 'Roll back now?', '*Phase:*\\ndecide']) expect(text).toContain(expected);
-  for (const action of ['incident.acknowledge', 'incident.escalate', 'incident.resolve', 'incident.add_note', 'incident.decide:go-ahead:rollback', 'incident.decide:go-ahead:wait']) expect(buttonOn(card, action)).toBeDefined();
+  for (const expected of [
+    `SEV2 · ${incident.id} · Card payments failing`,
+    '*Commander:*\\n<@U0GRACE>',
+    '*Paged:* <@U0BEN> (outbox, level 1)',
+    'Roll back now?',
+    '*Phase:*\\ndecide',
+  ])
+    expect(text).toContain(expected);
+  for (const action of [
+    'incident.acknowledge',
+    'incident.escalate',
+    'incident.resolve',
+    'incident.add_note',
+    'incident.decide:go-ahead:rollback',
+    'incident.decide:go-ahead:wait',
+  ])
+    expect(buttonOn(card, action)).toBeDefined();
 
   // The decision request is echoed into the channel once.
   const echoes = await eventually(async () => {
@@ -76,7 +106,12 @@ test('the card’s buttons: acknowledge (the fixture, replayed), escalate, decis
 
   // Acknowledge: the captured fixture, aimed at this card, clicked by the paged responder — and replayed.
   const fixture = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'block-actions-acknowledge.json'), 'utf8')) as {
-    user: { id: string; username: string; name: string }; container: { message_ts: string; channel_id: string }; channel: { id: string }; message: { ts: string }; actions: { value: string }[]; response_url: string;
+    user: { id: string; username: string; name: string };
+    container: { message_ts: string; channel_id: string };
+    channel: { id: string };
+    message: { ts: string };
+    actions: { value: string }[];
+    response_url: string;
   };
   fixture.user = { ...fixture.user, id: USERS.ben.id, username: 'ben', name: 'ben' };
   fixture.container = { ...fixture.container, message_ts: card.ts, channel_id: channel };
@@ -92,9 +127,15 @@ test('the card’s buttons: acknowledge (the fixture, replayed), escalate, decis
   // The very same signed request again (Slack allows replays within five minutes).
   const replay = await postSignedForm(h.eventsUrl, body, { signingSecret: SIGNING_SECRET, timestamp });
   expect(replay.status).toBe(200);
-  await eventually(async () => (h.slack.responses.filter((r) => r.id === 'fixture-ack').length === 2 ? true : undefined), 'the replay answer');
-  for (const r of h.slack.responses.filter((x) => x.id === 'fixture-ack')) expect((r.body as { text: string }).text).toMatch(/You acknowledged/);
-  expect(await eventsOf(incident.id, 'incident.acknowledged')).toEqual([expect.objectContaining({ actor: { id: 'slack:U0BEN', name: 'Ben Paged', role: 'responder' } })]);
+  await eventually(
+    async () => (h.slack.responses.filter((r) => r.id === 'fixture-ack').length === 2 ? true : undefined),
+    'the replay answer',
+  );
+  for (const r of h.slack.responses.filter((x) => x.id === 'fixture-ack'))
+    expect((r.body as { text: string }).text).toMatch(/You acknowledged/);
+  expect(await eventsOf(incident.id, 'incident.acknowledged')).toEqual([
+    expect.objectContaining({ actor: { id: 'slack:U0BEN', name: 'Ben Paged', role: 'responder' } }),
+  ]);
   ({ card } = await h.card(incident.id, (m) => !buttonOn(m, 'incident.acknowledge') && textOf(m).includes('*Acknowledged by:* <@U0BEN>')));
 
   // The link button only needs its click acknowledged.
@@ -106,21 +147,37 @@ test('the card’s buttons: acknowledge (the fixture, replayed), escalate, decis
   ({ card } = await h.card(incident.id, (m) => textOf(m).includes('*Escalated:* 1×')));
 
   // The decision needs a commander: a responder is refused (by the workflow's validator) and the attempt is audited.
-  expect(await click('linus', channel, card, 'incident.decide:go-ahead:rollback')).toMatch(/:no_entry_sign: Could not decide `go-ahead`: deciding "go-ahead" needs the commander role/);
+  expect(await click('linus', channel, card, 'incident.decide:go-ahead:rollback')).toMatch(
+    /:no_entry_sign: Could not decide `go-ahead`: deciding "go-ahead" needs the commander role/,
+  );
   expect(await eventsOf(incident.id, 'decision.taken')).toEqual([]);
   const refused = (await h.store.listAudit({ incidentId: incident.id, limit: 50 })).find((a) => a.action === 'incident.decide');
-  expect(refused).toMatchObject({ outcome: 'rejected', actor: { id: 'slack:U0LINUS', role: 'responder' }, details: { stepId: 'go-ahead', option: 'rollback' } });
+  expect(refused).toMatchObject({
+    outcome: 'rejected',
+    actor: { id: 'slack:U0LINUS', role: 'responder' },
+    details: { stepId: 'go-ahead', option: 'rollback' },
+  });
   // A viewer does not even reach the workflow: deciding needs a responder, in Slack as in the API.
-  expect(await click('vera', channel, card, 'incident.decide:go-ahead:wait')).toMatch(/Only a responder or above may take decisions; you are a viewer/);
+  expect(await click('vera', channel, card, 'incident.decide:go-ahead:wait')).toMatch(
+    /Only a responder or above may take decisions; you are a viewer/,
+  );
   expect(await click('grace', channel, card, 'incident.decide:go-ahead:rollback')).toMatch(/You chose \*rollback\*/);
-  expect(await eventsOf(incident.id, 'decision.taken')).toEqual([expect.objectContaining({ data: { stepId: 'go-ahead', option: 'rollback' }, actor: expect.objectContaining({ id: 'slack:U0GRACE' }) })]);
-  ({ card } = await h.card(incident.id, (m) => !buttonOn(m, 'incident.decide:') && textOf(m).includes('`go-ahead` → *rollback* by <@U0GRACE>')));
+  expect(await eventsOf(incident.id, 'decision.taken')).toEqual([
+    expect.objectContaining({ data: { stepId: 'go-ahead', option: 'rollback' }, actor: expect.objectContaining({ id: 'slack:U0GRACE' }) }),
+  ]);
+  ({ card } = await h.card(
+    incident.id,
+    (m) => !buttonOn(m, 'incident.decide:') && textOf(m).includes('`go-ahead` → *rollback* by <@U0GRACE>'),
+  ));
 
   // Add note: a modal, then its submission.
   const triggerCount = h.slack.views.size;
   const noteClick = clickPayload(h, 'linus', channel, card, 'incident.add_note', nextResponseId('note'));
   expect((await h.interact(noteClick)).status).toBe(200);
-  const modal = await eventually(async () => (h.slack.views.size > triggerCount ? [...h.slack.views.values()].at(-1) : undefined), 'the note modal');
+  const modal = await eventually(
+    async () => (h.slack.views.size > triggerCount ? [...h.slack.views.values()].at(-1) : undefined),
+    'the note modal',
+  );
   expect(modal.triggerId).toBe(noteClick.trigger_id);
   expect(modal.view.callback_id).toBe(VIEW.note);
   const submission = (text: string) => ({
@@ -130,21 +187,39 @@ test('the card’s buttons: acknowledge (the fixture, replayed), escalate, decis
     api_app_id: h.slack.appId,
     token: 'legacy',
     trigger_id: `${Date.now()}.9.note`,
-    view: { id: modal.id, type: 'modal', callback_id: VIEW.note, private_metadata: modal.view.private_metadata, hash: modal.hash, state: { values: { [NOTE_INPUT.block]: { [NOTE_INPUT.action]: { type: 'plain_text_input', value: text } } } }, blocks: [], title: { type: 'plain_text', text: 'Note' }, team_id: h.slack.teamId, app_id: h.slack.appId, bot_id: h.slack.botId, root_view_id: modal.id, previous_view_id: null },
+    view: {
+      id: modal.id,
+      type: 'modal',
+      callback_id: VIEW.note,
+      private_metadata: modal.view.private_metadata,
+      hash: modal.hash,
+      state: { values: { [NOTE_INPUT.block]: { [NOTE_INPUT.action]: { type: 'plain_text_input', value: text } } } },
+      blocks: [],
+      title: { type: 'plain_text', text: 'Note' },
+      team_id: h.slack.teamId,
+      app_id: h.slack.appId,
+      bot_id: h.slack.botId,
+      root_view_id: modal.id,
+      previous_view_id: null,
+    },
   });
   const empty = await h.interact(submission('   '));
   expect(await empty.json()).toEqual({ response_action: 'errors', errors: { [NOTE_INPUT.block]: 'the note is empty' } });
   expect((await h.interact(submission('Rolled back to 2026.04.1; errors dropping'))).status).toBe(200);
   const noted = await eventually(async () => (await eventsOf(incident.id, 'note.added'))[0], 'the note');
   expect(noted).toMatchObject({ summary: 'Rolled back to 2026.04.1; errors dropping', actor: { id: 'slack:U0LINUS' } });
-  await eventually(async () => h.slack.messagesIn(channel).find((m) => m.text?.includes(':memo: *Note* from <@U0LINUS>: Rolled back')), 'the note echoed in the channel');
+  await eventually(
+    async () => h.slack.messagesIn(channel).find((m) => m.text?.includes(':memo: *Note* from <@U0LINUS>: Rolled back')),
+    'the note echoed in the channel',
+  );
 
   // Resolve (confirmed in Slack's own dialog): a responder may not, a commander may.
   expect(await click('linus', channel, card, 'incident.resolve')).toMatch(/Only a commander or above may resolve incidents/);
   expect(await click('grace', channel, card, 'incident.resolve')).toMatch(/resolved/);
   // The runbook then runs its retrospective and closes: the last card has no buttons that steer.
   ({ card } = await h.card(incident.id, (m) => textOf(m).includes('Closed')));
-  for (const action of ['incident.acknowledge', 'incident.escalate', 'incident.resolve', 'incident.add_note', 'incident.decide:']) expect(buttonOn(card, action)).toBeUndefined();
+  for (const action of ['incident.acknowledge', 'incident.escalate', 'incident.resolve', 'incident.add_note', 'incident.decide:'])
+    expect(buttonOn(card, action)).toBeUndefined();
   await eventually(async () => ((await h.store.getSlackIncident(incident.id))?.final ? true : undefined), 'the row to be final');
 
   // Every echoed event is in the channel exactly once.
@@ -158,12 +233,19 @@ test('a message marked with :memo: becomes a note, once, whoever else reacts; vi
   h.slack.channels.get(channel)!.members.add(USERS.linus.id).add(USERS.vera.id);
   const typed = h.slack.addUserMessage(channel, USERS.linus.id, 'Cache hit rate fell to 12% at 10:41');
   const react = (user: TestUser, reaction: string, ts = typed.ts) =>
-    postEvent(h.eventsUrl, { type: 'reaction_added', user: USERS[user].id, reaction, item: { type: 'message', channel, ts }, item_user: USERS.linus.id }, { signingSecret: SIGNING_SECRET, teamId: h.slack.teamId });
+    postEvent(
+      h.eventsUrl,
+      { type: 'reaction_added', user: USERS[user].id, reaction, item: { type: 'message', channel, ts }, item_user: USERS.linus.id },
+      { signingSecret: SIGNING_SECRET, teamId: h.slack.teamId },
+    );
 
   expect((await react('grace', 'thumbsup')).status).toBe(200);
   expect((await react('grace', 'memo')).status).toBe(200);
   const note = await eventually(async () => (await eventsOf(incident.id, 'note.added'))[0], 'the note from the reaction');
-  expect(note).toMatchObject({ summary: 'Cache hit rate fell to 12% at 10:41 — Linus Responder', actor: { id: 'slack:U0GRACE', name: 'Grace Hopper' } });
+  expect(note).toMatchObject({
+    summary: 'Cache hit rate fell to 12% at 10:41 — Linus Responder',
+    actor: { id: 'slack:U0GRACE', name: 'Grace Hopper' },
+  });
   expect((await react('ben', 'memo')).status).toBe(200);
 
   const other = h.slack.addUserMessage(channel, USERS.vera.id, 'I think it is DNS');
@@ -177,22 +259,42 @@ test('a message marked with :memo: becomes a note, once, whoever else reacts; vi
     const added = await eventsOf(incident.id, 'note.added');
     return added.length >= 2 ? added : undefined;
   }, 'the note from the later reaction');
-  expect(notes.map((e) => e.summary)).toEqual(['Cache hit rate fell to 12% at 10:41 — Linus Responder', 'Evictions doubled since the deploy — Linus Responder']);
+  expect(notes.map((e) => e.summary)).toEqual([
+    'Cache hit rate fell to 12% at 10:41 — Linus Responder',
+    'Evictions doubled since the deploy — Linus Responder',
+  ]);
 });
 
 test('the live card follows a decision taken through the HTTP API', async () => {
-  const res = await h.api<{ incident: IncidentRecord }>('POST', '/api/v1/incidents', { as: 'commander', body: { title: 'Refund queue stuck', runbook: 'hold' } });
+  const res = await h.api<{ incident: IncidentRecord }>('POST', '/api/v1/incidents', {
+    as: 'commander',
+    body: { title: 'Refund queue stuck', runbook: 'hold' },
+  });
   expect(res.status).toBe(201);
   const incident = res.body.incident;
   const { channel } = await h.card(incident.id, (m) => !!buttonOn(m, 'incident.decide:go-ahead:proceed'));
   // Declared by a token, not a Slack user: nobody to invite, and the commander is named.
   expect([...h.slack.channels.get(channel)!.members]).toEqual(['UBOT']);
 
-  const decided = await h.api('POST', `/api/v1/incidents/${incident.id}/decisions/go-ahead`, { as: 'commander', body: { option: 'proceed' } });
+  const decided = await h.api('POST', `/api/v1/incidents/${incident.id}/decisions/go-ahead`, {
+    as: 'commander',
+    body: { option: 'proceed' },
+  });
   expect(decided.status).toBe(200);
-  const { card } = await h.card(incident.id, (m) => !buttonOn(m, 'incident.decide:') && textOf(m).includes('`go-ahead` → *proceed* by Grace Commander'));
+  const { card } = await h.card(
+    incident.id,
+    (m) => !buttonOn(m, 'incident.decide:') && textOf(m).includes('`go-ahead` → *proceed* by Grace Commander'),
+  );
   expect(textOf(card)).toContain('*Commander:*\\nGrace Commander');
-  expect(await eventually(async () => h.slack.messagesIn(channel).find((m) => m.text?.includes('Grace Commander chose \\"proceed\\"') || m.text?.includes('Grace Commander chose "proceed"')), 'the decision echoed')).toBeDefined();
+  expect(
+    await eventually(
+      async () =>
+        h.slack
+          .messagesIn(channel)
+          .find((m) => m.text?.includes('Grace Commander chose \\"proceed\\"') || m.text?.includes('Grace Commander chose "proceed"')),
+      'the decision echoed',
+    ),
+  ).toBeDefined();
 });
 
 test('a restarted sync, or one that lost its row, finds the channel and the card instead of making new ones', async () => {
@@ -203,7 +305,16 @@ test('a restarted sync, or one that lost its row, finds the channel and the card
 
   // As after a crash between creating the channel and storing anything: the row knows only the incident.
   const row = (await h.store.getSlackIncident(incident.id))!;
-  await h.store.saveSlackIncident({ ...row, channelId: null, cardTs: null, pinned: false, cardHash: null, postedSeq: 0, syncedSeq: 0, syncedUpdatedAt: null });
+  await h.store.saveSlackIncident({
+    ...row,
+    channelId: null,
+    cardTs: null,
+    pinned: false,
+    cardHash: null,
+    postedSeq: 0,
+    syncedSeq: 0,
+    syncedUpdatedAt: null,
+  });
   const creates = h.slack.callsTo('conversations.create').length;
   const posts = h.slack.callsTo('chat.postMessage').filter((c) => c.ok).length;
 
@@ -212,7 +323,13 @@ test('a restarted sync, or one that lost its row, finds the channel and the card
   fs.writeFileSync(path.join(dir, 'oncall.yaml'), ONCALL_YAML);
   const oncall = createOnCallSource(path.join(dir, 'oncall.yaml'));
   const gateway = new SlackGateway({ client: createSlackWebClient(h.slack.token, h.slack.apiUrl), logger });
-  const fresh = new SlackSync({ store: h.store, gateway, directory: new SlackDirectory({ oncall: () => oncall.current(), gateway, logger }), logger, publicUrl: 'https://fireline.example.com' });
+  const fresh = new SlackSync({
+    store: h.store,
+    gateway,
+    directory: new SlackDirectory({ oncall: () => oncall.current(), gateway, logger }),
+    logger,
+    publicUrl: 'https://fireline.example.com',
+  });
   try {
     await fresh.syncOnce();
     await fresh.syncOnce();
@@ -222,7 +339,12 @@ test('a restarted sync, or one that lost its row, finds the channel and the card
 
   const after = (await h.store.getSlackIncident(incident.id))!;
   expect(after).toMatchObject({ channelId: channel, cardTs: card.ts, pinned: true });
-  expect(h.slack.callsTo('conversations.create').slice(creates).map((c) => c.error)).toEqual(['name_taken']);
+  expect(
+    h.slack
+      .callsTo('conversations.create')
+      .slice(creates)
+      .map((c) => c.error),
+  ).toEqual(['name_taken']);
   expect(h.slack.callsTo('conversations.list').length).toBeGreaterThan(0);
   // No new card, no echo posted twice: everything was found by its metadata key.
   expect(h.slack.callsTo('chat.postMessage').filter((c) => c.ok).length).toBe(posts);

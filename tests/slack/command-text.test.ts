@@ -6,8 +6,14 @@ describe('/incident text', () => {
     ['', { kind: 'help' }],
     ['help', { kind: 'help' }],
     ['declare', { kind: 'declare-form' }],
-    ['declare sev1 Orders DB primary unreachable, checkout failing', { kind: 'declare', severity: 'SEV1', title: 'Orders DB primary unreachable, checkout failing', drill: false }],
-    ['declare SEV2 Payments slow --runbook payment-gateway-degradation --drill', { kind: 'declare', severity: 'SEV2', title: 'Payments slow', runbook: 'payment-gateway-degradation', drill: true }],
+    [
+      'declare sev1 Orders DB primary unreachable, checkout failing',
+      { kind: 'declare', severity: 'SEV1', title: 'Orders DB primary unreachable, checkout failing', drill: false },
+    ],
+    [
+      'declare SEV2 Payments slow --runbook payment-gateway-degradation --drill',
+      { kind: 'declare', severity: 'SEV2', title: 'Payments slow', runbook: 'payment-gateway-degradation', drill: true },
+    ],
     ['declare Checkout broken', { kind: 'declare', title: 'Checkout broken', drill: false }],
     ['run order-db-outage --drill', { kind: 'run', runbook: 'order-db-outage', drill: true }],
     ['run triage Something odd', { kind: 'run', runbook: 'triage', title: 'Something odd', drill: false }],

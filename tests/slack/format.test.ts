@@ -6,8 +6,12 @@ import { deriveCard, responderSlackIds } from '../../src/slack/card';
 import { cardMessage, channelNameFor, declareModal, parseDecisionValue, severityPreview } from '../../src/slack/format';
 
 test('channel names: inc-<n>-<slug>, lowercase, at most 80 characters, never ending in a dash', () => {
-  expect(channelNameFor({ id: 'INC-42', title: 'Orders DB primary unreachable, checkout failing' })).toBe('inc-42-orders-db-primary-unreachable-checkout-failing');
-  expect(channelNameFor({ id: 'INC-7', title: 'Zahlungsausfall bei Über-Bestellungen!!' })).toBe('inc-7-zahlungsausfall-bei-uber-bestellungen');
+  expect(channelNameFor({ id: 'INC-42', title: 'Orders DB primary unreachable, checkout failing' })).toBe(
+    'inc-42-orders-db-primary-unreachable-checkout-failing',
+  );
+  expect(channelNameFor({ id: 'INC-7', title: 'Zahlungsausfall bei Über-Bestellungen!!' })).toBe(
+    'inc-7-zahlungsausfall-bei-uber-bestellungen',
+  );
   expect(channelNameFor({ id: 'INC-7', title: '🔥🔥' })).toBe('inc-7');
   const long = channelNameFor({ id: 'INC-123456789012', title: 'a very long title '.repeat(10) });
   expect(long.length).toBeLessThanOrEqual(80);
@@ -36,7 +40,13 @@ const incident: IncidentRecord = {
   updatedAt: '2026-04-21T10:03:00.000Z',
 };
 
-function event(seq: number, type: TimelineEvent['type'], summary: string, data: Record<string, unknown> = {}, actor: Actor = { id: 'runbook', name: 'Runbook', role: 'admin' }): TimelineEvent {
+function event(
+  seq: number,
+  type: TimelineEvent['type'],
+  summary: string,
+  data: Record<string, unknown> = {},
+  actor: Actor = { id: 'runbook', name: 'Runbook', role: 'admin' },
+): TimelineEvent {
   return { id: `INC-5:${seq}`, incidentId: 'INC-5', seq, at: '2026-04-21T10:00:00.000Z', type, phase: 'decide', actor, summary, data };
 }
 
@@ -44,9 +54,25 @@ test('the card: who is paged, who commands, open decisions and tasks, from the t
   const events = [
     event(1, 'page.sent', 'Paged Ben by slack (level 1)', { person: 'ben', via: 'slack', level: 1 }),
     event(2, 'incident.acknowledged', 'Acknowledged by Ben', {}, { id: 'slack:U0BEN', name: 'Ben Paged', role: 'responder' }),
-    event(3, 'decision.requested', 'Fail over or restore?', { stepId: 'strategy', options: ['failover', 'restore'], default: 'failover', deadline: '2026-04-21T10:15:00.000Z' }),
-    event(4, 'decision.requested', 'Tell customers?', { stepId: 'comms', options: ['yes', 'no'], default: 'no', deadline: '2026-04-21T10:15:00.000Z' }),
-    event(5, 'decision.taken', 'Grace chose "yes"', { stepId: 'comms', option: 'yes' }, { id: 'token:abc', name: 'Grace', role: 'commander' }),
+    event(3, 'decision.requested', 'Fail over or restore?', {
+      stepId: 'strategy',
+      options: ['failover', 'restore'],
+      default: 'failover',
+      deadline: '2026-04-21T10:15:00.000Z',
+    }),
+    event(4, 'decision.requested', 'Tell customers?', {
+      stepId: 'comms',
+      options: ['yes', 'no'],
+      default: 'no',
+      deadline: '2026-04-21T10:15:00.000Z',
+    }),
+    event(
+      5,
+      'decision.taken',
+      'Grace chose "yes"',
+      { stepId: 'comms', option: 'yes' },
+      { id: 'token:abc', name: 'Grace', role: 'commander' },
+    ),
     event(6, 'task.created', 'Task for dpo: Notify the authority', { stepId: 'notify-dpo', assignee: 'dpo', deadline: null }),
     event(7, 'incident.escalated', 'Escalated to level 1', { level: 1 }),
   ];
@@ -72,18 +98,28 @@ test('the card: who is paged, who commands, open decisions and tasks, from the t
   expect(parseDecisionValue('INC-5 strategy failover')).toEqual({ incidentId: 'INC-5', stepId: 'strategy', option: 'failover' });
 
   // A step cancelled by resolution drops its decision; a closed incident shows none and offers no buttons.
-  const resolved = deriveCard({ ...incident, status: 'closed', phase: 'closed' }, [...events, event(8, 'step.skipped', 'skipped', { stepId: 'strategy' })], () => ({ name: 'x', slackId: null }));
+  const resolved = deriveCard(
+    { ...incident, status: 'closed', phase: 'closed' },
+    [...events, event(8, 'step.skipped', 'skipped', { stepId: 'strategy' })],
+    () => ({ name: 'x', slackId: null }),
+  );
   expect(resolved.openDecisions).toEqual([]);
   const closedJson = JSON.stringify(cardMessage(resolved, 'https://fireline.example.com').blocks);
-  for (const id of ['incident.acknowledge', 'incident.escalate', 'incident.resolve', 'incident.add_note', 'incident.decide']) expect(closedJson).not.toContain(`"${id}`);
+  for (const id of ['incident.acknowledge', 'incident.escalate', 'incident.resolve', 'incident.add_note', 'incident.decide'])
+    expect(closedJson).not.toContain(`"${id}`);
 });
 
 test('the declaration form shows the severity likelihood × impact gives', () => {
-  const runbooks = [{ id: 'flow', title: 'Full flow', severity: 'SEV1' as const }, { id: 'quick', title: 'Quick', severity: null }];
+  const runbooks = [
+    { id: 'flow', title: 'Full flow', severity: 'SEV1' as const },
+    { id: 'quick', title: 'Quick', severity: null },
+  ];
   expect(severityPreview({}, runbooks)).toMatch(/from the runbook/);
   expect(severityPreview({ runbook: 'flow' }, runbooks)).toMatch(/SEV1\* from runbook `flow`/);
   expect(severityPreview({ likelihood: 'likely' }, runbooks)).toMatch(/choose the impact/);
-  expect(severityPreview({ likelihood: 'likely', impact: 'severe' }, runbooks)).toMatch(/\*SEV1\* — likely × severe \(risk score 20 of 25\)/);
+  expect(severityPreview({ likelihood: 'likely', impact: 'severe' }, runbooks)).toMatch(
+    /\*SEV1\* — likely × severe \(risk score 20 of 25\)/,
+  );
   expect(severityPreview({ likelihood: 'rare', impact: 'severe' }, runbooks)).toMatch(/\*SEV2\*/);
   const modal = declareModal({ runbooks, state: { runbook: 'flow', likelihood: 'rare', impact: 'minor' }, privateMetadata: '{}' });
   const json = JSON.stringify(modal);

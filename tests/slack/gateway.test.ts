@@ -12,7 +12,13 @@ describe('gateway', () => {
   let gateway: SlackGateway;
   beforeEach(async () => {
     clock = new VirtualClock();
-    slack = await FakeSlack.start({ now: () => clock.now(), channels: [{ id: 'C1', name: 'one' }, { id: 'C2', name: 'two' }] });
+    slack = await FakeSlack.start({
+      now: () => clock.now(),
+      channels: [
+        { id: 'C1', name: 'one' },
+        { id: 'C2', name: 'two' },
+      ],
+    });
     gateway = new SlackGateway({ client: createSlackWebClient(slack.token, slack.apiUrl), logger, clock });
   });
   afterEach(async () => {
@@ -34,7 +40,12 @@ describe('gateway', () => {
 
   test('interactive calls do not wait: they fail at once and do not call Slack again before Retry-After', async () => {
     slack.rateLimit('views.open', { retryAfter: 20 });
-    const open = () => gateway.call('views.open', { trigger_id: 't', view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] } }, { channel: 'views', maxWaitMs: 0 });
+    const open = () =>
+      gateway.call(
+        'views.open',
+        { trigger_id: 't', view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks: [] } },
+        { channel: 'views', maxWaitMs: 0 },
+      );
     await expect(open()).rejects.toMatchObject({ kind: 'rate_limited', retryAfterMs: 20_000 });
     await expect(open()).rejects.toBeInstanceOf(SlackCallError);
     expect(slack.callsTo('views.open')).toHaveLength(1);
@@ -56,14 +67,20 @@ describe('gateway', () => {
 
   test('a timeout-like failure (HTTP 500) is ambiguous: the next post looks first, and posts when nothing is there', async () => {
     slack.httpError('chat.postMessage', 500);
-    await expect(gateway.postOnce('C2', { text: 'x' }, { eventType: 'fireline_test', key: 'k' })).rejects.toMatchObject({ kind: 'uncertain', status: 500 });
+    await expect(gateway.postOnce('C2', { text: 'x' }, { eventType: 'fireline_test', key: 'k' })).rejects.toMatchObject({
+      kind: 'uncertain',
+      status: 500,
+    });
     const again = await gateway.postOnce('C2', { text: 'x' }, { eventType: 'fireline_test', key: 'k' });
     expect(again.reused).toBe(false);
     expect(slack.callsTo('conversations.history')).toHaveLength(1);
     expect(slack.messagesIn('C2')).toHaveLength(1);
     // A definite refusal is not ambiguous: nothing to look for next time.
     slack.failWith('chat.postMessage', 'msg_too_long');
-    await expect(gateway.postOnce('C2', { text: 'y' }, { eventType: 'fireline_test', key: 'k2' })).rejects.toMatchObject({ kind: 'permanent', slackError: 'msg_too_long' });
+    await expect(gateway.postOnce('C2', { text: 'y' }, { eventType: 'fireline_test', key: 'k2' })).rejects.toMatchObject({
+      kind: 'permanent',
+      slackError: 'msg_too_long',
+    });
   });
 
   test('channels queue separately: one waiting out a rate limit does not hold up another', async () => {

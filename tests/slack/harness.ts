@@ -195,7 +195,18 @@ export async function startSlackHarness(opts: {
   // Worker process: the sync loop with a gateway of its own.
   const gateway = new SlackGateway({ client: createSlackWebClient(slack.token, slack.apiUrl), logger, clock });
   const directory = new SlackDirectory({ oncall: () => oncall.current(), gateway, logger });
-  const sync = new SlackSync({ store, gateway, directory, logger, publicUrl, clock, intervalMs: 50, minCardIntervalMs: 100, botUserId: slack.botUserId, ...opts.syncOptions });
+  const sync = new SlackSync({
+    store,
+    gateway,
+    directory,
+    logger,
+    publicUrl,
+    clock,
+    intervalMs: 50,
+    minCardIntervalMs: 100,
+    botUserId: slack.botUserId,
+    ...opts.syncOptions,
+  });
   if ((opts.sync ?? 'loop') === 'loop') sync.start();
 
   const eventsUrl = `${server.url}/slack/events`;
@@ -211,30 +222,42 @@ export async function startSlackHarness(opts: {
     clock,
     api: (method, urlPath, o) => send(server.url, tokens, method, urlPath, o),
     command(user, text, o = {}) {
-      return postSlashCommand(eventsUrl, '/incident', text, {
-        team_id: slack.teamId,
-        user_id: USERS[user].id,
-        user_name: USERS[user].name,
-        channel_id: o.channel ?? 'C1',
-        response_url: slack.responseUrl(o.responseId ?? nextResponseId()),
-        trigger_id: o.triggerId ?? `${Date.now()}.${Math.floor(Math.random() * 1e9)}.trig`,
-      }, { signingSecret: SIGNING_SECRET });
+      return postSlashCommand(
+        eventsUrl,
+        '/incident',
+        text,
+        {
+          team_id: slack.teamId,
+          user_id: USERS[user].id,
+          user_name: USERS[user].name,
+          channel_id: o.channel ?? 'C1',
+          response_url: slack.responseUrl(o.responseId ?? nextResponseId()),
+          trigger_id: o.triggerId ?? `${Date.now()}.${Math.floor(Math.random() * 1e9)}.trig`,
+        },
+        { signingSecret: SIGNING_SECRET },
+      );
     },
     interact: (payload) => postInteraction(eventsUrl, payload, { signingSecret: SIGNING_SECRET }),
     async response(id) {
-      return eventually(async () => slack.responses.find((r) => r.id === id), `a response_url answer "${id}"`, 15_000) as Promise<FakeSlackResponse & { body: { text: string; response_type?: string } }>;
+      return eventually(async () => slack.responses.find((r) => r.id === id), `a response_url answer "${id}"`, 15_000) as Promise<
+        FakeSlackResponse & { body: { text: string; response_type?: string } }
+      >;
     },
     timeline: (incidentId) => store.listTimeline(incidentId, { limit: 1000 }),
     async incident(incidentId) {
       return (await store.getIncident(incidentId))!;
     },
     async card(incidentId, check = () => true) {
-      return eventually(async () => {
-        const row = await store.getSlackIncident(incidentId);
-        if (!row?.channelId || !row.cardTs) return undefined;
-        const card = slack.message(row.channelId, row.cardTs);
-        return card && check(card) ? { channel: row.channelId, card } : undefined;
-      }, `the card of ${incidentId}`, 20_000);
+      return eventually(
+        async () => {
+          const row = await store.getSlackIncident(incidentId);
+          if (!row?.channelId || !row.cardTs) return undefined;
+          const card = slack.message(row.channelId, row.cardTs);
+          return card && check(card) ? { channel: row.channelId, card } : undefined;
+        },
+        `the card of ${incidentId}`,
+        20_000,
+      );
     },
     async stop() {
       await sync.stop();
@@ -242,7 +265,10 @@ export async function startSlackHarness(opts: {
       await server.close();
       const { items } = await store.listIncidents({ limit: 200 });
       for (const incident of items.filter((i) => i.status !== 'closed')) {
-        await client.workflow.getHandle(incident.workflowId).terminate('test finished').catch(() => undefined);
+        await client.workflow
+          .getHandle(incident.workflowId)
+          .terminate('test finished')
+          .catch(() => undefined);
       }
       await worker.stop();
       await connection.close();
@@ -259,8 +285,15 @@ export function textOf(message: FakeSlackMessage): string {
 }
 
 /** A button on a message by action id (or action id prefix). */
-export function buttonOn(message: FakeSlackMessage, actionId: string): { block_id: string; action_id: string; value: string; text: { text: string } } | undefined {
-  for (const block of (message.blocks ?? []) as { type: string; block_id: string; elements?: { type: string; action_id: string; value: string; text: { text: string } }[] }[]) {
+export function buttonOn(
+  message: FakeSlackMessage,
+  actionId: string,
+): { block_id: string; action_id: string; value: string; text: { text: string } } | undefined {
+  for (const block of (message.blocks ?? []) as {
+    type: string;
+    block_id: string;
+    elements?: { type: string; action_id: string; value: string; text: { text: string } }[];
+  }[]) {
     if (block.type !== 'actions') continue;
     const element = block.elements?.find((e) => e.type === 'button' && (e.action_id === actionId || e.action_id.startsWith(actionId)));
     if (element) return { ...element, block_id: block.block_id };
@@ -269,7 +302,15 @@ export function buttonOn(message: FakeSlackMessage, actionId: string): { block_i
 }
 
 /** A `block_actions` payload for a click on a card button, as Slack sends it. */
-export function clickPayload(h: SlackHarness, user: TestUser, channel: string, message: FakeSlackMessage, actionId: string, responseId: string, actionTs = `${(Date.now() / 1000).toFixed(6)}`): Record<string, unknown> {
+export function clickPayload(
+  h: SlackHarness,
+  user: TestUser,
+  channel: string,
+  message: FakeSlackMessage,
+  actionId: string,
+  responseId: string,
+  actionTs = `${(Date.now() / 1000).toFixed(6)}`,
+): Record<string, unknown> {
   const button = buttonOn(message, actionId);
   if (!button) throw new Error(`no button ${actionId} on the message: ${textOf(message)}`);
   return {
@@ -283,10 +324,26 @@ export function clickPayload(h: SlackHarness, user: TestUser, channel: string, m
     enterprise: null,
     is_enterprise_install: false,
     channel: { id: channel, name: 'incident' },
-    message: { type: 'message', ts: message.ts, text: message.text, user: h.slack.botUserId, bot_id: h.slack.botId, blocks: message.blocks },
+    message: {
+      type: 'message',
+      ts: message.ts,
+      text: message.text,
+      user: h.slack.botUserId,
+      bot_id: h.slack.botId,
+      blocks: message.blocks,
+    },
     state: { values: {} },
     response_url: h.slack.responseUrl(responseId),
-    actions: [{ action_id: button.action_id, block_id: button.block_id, text: { type: 'plain_text', text: button.text.text }, value: button.value, type: 'button', action_ts: actionTs }],
+    actions: [
+      {
+        action_id: button.action_id,
+        block_id: button.block_id,
+        text: { type: 'plain_text', text: button.text.text },
+        value: button.value,
+        type: 'button',
+        action_ts: actionTs,
+      },
+    ],
   };
 }
 

@@ -14,7 +14,13 @@ describe('identity', () => {
   let gateway: SlackGateway;
   beforeEach(async () => {
     clock = new VirtualClock();
-    slack = await FakeSlack.start({ now: () => clock.now(), channels: [{ id: 'C1', name: 'one' }, { id: 'C2', name: 'two' }] });
+    slack = await FakeSlack.start({
+      now: () => clock.now(),
+      channels: [
+        { id: 'C1', name: 'one' },
+        { id: 'C2', name: 'two' },
+      ],
+    });
     gateway = new SlackGateway({ client: createSlackWebClient(slack.token, slack.apiUrl), logger, clock });
   });
   afterEach(async () => {
@@ -26,11 +32,17 @@ describe('identity', () => {
     const parsed = parseOnCall(ONCALL_YAML, 'oncall.yaml');
     if (!parsed.ok) throw new Error('bad test config');
     const directory = new SlackDirectory({ oncall: () => parsed.config, gateway, logger });
-    expect(await directory.identify(USERS.grace.id, 'grace')).toMatchObject({ actor: { id: 'slack:U0GRACE', name: 'Grace Hopper', role: 'commander' }, person: { id: 'grace' } });
+    expect(await directory.identify(USERS.grace.id, 'grace')).toMatchObject({
+      actor: { id: 'slack:U0GRACE', name: 'Grace Hopper', role: 'commander' },
+      person: { id: 'grace' },
+    });
     expect((await directory.identify(USERS.linus.id)).actor).toEqual({ id: 'slack:U0LINUS', name: 'Linus Responder', role: 'responder' });
     expect((await directory.identify(USERS.vera.id)).actor.role).toBe('viewer');
     expect((await directory.identify(USERS.eve.id)).actor).toEqual({ id: 'slack:U0EVE', name: 'Eve Byemail', role: 'commander' });
-    expect(await directory.identify('U0NOBODY', 'nobody')).toEqual({ actor: { id: 'slack:U0NOBODY', name: 'nobody', role: 'viewer' }, person: null });
+    expect(await directory.identify('U0NOBODY', 'nobody')).toEqual({
+      actor: { id: 'slack:U0NOBODY', name: 'nobody', role: 'viewer' },
+      person: null,
+    });
     expect(await directory.slackIdOfPerson('eve')).toBe(USERS.eve.id);
     expect(slack.callsTo('users.lookupByEmail')).toHaveLength(1);
   });

@@ -40,7 +40,10 @@ test('429 for two minutes, then success: everything delivered once, nothing befo
   const incident = await declare('Storefront 502s');
   await h.api('POST', `/api/v1/incidents/${incident.id}/acknowledge`, { as: 'responder', body: {} });
   await h.api('POST', `/api/v1/incidents/${incident.id}/notes`, { as: 'responder', body: { text: 'LB health checks flapping' } });
-  await eventually(async () => ((await h.timeline(incident.id)).some((e) => e.type === 'decision.requested') ? true : undefined), 'the decision request');
+  await eventually(
+    async () => ((await h.timeline(incident.id)).some((e) => e.type === 'decision.requested') ? true : undefined),
+    'the decision request',
+  );
 
   const startedReal = Date.now();
   const startedVirtual = clock.now();
@@ -64,7 +67,9 @@ test('429 for two minutes, then success: everything delivered once, nothing befo
   expect(h.slack.callsTo('conversations.create').filter((c) => c.ok)).toHaveLength(1);
   expect(keyedMessages(h.slack, channel, CARD_EVENT_TYPE).get(incident.id)).toHaveLength(1);
   const echoes = keyedMessages(h.slack, channel, TIMELINE_EVENT_TYPE);
-  const expected = (await h.timeline(incident.id)).filter((e) => ['incident.acknowledged', 'note.added', 'decision.requested'].includes(e.type)).map((e) => e.id);
+  const expected = (await h.timeline(incident.id))
+    .filter((e) => ['incident.acknowledged', 'note.added', 'decision.requested'].includes(e.type))
+    .map((e) => e.id);
   expect(expected).toHaveLength(3);
   expect([...echoes.keys()].sort()).toEqual([...expected].sort());
   for (const messages of echoes.values()) expect(messages).toHaveLength(1);
@@ -75,7 +80,10 @@ test('"429 but posted" on a card and on an echo: looked up after Retry-After, ne
   h.slack.clearKnobs();
   h.slack.clearCalls();
   const incident = await declare('Search index corrupt');
-  await eventually(async () => ((await h.timeline(incident.id)).some((e) => e.type === 'decision.requested') ? true : undefined), 'the decision request');
+  await eventually(
+    async () => ((await h.timeline(incident.id)).some((e) => e.type === 'decision.requested') ? true : undefined),
+    'the decision request',
+  );
   // Slack stores each post and still answers 429, twice in a row.
   h.slack.rateLimit('chat.postMessage', { retryAfter: 30, times: 2, postAnyway: true });
   await h.sync.syncOnce();
@@ -136,4 +144,3 @@ test('a channel someone archived is left alone from then on', async () => {
   // (Incidents of the earlier tests may still be moving on; this channel is not touched.)
   expect(h.slack.calls.filter((c) => c.args.channel === row.channelId)).toEqual([]);
 });
-

@@ -75,7 +75,14 @@ test('forged, unsigned, stale, future-dated and tampered requests → 401 and no
     ['a non-numeric timestamp', postRaw(body, { ...signed(body), 'x-slack-request-timestamp': 'yesterday' })],
     ['a body changed after signing', postRaw(body.replace('sev1', 'sev4'), signed(body))],
     ['a body with an extra field', postRaw(`${body}&user_id=U0GRACE`, signed(body))],
-    ['the fixture signed for its own (old) timestamp', postRaw(fs.readFileSync(path.join(FIXTURES, 'slash-command-incident-declare.txt'), 'utf8'), { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': '1776759401', 'x-slack-signature': 'v0=66ea16cbb364e1396f4b165931331913b20bfb38a6e6c3619a186d5f50b7dd3d' })],
+    [
+      'the fixture signed for its own (old) timestamp',
+      postRaw(fs.readFileSync(path.join(FIXTURES, 'slash-command-incident-declare.txt'), 'utf8'), {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': '1776759401',
+        'x-slack-signature': 'v0=66ea16cbb364e1396f4b165931331913b20bfb38a6e6c3619a186d5f50b7dd3d',
+      }),
+    ],
   ];
   for (const [what, pending] of attempts) {
     const res = await pending;
@@ -98,7 +105,11 @@ test('a forged button click and a forged event change nothing either', async () 
   const payload = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'block-actions-acknowledge.json'), 'utf8')) as Record<string, unknown>;
   const click = await postSignedForm(h.eventsUrl, { payload: JSON.stringify(payload) }, { signingSecret: 'wrong-secret' });
   expect(click.status).toBe(401);
-  const event = await postEvent(h.eventsUrl, { type: 'reaction_added', user: USERS.grace.id, reaction: 'memo', item: { type: 'message', channel: 'C1', ts: '1.000001' } }, { signingSecret: SIGNING_SECRET, timestamp: Math.floor(Date.now() / 1000) + 400 });
+  const event = await postEvent(
+    h.eventsUrl,
+    { type: 'reaction_added', user: USERS.grace.id, reaction: 'memo', item: { type: 'message', channel: 'C1', ts: '1.000001' } },
+    { signingSecret: SIGNING_SECRET, timestamp: Math.floor(Date.now() / 1000) + 400 },
+  );
   expect(event.status).toBe(401);
   await expectNothingChanged();
 });
@@ -111,8 +122,16 @@ test('the same request correctly signed now goes through: the fixture declares t
   const refusal = await h.response('as-is');
   expect(refusal.body).toMatchObject({ response_type: 'ephemeral' });
   expect(refusal.body.text).toMatch(/Only a commander or above may declare incidents; your Slack account is not linked/);
-  const audit = await eventually(async () => (await h.store.listAudit({ limit: 50 })).find((a) => a.actor.id === 'slack:U07QK4M2N8R'), 'the refusal in the audit log');
-  expect(audit).toMatchObject({ actor: { id: 'slack:U07QK4M2N8R', name: 'priya.raman', role: 'viewer' }, action: 'incident.declare', outcome: 'rejected', method: 'slack' });
+  const audit = await eventually(
+    async () => (await h.store.listAudit({ limit: 50 })).find((a) => a.actor.id === 'slack:U07QK4M2N8R'),
+    'the refusal in the audit log',
+  );
+  expect(audit).toMatchObject({
+    actor: { id: 'slack:U07QK4M2N8R', name: 'priya.raman', role: 'viewer' },
+    action: 'incident.declare',
+    outcome: 'rejected',
+    method: 'slack',
+  });
   expect((await h.store.listIncidents({ limit: 10 })).items).toEqual([]);
 
   const body = fixtureBody('ok', USERS.grace.id);
@@ -121,7 +140,12 @@ test('the same request correctly signed now goes through: the fixture declares t
   const answer = await h.response('ok');
   expect(answer.body.response_type).toBe('in_channel');
   const [incident] = (await h.store.listIncidents({ limit: 10 })).items;
-  expect(incident).toMatchObject({ title: 'Orders DB primary unreachable, checkout failing', severity: 'SEV1', runbookId: 'triage', trigger: { kind: 'manual', by: { id: 'slack:U0GRACE', name: 'Grace Hopper', role: 'commander' } } });
+  expect(incident).toMatchObject({
+    title: 'Orders DB primary unreachable, checkout failing',
+    severity: 'SEV1',
+    runbookId: 'triage',
+    trigger: { kind: 'manual', by: { id: 'slack:U0GRACE', name: 'Grace Hopper', role: 'commander' } },
+  });
   expect(answer.body.text).toContain(incident!.id);
 });
 
@@ -129,11 +153,19 @@ test('Events API: the URL verification challenge is answered only when signed', 
   const challenge = { type: 'url_verification', token: 'legacy', challenge: 'c-123' };
   const ok = await fetch(h.eventsUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': slackSignature(SIGNING_SECRET, Math.floor(Date.now() / 1000), JSON.stringify(challenge)) },
+    headers: {
+      'content-type': 'application/json',
+      'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+      'x-slack-signature': slackSignature(SIGNING_SECRET, Math.floor(Date.now() / 1000), JSON.stringify(challenge)),
+    },
     body: JSON.stringify(challenge),
   });
   expect(ok.status).toBe(200);
   expect(await ok.json()).toEqual({ challenge: 'c-123' });
-  const forged = await fetch(h.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(challenge) });
+  const forged = await fetch(h.eventsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(challenge),
+  });
   expect(forged.status).toBe(401);
 });

@@ -186,7 +186,13 @@ export async function listen(app: Express): Promise<{ url: string; close(): Prom
   };
 }
 
-export async function send<T>(baseUrl: string, tokens: Partial<Record<Role, string>>, method: string, urlPath: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
+export async function send<T>(
+  baseUrl: string,
+  tokens: Partial<Record<Role, string>>,
+  method: string,
+  urlPath: string,
+  opts: RequestOptions = {},
+): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = {};
   if (opts.as) headers.authorization = `Bearer ${tokens[opts.as]}`;
   let body: string | Buffer | undefined;
@@ -202,7 +208,6 @@ export async function send<T>(baseUrl: string, tokens: Partial<Record<Role, stri
   const isJson = (res.headers.get('content-type') ?? '').includes('json');
   return { status: res.status, headers: res.headers, text, body: (isJson && text ? JSON.parse(text) : undefined) as T };
 }
-
 
 export async function startApiHarness(opts: { name: string; runbooks?: Record<string, string> }): Promise<ApiHarness> {
   const dataDir = tempDir();
@@ -255,7 +260,10 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
       // Incidents left waiting for a human would sit on the dev server for the rest of the run.
       const { items } = await store.listIncidents({ limit: 200 });
       for (const incident of items.filter((i) => i.status !== 'closed')) {
-        await client.workflow.getHandle(incident.workflowId).terminate('test finished').catch(() => undefined);
+        await client.workflow
+          .getHandle(incident.workflowId)
+          .terminate('test finished')
+          .catch(() => undefined);
       }
       await worker.stop();
       await connection.close();
@@ -285,7 +293,8 @@ export function expectFieldError(res: ApiResponse<unknown>, field: string): Erro
   expect(error.message).toContain(field);
   const details = error.details ?? {};
   const issues = (details.issues ?? []) as { path: string; message: string }[];
-  const named = details.field === field || issues.some((i) => i.path === field || (i.path === '(body)' && i.message.includes(`"${field}"`)));
+  const named =
+    details.field === field || issues.some((i) => i.path === field || (i.path === '(body)' && i.message.includes(`"${field}"`)));
   expect({ named, details }).toMatchObject({ named: true });
   return error;
 }
@@ -304,7 +313,10 @@ export async function getIncident(api: ApiHarness, id: string): Promise<Incident
 
 /** Polls GET /incidents/:id until the workflow shows the decision as open. */
 export async function waitForOpenDecision(api: ApiHarness, id: string, stepId: string): Promise<IncidentView['openDecisions'][number]> {
-  return eventually(async () => (await getIncident(api, id)).live?.openDecisions.find((d) => d.stepId === stepId), `open decision ${stepId} of ${id}`);
+  return eventually(
+    async () => (await getIncident(api, id)).live?.openDecisions.find((d) => d.stepId === stepId),
+    `open decision ${stepId} of ${id}`,
+  );
 }
 
 export async function waitForStatus(api: ApiHarness, id: string, status: IncidentRecord['status']): Promise<IncidentDetail> {

@@ -114,10 +114,20 @@ export function buildIncident(id: string, spec: SeedSpec): SeededIncident {
   // Phase boundaries spread over the incident's life: report by the first notification, recover by mitigation.
   const report = spec.reportMs ?? Math.round(end * 0.05);
   const recoverEnd = spec.clearMs ?? spec.resolveMs ?? end;
-  const bounds = [0, Math.max(1, Math.round(report * 0.5)), report + 1, Math.round(report + (recoverEnd - report) * 0.4), Math.round(report + (recoverEnd - report) * 0.7), recoverEnd, spec.closeMs ?? end];
-  const status: IncidentStatus = spec.closeMs !== undefined ? 'closed' : spec.resolveMs !== undefined ? 'resolved' : spec.ackMs !== undefined ? 'acknowledged' : 'open';
+  const bounds = [
+    0,
+    Math.max(1, Math.round(report * 0.5)),
+    report + 1,
+    Math.round(report + (recoverEnd - report) * 0.4),
+    Math.round(report + (recoverEnd - report) * 0.7),
+    recoverEnd,
+    spec.closeMs ?? end,
+  ];
+  const status: IncidentStatus =
+    spec.closeMs !== undefined ? 'closed' : spec.resolveMs !== undefined ? 'resolved' : spec.ackMs !== undefined ? 'acknowledged' : 'open';
   const lastPhase = status === 'closed' || status === 'resolved' ? PHASES.length - 1 : PHASES.indexOf(spec.phase ?? 'decide');
-  const raw: { at: number; type: TimelineEventType; phase: IncidentPhase; actor: Actor; summary: string; data: Record<string, unknown> }[] = [];
+  const raw: { at: number; type: TimelineEventType; phase: IncidentPhase; actor: Actor; summary: string; data: Record<string, unknown> }[] =
+    [];
   const phaseAt = (ms: number): IncidentPhase => {
     for (let i = lastPhase; i >= 0; i--) if (ms >= bounds[i]!) return PHASES[i]!;
     return 'detect';
@@ -125,18 +135,41 @@ export function buildIncident(id: string, spec: SeedSpec): SeededIncident {
   const push = (ms: number, type: TimelineEventType, summary: string, data: Record<string, unknown> = {}, actor: Actor = RUNBOOK_ACTOR) =>
     raw.push({ at: ms, type, phase: phaseAt(ms), actor, summary, data });
 
-  push(0, 'incident.declared', `Declared "${spec.title}" (${spec.severity ?? 'SEV3'}) with runbook ${spec.runbook ?? 'flow'}`, { runbook: spec.runbook ?? 'flow', drill: spec.drill ?? false, trigger: spec.alertLeadMs !== undefined ? 'alert' : 'manual' }, spec.alertLeadMs !== undefined ? MONITORING : COMMANDER);
+  push(
+    0,
+    'incident.declared',
+    `Declared "${spec.title}" (${spec.severity ?? 'SEV3'}) with runbook ${spec.runbook ?? 'flow'}`,
+    { runbook: spec.runbook ?? 'flow', drill: spec.drill ?? false, trigger: spec.alertLeadMs !== undefined ? 'alert' : 'manual' },
+    spec.alertLeadMs !== undefined ? MONITORING : COMMANDER,
+  );
   for (let i = 0; i <= lastPhase; i++) {
     const phase = PHASES[i]!;
     raw.push({ at: bounds[i]!, type: 'phase.entered', phase, actor: RUNBOOK_ACTOR, summary: `Entered ${phase}`, data: { phase } });
     const left = i < lastPhase ? bounds[i + 1]! : i === PHASES.length - 1 && spec.closeMs !== undefined ? spec.closeMs : undefined;
-    if (left !== undefined) raw.push({ at: Math.max(bounds[i]!, left), type: 'phase.completed', phase, actor: RUNBOOK_ACTOR, summary: `Completed ${phase}`, data: { phase, interrupted: false } });
+    if (left !== undefined)
+      raw.push({
+        at: Math.max(bounds[i]!, left),
+        type: 'phase.completed',
+        phase,
+        actor: RUNBOOK_ACTOR,
+        summary: `Completed ${phase}`,
+        data: { phase, interrupted: false },
+      });
   }
   if (spec.alertLeadMs !== undefined) push(0, 'alert.fired', `Alert firing: ${spec.title}`, { fingerprint: `fp-${id}` }, MONITORING);
-  if (spec.reportMs !== undefined) push(spec.reportMs, 'notification.sent', 'Notified #incidents via slack', { stepId: 'announce', via: 'slack', to: '#incidents' });
-  if (spec.pageMs !== undefined) push(spec.pageMs, 'page.sent', 'Paged Dana On-call by email (level 1)', { stepId: 'page', level: 1, person: 'dana', channel: 'email', via: 'email' });
+  if (spec.reportMs !== undefined)
+    push(spec.reportMs, 'notification.sent', 'Notified #incidents via slack', { stepId: 'announce', via: 'slack', to: '#incidents' });
+  if (spec.pageMs !== undefined)
+    push(spec.pageMs, 'page.sent', 'Paged Dana On-call by email (level 1)', {
+      stepId: 'page',
+      level: 1,
+      person: 'dana',
+      channel: 'email',
+      via: 'email',
+    });
   if (spec.ackMs !== undefined) push(spec.ackMs, 'incident.acknowledged', `Acknowledged by ${COMMANDER.name}`, {}, COMMANDER);
-  if (spec.clearMs !== undefined) push(spec.clearMs, 'alerts.all_resolved', 'Every alert of this incident has resolved', { alerts: 1 }, MONITORING);
+  if (spec.clearMs !== undefined)
+    push(spec.clearMs, 'alerts.all_resolved', 'Every alert of this incident has resolved', { alerts: 1 }, MONITORING);
   if (spec.resolveMs !== undefined) push(spec.resolveMs, 'incident.resolved', 'Resolved: fixed', { summary: 'fixed' }, COMMANDER);
   for (const note of spec.notes ?? []) push(note.atMs, 'note.added', note.text, {}, COMMANDER);
   for (let i = 0; i < (spec.fillerSteps ?? 0); i++) {
@@ -145,7 +178,17 @@ export function buildIncident(id: string, spec: SeedSpec): SeededIncident {
   }
   if (spec.closeMs !== undefined) push(spec.closeMs, 'incident.closed', 'Closed after the retrospective', {});
   raw.sort((a, b) => a.at - b.at);
-  const events: TimelineEvent[] = raw.map((e, i) => ({ id: `${id}:${i + 1}`, incidentId: id, seq: i + 1, at: iso(e.at), type: e.type, phase: e.phase, actor: e.actor, summary: e.summary, data: e.data }));
+  const events: TimelineEvent[] = raw.map((e, i) => ({
+    id: `${id}:${i + 1}`,
+    incidentId: id,
+    seq: i + 1,
+    at: iso(e.at),
+    type: e.type,
+    phase: e.phase,
+    actor: e.actor,
+    summary: e.summary,
+    data: e.data,
+  }));
 
   const phase: IncidentPhase = status === 'closed' ? 'closed' : PHASES[lastPhase]!;
   const incident: IncidentRecord = {
@@ -167,19 +210,24 @@ export function buildIncident(id: string, spec: SeedSpec): SeededIncident {
     closedAt: spec.closeMs === undefined ? null : iso(spec.closeMs),
     updatedAt: events.at(-1)!.at,
   };
-  const alerts: AlertRecord[] = spec.alertLeadMs === undefined ? [] : [{
-    incidentId: id,
-    fingerprint: `fp-${id}`,
-    startsAt: iso(-spec.alertLeadMs),
-    status: spec.clearMs !== undefined ? 'resolved' : 'firing',
-    endsAt: spec.clearMs !== undefined ? iso(spec.clearMs) : null,
-    summary: `${spec.title} (alert)`,
-    labels: { alertname: 'HighErrorRate', service: spec.service ?? 'checkout' },
-    source: 'alertmanager',
-    received: 3,
-    firstSeen: iso(0),
-    lastSeen: iso(Math.max(0, spec.clearMs ?? 0)),
-  }];
+  const alerts: AlertRecord[] =
+    spec.alertLeadMs === undefined
+      ? []
+      : [
+          {
+            incidentId: id,
+            fingerprint: `fp-${id}`,
+            startsAt: iso(-spec.alertLeadMs),
+            status: spec.clearMs !== undefined ? 'resolved' : 'firing',
+            endsAt: spec.clearMs !== undefined ? iso(spec.clearMs) : null,
+            summary: `${spec.title} (alert)`,
+            labels: { alertname: 'HighErrorRate', service: spec.service ?? 'checkout' },
+            source: 'alertmanager',
+            received: 3,
+            firstSeen: iso(0),
+            lastSeen: iso(Math.max(0, spec.clearMs ?? 0)),
+          },
+        ];
   return { incident, events, alerts };
 }
 

@@ -145,7 +145,9 @@ export async function driveDrill(opts: DriveOptions): Promise<DriveLog> {
         await service.decide(id, open.stepId, option, ctx()).then(() => (log.decided[open.stepId] = option), ignoreRace);
       }
       for (const task of live.openTasks) {
-        await service.completeTask(id, task.stepId, 'Done in the drill', ctx()).then(() => log.completedTasks.push(task.stepId), ignoreRace);
+        await service
+          .completeTask(id, task.stepId, 'Done in the drill', ctx())
+          .then(() => log.completedTasks.push(task.stepId), ignoreRace);
       }
       const current = live.currentStep ? steps.get(live.currentStep.id) : undefined;
       if (current?.kind === 'wait' && typeof current.for === 'object' && !log.postedEvents.includes(current.for.event)) {
@@ -157,7 +159,8 @@ export async function driveDrill(opts: DriveOptions): Promise<DriveLog> {
         await service.resolve(id, 'Drill complete', ctx()).then(() => (log.resolvedByDriver = true), ignoreRace);
       }
     }
-    if (Date.now() > deadline) throw new Error(`drill ${id} (${runbook.id}) did not close in time; last phase ${incident.phase}, status ${incident.status}`);
+    if (Date.now() > deadline)
+      throw new Error(`drill ${id} (${runbook.id}) did not close in time; last phase ${incident.phase}, status ${incident.status}`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 150));
   }
 }

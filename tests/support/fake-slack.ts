@@ -438,7 +438,11 @@ export class FakeSlack {
 
   /** Answers a non-200 HTTP status (e.g. 500, 503 with an HTML body) to the next `times` calls. */
   httpError(method: string, status: number, options: { times?: number; body?: string } = {}): void {
-    addKnob(this.httpErrors, method, { remaining: options.times ?? 1, status, body: options.body ?? `<html><body>${status}</body></html>` });
+    addKnob(this.httpErrors, method, {
+      remaining: options.times ?? 1,
+      status,
+      body: options.body ?? `<html><body>${status}</body></html>`,
+    });
   }
 
   /** Waits `ms` before answering the next `times` calls (default: every call until clearKnobs). */
@@ -493,7 +497,16 @@ export class FakeSlack {
     try {
       args = parseArgs(raw, contentType, url.searchParams);
     } catch (error) {
-      return this.finish(res, { at, method, token: null, contentType, args: {}, status: 200, body: { ok: false, error: (error as Error).message }, applied: false });
+      return this.finish(res, {
+        at,
+        method,
+        token: null,
+        contentType,
+        args: {},
+        status: 200,
+        body: { ok: false, error: (error as Error).message },
+        applied: false,
+      });
     }
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : (str(args.token) ?? null);
@@ -503,7 +516,8 @@ export class FakeSlack {
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency.ms));
 
     if (!token) return this.finish(res, { ...base, status: 200, body: { ok: false, error: 'not_authed' }, applied: false });
-    if (!this.tokens.has(token)) return this.finish(res, { ...base, status: 200, body: { ok: false, error: 'invalid_auth' }, applied: false });
+    if (!this.tokens.has(token))
+      return this.finish(res, { ...base, status: 200, body: { ok: false, error: 'invalid_auth' }, applied: false });
 
     const rate = takeKnob(this.rateLimits, method, this.now());
     if (rate) {
@@ -515,7 +529,8 @@ export class FakeSlack {
     const httpKnob = takeKnob(this.httpErrors, method, at);
     if (httpKnob) return this.finish(res, { ...base, status: httpKnob.status, body: httpKnob.body, applied: false });
     const forced = takeKnob(this.errors, method, at);
-    if (forced) return this.finish(res, { ...base, status: 200, body: { ok: false, error: forced.error, ...forced.extra }, applied: false });
+    if (forced)
+      return this.finish(res, { ...base, status: 200, body: { ok: false, error: forced.error, ...forced.extra }, applied: false });
 
     const body = this.invoke(method, args, token);
     return this.finish(res, { ...base, status: 200, body, applied: body.ok === true });
@@ -534,7 +549,17 @@ export class FakeSlack {
 
   private finish(
     res: http.ServerResponse,
-    call: { at: number; method: string; token: string | null; contentType: string; args: Record<string, unknown>; status: number; body: unknown; applied: boolean; retryAfter?: number },
+    call: {
+      at: number;
+      method: string;
+      token: string | null;
+      contentType: string;
+      args: Record<string, unknown>;
+      status: number;
+      body: unknown;
+      applied: boolean;
+      retryAfter?: number;
+    },
   ): void {
     const body = call.body as { ok?: boolean; error?: string } | string;
     const entry: FakeSlackCall = {
@@ -654,7 +679,8 @@ export class FakeSlack {
     const blocks = args.blocks;
     const attachments = args.attachments;
     if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length > 50)) fail('invalid_blocks');
-    if (attachments !== undefined && (!Array.isArray(attachments) || attachments.length > 100)) fail(Array.isArray(attachments) ? 'too_many_attachments' : 'invalid_attachments');
+    if (attachments !== undefined && (!Array.isArray(attachments) || attachments.length > 100))
+      fail(Array.isArray(attachments) ? 'too_many_attachments' : 'invalid_attachments');
     if (required && !text && blocks === undefined && attachments === undefined) fail('no_text');
     if (text !== undefined && text.length > 40_000) fail('msg_too_long');
     const out: Pick<FakeSlackMessage, 'text' | 'blocks' | 'attachments'> = {};
@@ -667,7 +693,8 @@ export class FakeSlack {
   private metadata(value: unknown): FakeSlackMessage['metadata'] {
     if (value === undefined) return undefined;
     const m = value as { event_type?: unknown; event_payload?: unknown } | null;
-    if (!m || typeof m !== 'object' || typeof m.event_type !== 'string' || !m.event_payload || typeof m.event_payload !== 'object') fail('invalid_metadata_format');
+    if (!m || typeof m !== 'object' || typeof m.event_type !== 'string' || !m.event_payload || typeof m.event_payload !== 'object')
+      fail('invalid_metadata_format');
     return { event_type: m.event_type, event_payload: m.event_payload as Record<string, unknown> };
   }
 
@@ -694,7 +721,15 @@ export class FakeSlack {
       if (threadTs && !this.message(channel.id, threadTs)) fail('thread_not_found');
       const extra = { ...args };
       for (const key of ['token', 'channel', 'text', 'blocks', 'attachments', 'metadata', 'thread_ts']) delete extra[key];
-      const message: FakeSlackMessage = { channel: channel.id, ts: this.nextTs(), user: this.botUserId, botId: this.botId, ...content, extra, postedAt: this.now() };
+      const message: FakeSlackMessage = {
+        channel: channel.id,
+        ts: this.nextTs(),
+        user: this.botUserId,
+        botId: this.botId,
+        ...content,
+        extra,
+        postedAt: this.now(),
+      };
       if (metadata) message.metadata = metadata;
       if (threadTs) message.threadTs = threadTs;
       this.messages.push(message);
@@ -760,7 +795,10 @@ export class FakeSlack {
       if (others.length === 1) {
         const existing = [...this.channels.values()].some((c) => c.isIm && c.user === others[0]);
         channel = this.imWith(others[0] ?? '');
-        return { channel: bool(args.return_im) ? this.channelJson(channel) : { id: channel.id }, ...(existing ? { already_open: true, no_op: true } : {}) };
+        return {
+          channel: bool(args.return_im) ? this.channelJson(channel) : { id: channel.id },
+          ...(existing ? { already_open: true, no_op: true } : {}),
+        };
       }
       const members = new Set([this.botUserId, ...others]);
       const key = [...members].sort().join(',');
@@ -774,7 +812,14 @@ export class FakeSlack {
       const name = str(args.name) ?? '';
       if (name === '') fail('invalid_name_required');
       if (name.length > 80) fail('invalid_name_maxlength');
-      if (!CHANNEL_NAME.test(name)) fail(/[A-Z]/.test(name) || /\s/.test(name) ? 'invalid_name_specials' : /[.,]/.test(name) ? 'invalid_name_punctuation' : 'invalid_name_specials');
+      if (!CHANNEL_NAME.test(name))
+        fail(
+          /[A-Z]/.test(name) || /\s/.test(name)
+            ? 'invalid_name_specials'
+            : /[.,]/.test(name)
+              ? 'invalid_name_punctuation'
+              : 'invalid_name_specials',
+        );
       if (this.channelByName(name)) fail('name_taken');
       const channel = this.addChannel({ name, isPrivate: bool(args.is_private), members: [this.botUserId] });
       return { channel: this.channelJson(channel) };
@@ -885,7 +930,12 @@ export class FakeSlack {
         })
         .reverse();
       const { page, next } = paginate(all, args, 100);
-      return { messages: page.map((x) => this.messageJson(x, withMetadata)), has_more: next !== '', pin_count: this.pins.get(channel.id)?.size ?? 0, response_metadata: { next_cursor: next } };
+      return {
+        messages: page.map((x) => this.messageJson(x, withMetadata)),
+        has_more: next !== '',
+        pin_count: this.pins.get(channel.id)?.size ?? 0,
+        response_metadata: { next_cursor: next },
+      };
     });
 
     m('conversations.replies', (args) => {
@@ -896,7 +946,11 @@ export class FakeSlack {
       if (!parent) fail('thread_not_found');
       const thread = [parent, ...this.messages.filter((x) => x.channel === channel.id && x.threadTs === ts && x.ts !== ts)];
       const { page, next } = paginate(thread, args, 100);
-      return { messages: page.map((x) => this.messageJson(x, bool(args.include_all_metadata))), has_more: next !== '', response_metadata: { next_cursor: next } };
+      return {
+        messages: page.map((x) => this.messageJson(x, bool(args.include_all_metadata))),
+        has_more: next !== '',
+        response_metadata: { next_cursor: next },
+      };
     });
 
     m('views.open', (args) => this.openView(args, 'views.open'));
@@ -999,7 +1053,13 @@ export class FakeSlack {
 function paginate<T>(items: T[], args: Record<string, unknown>, fallbackLimit: number): { page: T[]; next: string } {
   const limit = Math.max(1, Math.min(num(args.limit, fallbackLimit) || fallbackLimit, 1000));
   const cursor = str(args.cursor);
-  const start = cursor ? Number(Buffer.from(cursor, 'base64').toString('utf8').replace(/^offset:/, '')) || 0 : 0;
+  const start = cursor
+    ? Number(
+        Buffer.from(cursor, 'base64')
+          .toString('utf8')
+          .replace(/^offset:/, ''),
+      ) || 0
+    : 0;
   const page = items.slice(start, start + limit);
   const next = start + limit < items.length ? Buffer.from(`offset:${start + limit}`).toString('base64') : '';
   return { page, next };
@@ -1076,10 +1136,30 @@ export async function postSignedForm(url: string, fields: Record<string, string>
 }
 
 /** A slash command, signed. `fields` add to or override the defaults (team T1, channel C1, user U1). */
-export function postSlashCommand(url: string, command: string, text: string, fields: Record<string, string>, options: SignedPostOptions): Promise<Response> {
+export function postSlashCommand(
+  url: string,
+  command: string,
+  text: string,
+  fields: Record<string, string>,
+  options: SignedPostOptions,
+): Promise<Response> {
   return postSignedForm(
     url,
-    { token: 'legacy', team_id: 'T1', team_domain: 'fireline', channel_id: 'C1', channel_name: 'general', user_id: 'U1', user_name: 'ada', command, text, api_app_id: 'AFIRELINE', is_enterprise_install: 'false', trigger_id: `${Date.now()}.1.abc`, ...fields },
+    {
+      token: 'legacy',
+      team_id: 'T1',
+      team_domain: 'fireline',
+      channel_id: 'C1',
+      channel_name: 'general',
+      user_id: 'U1',
+      user_name: 'ada',
+      command,
+      text,
+      api_app_id: 'AFIRELINE',
+      is_enterprise_install: 'false',
+      trigger_id: `${Date.now()}.1.abc`,
+      ...fields,
+    },
     options,
   );
 }
@@ -1106,7 +1186,11 @@ export async function postSignedJson(url: string, body: unknown, options: Signed
 }
 
 /** An Events API delivery (`event_callback`) wrapping `event`, signed. */
-export function postEvent(url: string, event: Record<string, unknown>, options: SignedPostOptions & { teamId?: string; eventId?: string }): Promise<Response> {
+export function postEvent(
+  url: string,
+  event: Record<string, unknown>,
+  options: SignedPostOptions & { teamId?: string; eventId?: string },
+): Promise<Response> {
   return postSignedJson(
     url,
     {

@@ -12,7 +12,11 @@ import { WORKFLOWS_PATH } from '../../src/temporal/worker';
  */
 export default async function globalSetup(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[temporal] ${m}\n`);
-  const cli = await resolveTemporalCli({ env: { cliPath: process.env.TEMPORAL_CLI_PATH, path: process.env.PATH }, log, allowDownload: false });
+  const cli = await resolveTemporalCli({
+    env: { cliPath: process.env.TEMPORAL_CLI_PATH, path: process.env.PATH },
+    log,
+    allowDownload: false,
+  });
   const port = await findFreePort();
   const server = await startDevServer({ cli, port, uiPort: false, log });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fireline-test-'));

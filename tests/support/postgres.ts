@@ -59,7 +59,9 @@ function postgresUser(): { uid: number; gid: number } {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
   } catch {
-    throw new Error('running as root, but there is no `postgres` system user to run PostgreSQL as (Debian’s postgresql package creates it)');
+    throw new Error(
+      'running as root, but there is no `postgres` system user to run PostgreSQL as (Debian’s postgresql package creates it)',
+    );
   }
 }
 
@@ -97,7 +99,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     fs.chownSync(dir, uid, gid);
   }
   try {
-    await runServerTool(binDir, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'], dir);
+    await runServerTool(
+      binDir,
+      'initdb',
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'],
+      dir,
+    );
     const hba = [
       'local all all trust',
       ...(options.passwordRoles ?? []).map((role) => `host all ${role} 127.0.0.1/32 scram-sha-256`),

@@ -107,9 +107,13 @@ export function spawnProcess(
         const check = () => {
           const match = all.match(pattern);
           if (match) return done(() => resolve(match));
-          if (exitInfo) return done(() => reject(new Error(`${name} exited (${describeExit(exitInfo!)}) before printing ${pattern}\n${tail(all)}`)));
+          if (exitInfo)
+            return done(() => reject(new Error(`${name} exited (${describeExit(exitInfo!)}) before printing ${pattern}\n${tail(all)}`)));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`${name} did not print ${pattern} within ${timeoutMs} ms\n${tail(all)}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`${name} did not print ${pattern} within ${timeoutMs} ms\n${tail(all)}`))),
+          timeoutMs,
+        );
         const done = (settle: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);
@@ -145,7 +149,10 @@ export function tail(text: string, lines = 40): string {
 export async function waitForExit(p: SpawnedProcess, timeoutMs = 30_000): Promise<Exit> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${p.name} (pid ${p.pid}) did not exit within ${timeoutMs} ms\n${tail(p.output())}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`${p.name} (pid ${p.pid}) did not exit within ${timeoutMs} ms\n${tail(p.output())}`)),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([p.exited, timeout]);
@@ -204,7 +211,10 @@ export function childEnv(vars: Record<string, string | undefined>): NodeJS.Proce
 
 /** `node bin/fireline.cjs <args>` in the repository on the TypeScript sources (no build), as its own process group. */
 export function spawnFireline(name: string, args: string[], vars: Record<string, string | undefined>): SpawnedProcess {
-  return spawnProcess(name, process.execPath, [FIRELINE_BIN, ...args], { env: childEnv({ FIRELINE_FROM_SOURCE: '1', ...vars }), detached: true });
+  return spawnProcess(name, process.execPath, [FIRELINE_BIN, ...args], {
+    env: childEnv({ FIRELINE_FROM_SOURCE: '1', ...vars }),
+    detached: true,
+  });
 }
 
 /** Listens on an ephemeral port and releases it; another process can still take it before use. */

@@ -20,7 +20,16 @@ export function sixPhaseRunbook(overrides: { decideTimeout?: string; autoResolve
     phases: {
       detect: [{ id: 'detected', kind: 'notify', message: 'Detected ${incident.title}' }],
       report: [{ id: 'report', kind: 'notify', via: 'slack', to: '#incidents', message: '${incident.id} is ${incident.severity}' }],
-      decide: [{ id: 'strategy', kind: 'decide', prompt: 'Fail over or restore?', options: ['failover', 'restore'], default: 'failover', timeout: overrides.decideTimeout ?? '10m' }],
+      decide: [
+        {
+          id: 'strategy',
+          kind: 'decide',
+          prompt: 'Fail over or restore?',
+          options: ['failover', 'restore'],
+          default: 'failover',
+          timeout: overrides.decideTimeout ?? '10m',
+        },
+      ],
       execute: [
         { id: 'pause', kind: 'wait', duration: '100ms' },
         { id: 'execute-note', kind: 'notify', message: 'Executing ${decision.strategy}' },

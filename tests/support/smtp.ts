@@ -170,7 +170,9 @@ export class TestSmtpServer {
         callback();
       },
       onData: (stream, session, callback) => {
-        this.onData(stream, session, callback).catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
+        this.onData(stream, session, callback).catch((error: unknown) =>
+          callback(error instanceof Error ? error : new Error(String(error))),
+        );
       },
     });
     server.server.on('connection', (socket: Socket) => {
@@ -215,7 +217,11 @@ export class TestSmtpServer {
   }
 
   /** Refuses RCPT TO for matching addresses (exact address, regular expression or predicate) with `code`. */
-  rejectRecipients(match: string | RegExp | RecipientMatcher, code = 550, message = code >= 500 ? 'No such user here' : 'Mailbox busy, try again later'): void {
+  rejectRecipients(
+    match: string | RegExp | RecipientMatcher,
+    code = 550,
+    message = code >= 500 ? 'No such user here' : 'Mailbox busy, try again later',
+  ): void {
     const matcher: RecipientMatcher =
       typeof match === 'string' ? (a) => a.toLowerCase() === match.toLowerCase() : match instanceof RegExp ? (a) => match.test(a) : match;
     this.recipientRules.push({ match: matcher, code, message });
@@ -290,7 +296,11 @@ export class TestSmtpServer {
     for (const waiter of [...this.waiters]) waiter();
   }
 
-  private async onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): Promise<void> {
+  private async onData(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    callback: (err?: Error | null, message?: string) => void,
+  ): Promise<void> {
     // The whole message is read before answering, whatever the answer: that is where RFC 1047's window opens.
     const raw = await readAll(stream);
     const parsed = await simpleParser(raw);

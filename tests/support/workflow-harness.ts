@@ -73,7 +73,11 @@ export function useWorkflowHarness(name: string, opts: { worker?: boolean | (() 
     async start(snapshot, overrides = {}) {
       const incident = incidentInfo(overrides);
       await harness.store.insertIncident(recordOf(incident, snapshot));
-      return harness.client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', { workflowId: incidentWorkflowId(incident.id), taskQueue, args: [{ incident, snapshot }] });
+      return harness.client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
+        workflowId: incidentWorkflowId(incident.id),
+        taskQueue,
+        args: [{ incident, snapshot }],
+      });
     },
     timeline(handle) {
       return harness.store.listTimeline(typeof handle === 'string' ? handle : idOf(handle), { limit: 10_000 });
@@ -109,16 +113,26 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory'
 export function unsettledActivities(events: HistoryEvent[]): string[] {
   const settled = new Set(
     events.flatMap((e) => {
-      const outcome = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
+      const outcome =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes ??
+        e.activityTaskCanceledEventAttributes;
       return outcome ? [String(outcome.scheduledEventId)] : [];
     }),
   );
-  return events.filter((e) => e.activityTaskScheduledEventAttributes && !settled.has(String(e.eventId))).map((e) => e.activityTaskScheduledEventAttributes!.activityType?.name ?? '?');
+  return events
+    .filter((e) => e.activityTaskScheduledEventAttributes && !settled.has(String(e.eventId)))
+    .map((e) => e.activityTaskScheduledEventAttributes!.activityType?.name ?? '?');
 }
 
 /** Timers the history started that neither fired nor were cancelled. */
 export function runningTimers(events: HistoryEvent[]): string[] {
-  const over = new Set(events.flatMap((e) => [e.timerFiredEventAttributes?.timerId, e.timerCanceledEventAttributes?.timerId]).filter((id): id is string => !!id));
+  const over = new Set(
+    events
+      .flatMap((e) => [e.timerFiredEventAttributes?.timerId, e.timerCanceledEventAttributes?.timerId])
+      .filter((id): id is string => !!id),
+  );
   return events.flatMap((e) => {
     const id = e.timerStartedEventAttributes?.timerId;
     return id && !over.has(id) ? [id] : [];

@@ -63,7 +63,11 @@ test('a header credential picks the integration; a wrong one is refused before t
 
 test('Grafana: token, then the timestamped HMAC over the raw bytes', async () => {
   const body = '{"version":"1"}';
-  const headers = { authorization: `Bearer ${ENV.GF_TOKEN}`, 'x-grafana-alert-signature': grafanaSignature(ENV.GF_HMAC, body, TS), 'x-grafana-alerting-timestamp': String(TS) };
+  const headers = {
+    authorization: `Bearer ${ENV.GF_TOKEN}`,
+    'x-grafana-alert-signature': grafanaSignature(ENV.GF_HMAC, body, TS),
+    'x-grafana-alerting-timestamp': String(TS),
+  };
   expect(await authenticate('grafana', request(headers, body), options)).toMatchObject({ integration: { id: 'grafana' } });
   const tampered = request(headers, '{"version":"1" }');
   expect(await refusal('grafana', tampered)).toMatchObject({ reason: 'signature' });
@@ -82,7 +86,9 @@ test('generic: the Fireline signature; missing headers are refused unread', asyn
 test('PagerDuty: the routing key in the body; a body without one is invalid, not unauthorized', async () => {
   const ok = request({}, JSON.stringify({ routing_key: ENV.PD_KEY, event_action: 'trigger' }));
   expect(await authenticate('pagerduty', ok, options)).toMatchObject({ integration: { id: 'pagerduty' } });
-  expect(await refusal('pagerduty', request({}, JSON.stringify({ routing_key: 'unknown-key-0123456789abcdef' })))).toMatchObject({ reason: 'routing key' });
+  expect(await refusal('pagerduty', request({}, JSON.stringify({ routing_key: 'unknown-key-0123456789abcdef' })))).toMatchObject({
+    reason: 'routing key',
+  });
   const missing = await refusal('pagerduty', request({}, '{"event_action":"trigger"}'));
   expect(missing).toBeInstanceOf(IngestError);
   expect(missing).not.toBeInstanceOf(AuthenticationError);

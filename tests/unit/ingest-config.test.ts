@@ -51,7 +51,9 @@ describe('config/integrations.yaml', () => {
     const unset = loadIntegrations(join(ROOT, 'config', 'integrations.yaml'), {});
     if (!unset.ok) throw new Error(unset.problems.map(formatConfigProblem).join('\n'));
     expect(unset.integrations.list().every((i) => !i.enabled)).toBe(true);
-    expect(unset.warnings.map((w) => w.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^FIRELINE_ALERTMANAGER_TOKEN is not set/)]));
+    expect(unset.warnings.map((w) => w.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^FIRELINE_ALERTMANAGER_TOKEN is not set/)]),
+    );
     expect(unset.warnings[0]?.line).toBeGreaterThan(1);
 
     const set = loadIntegrations(join(ROOT, 'config', 'integrations.yaml'), ENV);
@@ -87,9 +89,14 @@ describe('config/integrations.yaml', () => {
     const typo = `integrations:\n  am:\n    type: alertmanager\n    tokn: { env: X }\n`;
     expect(integrationProblems(typo)[0]).toMatchObject({ line: 4, message: 'unknown key "tokn" (did you mean "token"?)' });
     const hmacOnAm = `integrations:\n  am:\n    type: alertmanager\n    token: { env: FIRELINE_ALERTMANAGER_TOKEN }\n    hmac: { env: X }\n`;
-    expect(integrationProblems(hmacOnAm)[0]).toMatchObject({ line: lineOf(hmacOnAm, 'hmac'), message: expect.stringMatching(/unknown key "hmac"/) });
+    expect(integrationProblems(hmacOnAm)[0]).toMatchObject({
+      line: lineOf(hmacOnAm, 'hmac'),
+      message: expect.stringMatching(/unknown key "hmac"/),
+    });
     const type = `integrations:\n  x:\n    type: nagios\n`;
-    expect(integrationProblems(type)[0]?.message).toMatch(/unknown type "nagios" \(expected one of alertmanager, grafana, pagerduty, generic\)/);
+    expect(integrationProblems(type)[0]?.message).toMatch(
+      /unknown type "nagios" \(expected one of alertmanager, grafana, pagerduty, generic\)/,
+    );
     const none = `integrations:\n  am:\n    type: alertmanager\n`;
     expect(integrationProblems(none)[0]).toMatchObject({ line: 2, message: expect.stringMatching(/needs `token`.*or `basic`/) });
     const generic = `integrations:\n  ci:\n    type: generic\n`;
@@ -104,7 +111,10 @@ describe('config/integrations.yaml', () => {
 
   test('two integrations of one type with the same credential are refused', () => {
     const text = `integrations:\n  am-1:\n    type: alertmanager\n    token: { env: FIRELINE_ALERTMANAGER_TOKEN }\n  am-2:\n    type: alertmanager\n    token: { env: FIRELINE_ALERTMANAGER_TOKEN }\n`;
-    expect(integrationProblems(text)[0]).toMatchObject({ line: lineOf(text, 'am-2'), message: expect.stringMatching(/same credential as integration "am-1"/) });
+    expect(integrationProblems(text)[0]).toMatchObject({
+      line: lineOf(text, 'am-2'),
+      message: expect.stringMatching(/same credential as integration "am-1"/),
+    });
   });
 
   test('short secrets work, with a warning; routing keys must be printable', () => {
@@ -138,7 +148,14 @@ describe('config/integrations.yaml', () => {
     type: alertmanager
     token: { env: UNSET_TOKEN }
 `;
-    const env = { AM_TOKEN: 'am-token-aaaaaaaaaaaaaaaa', AM_PASSWORD: 'am-password-bbbbbbbbbbbb', GF_TOKEN: 'gf-token-cccccccccccccccc', GF_HMAC: 'gf-hmac-dddddddddddddddd', PD_A: 'pd-key-aaaaaaaaaaaaaaaa', PD_B: 'pd-key-bbbbbbbbbbbbbbbb' };
+    const env = {
+      AM_TOKEN: 'am-token-aaaaaaaaaaaaaaaa',
+      AM_PASSWORD: 'am-password-bbbbbbbbbbbb',
+      GF_TOKEN: 'gf-token-cccccccccccccccc',
+      GF_HMAC: 'gf-hmac-dddddddddddddddd',
+      PD_A: 'pd-key-aaaaaaaaaaaaaaaa',
+      PD_B: 'pd-key-bbbbbbbbbbbbbbbb',
+    };
     const registry = () => integrations(text, env);
     const ids = (list: { id: string }[]) => list.map((i) => i.id);
 
@@ -147,7 +164,19 @@ describe('config/integrations.yaml', () => {
       expect(ids(r.headerCandidates('alertmanager', 'Bearer am-token-aaaaaaaaaaaaaaaa'))).toEqual(['am-bearer']);
       expect(ids(r.headerCandidates('alertmanager', 'bearer am-token-aaaaaaaaaaaaaaaa'))).toEqual(['am-bearer']);
       expect(ids(r.headerCandidates('alertmanager', basic('alertmanager', 'am-password-bbbbbbbbbbbb')))).toEqual(['am-basic']);
-      for (const bad of [undefined, '', 'Bearer', 'Bearer am-token-aaaaaaaaaaaaaaa', 'am-token-aaaaaaaaaaaaaaaa', basic('alertmanager', 'wrong'), basic('other', 'am-password-bbbbbbbbbbbb'), basic('am-token-aaaaaaaaaaaaaaaa', ''), 'Bearer am-password-bbbbbbbbbbbb', `Bearer ${'x'.repeat(5000)}`, 'Basic !!!']) {
+      for (const bad of [
+        undefined,
+        '',
+        'Bearer',
+        'Bearer am-token-aaaaaaaaaaaaaaa',
+        'am-token-aaaaaaaaaaaaaaaa',
+        basic('alertmanager', 'wrong'),
+        basic('other', 'am-password-bbbbbbbbbbbb'),
+        basic('am-token-aaaaaaaaaaaaaaaa', ''),
+        'Bearer am-password-bbbbbbbbbbbb',
+        `Bearer ${'x'.repeat(5000)}`,
+        'Basic !!!',
+      ]) {
         expect(ids(r.headerCandidates('alertmanager', bad))).toEqual([]);
       }
       // An Alertmanager token is no Grafana credential; an HMAC-only Grafana integration waits for the body.
@@ -210,17 +239,46 @@ describe('config/routing.yaml', () => {
       if (!parsed.ok) throw new Error('fixture');
       return parsed.value.alerts[0]!;
     };
-    expect(routeAlert(rules, am('firing-order-db-down.json'))).toEqual({ rule: 'order-db-down', runbook: 'order-db-outage', service: 'orders-db', severity: 'SEV1' });
-    expect(routeAlert(rules, am('partially-resolved-checkout-errors.json'))).toEqual({ rule: 'checkout-errors', runbook: 'checkout-error-spike', service: 'checkout', severity: 'SEV2' });
+    expect(routeAlert(rules, am('firing-order-db-down.json'))).toEqual({
+      rule: 'order-db-down',
+      runbook: 'order-db-outage',
+      service: 'orders-db',
+      severity: 'SEV1',
+    });
+    expect(routeAlert(rules, am('partially-resolved-checkout-errors.json'))).toEqual({
+      rule: 'checkout-errors',
+      runbook: 'checkout-error-spike',
+      service: 'checkout',
+      severity: 'SEV2',
+    });
     const grafana = parseGrafana(fixture('grafana/firing-payment-latency.json'), { integration: 'g' });
     if (!grafana.ok) throw new Error('fixture');
-    expect(routeAlert(rules, grafana.value.alerts[0]!)).toEqual({ rule: 'payment-gateway', runbook: 'payment-gateway-degradation', service: 'payments', severity: 'SEV2' });
-    const pd = parsePagerDutyEvent(fixture('pagerduty/trigger-inventory-sync.json'), { integration: 'pd', routingKey: 'k', now: new Date() });
+    expect(routeAlert(rules, grafana.value.alerts[0]!)).toEqual({
+      rule: 'payment-gateway',
+      runbook: 'payment-gateway-degradation',
+      service: 'payments',
+      severity: 'SEV2',
+    });
+    const pd = parsePagerDutyEvent(fixture('pagerduty/trigger-inventory-sync.json'), {
+      integration: 'pd',
+      routingKey: 'k',
+      now: new Date(),
+    });
     if (!pd.ok) throw new Error('fixture');
     const trigger = pd.value as Extract<PagerDutyEvent, { action: 'trigger' }>;
     // No rule gives a severity: the sender's "error" decides.
-    expect(routeAlert(rules, trigger.alert)).toEqual({ rule: 'inventory-sync-pagerduty', runbook: 'inventory-sync-drift', service: 'inventory', severity: 'SEV2' });
-    expect(routeAlert(rules, alert({ labels: { alertname: 'DiskFull', service: 'search' }, senderSeverity: 'warning' }))).toEqual({ rule: UNMATCHED_RULE, runbook: TRIAGE_RUNBOOK, service: 'search', severity: 'SEV3' });
+    expect(routeAlert(rules, trigger.alert)).toEqual({
+      rule: 'inventory-sync-pagerduty',
+      runbook: 'inventory-sync-drift',
+      service: 'inventory',
+      severity: 'SEV2',
+    });
+    expect(routeAlert(rules, alert({ labels: { alertname: 'DiskFull', service: 'search' }, senderSeverity: 'warning' }))).toEqual({
+      rule: UNMATCHED_RULE,
+      runbook: TRIAGE_RUNBOOK,
+      service: 'search',
+      severity: 'SEV3',
+    });
     const every = new Set(rules.map((r) => r.runbook));
     for (const id of RUNBOOK_IDS.filter((id) => id !== TRIAGE_RUNBOOK)) expect(every.has(id)).toBe(true);
   });
@@ -238,9 +296,17 @@ describe('config/routing.yaml', () => {
     match: { integration: [ci, ci-2] }
     runbook: fraud-spike
 `);
-    expect(routeAlert(rules, alert({ labels: { service: 'orders' }, senderSeverity: 'critical' }))).toMatchObject({ rule: 'am-critical-orders', severity: 'SEV1' });
-    expect(routeAlert(rules, alert({ labels: { service: 'orders' }, senderSeverity: 'warning' }))).toMatchObject({ rule: 'orders', severity: 'SEV4' });
-    expect(routeAlert(rules, alert({ source: 'grafana', labels: { service: 'orders' }, senderSeverity: 'critical' }))).toMatchObject({ rule: 'orders' });
+    expect(routeAlert(rules, alert({ labels: { service: 'orders' }, senderSeverity: 'critical' }))).toMatchObject({
+      rule: 'am-critical-orders',
+      severity: 'SEV1',
+    });
+    expect(routeAlert(rules, alert({ labels: { service: 'orders' }, senderSeverity: 'warning' }))).toMatchObject({
+      rule: 'orders',
+      severity: 'SEV4',
+    });
+    expect(routeAlert(rules, alert({ source: 'grafana', labels: { service: 'orders' }, senderSeverity: 'critical' }))).toMatchObject({
+      rule: 'orders',
+    });
     // Regexes are anchored: "orders-api" is not "orders".
     expect(routeAlert(rules, alert({ labels: { service: 'orders-api' } })).rule).toBe(UNMATCHED_RULE);
     expect(routeAlert(rules, alert({ integration: 'ci-2', source: 'generic' })).rule).toBe('everything-from-ci');
@@ -271,7 +337,12 @@ describe('config/routing.yaml', () => {
       [null, 'SEV3'],
     ];
     for (const [sender, severity] of cases) {
-      expect(routeAlert([], alert({ senderSeverity: sender }))).toEqual({ rule: UNMATCHED_RULE, runbook: 'triage', service: null, severity });
+      expect(routeAlert([], alert({ senderSeverity: sender }))).toEqual({
+        rule: UNMATCHED_RULE,
+        runbook: 'triage',
+        service: null,
+        severity,
+      });
     }
     expect(severityFromSender('__proto__')).toBeNull();
     expect(severityFromSender('constructor')).toBeNull();
@@ -280,13 +351,22 @@ describe('config/routing.yaml', () => {
   test('problems come with file, line and column', () => {
     const unknown = `rules:\n  - name: a\n    match: {}\n    runbook: order-db-outag\n`;
     expect(routingProblems(unknown)).toEqual([
-      expect.objectContaining({ file: 'config/routing.yaml', line: 4, path: 'rules[0].runbook', message: 'unknown runbook "order-db-outag" (did you mean "order-db-outage"?)' }),
+      expect.objectContaining({
+        file: 'config/routing.yaml',
+        line: 4,
+        path: 'rules[0].runbook',
+        message: 'unknown runbook "order-db-outag" (did you mean "order-db-outage"?)',
+      }),
     ]);
     // Without a list of runbooks only the shape is checked.
     expect(parseRouting(unknown, 'config/routing.yaml').ok).toBe(true);
 
     const regex = `rules:\n  - name: a\n    match:\n      labels:\n        alertname: { regex: "([unclosed" }\n    runbook: triage\n`;
-    expect(routingProblems(regex)[0]).toMatchObject({ line: 5, path: 'rules[0].match.labels.alertname.regex', message: expect.stringMatching(/not a valid regular expression/) });
+    expect(routingProblems(regex)[0]).toMatchObject({
+      line: 5,
+      path: 'rules[0].match.labels.alertname.regex',
+      message: expect.stringMatching(/not a valid regular expression/),
+    });
 
     const both = `rules:\n  - name: a\n    match: {}\n    runbook: triage\n    severity: SEV1\n    likelihood: rare\n    impact: minor\n`;
     expect(routingProblems(both)[0]).toMatchObject({ line: 5, message: expect.stringMatching(/either severity or likelihood and impact/) });
@@ -309,8 +389,14 @@ describe('config/routing.yaml', () => {
   });
 
   test('rules after a catch-all are reported as never matching', () => {
-    const result = parseRouting(`rules:\n  - { name: all, match: {}, runbook: triage }\n  - { name: later, match: { source: grafana }, runbook: triage }\n`, 'r.yaml', { runbookIds: RUNBOOK_IDS });
-    expect(result.ok && result.warnings).toEqual([expect.objectContaining({ line: 3, message: 'never matches: rule "all" before it matches every alert' })]);
+    const result = parseRouting(
+      `rules:\n  - { name: all, match: {}, runbook: triage }\n  - { name: later, match: { source: grafana }, runbook: triage }\n`,
+      'r.yaml',
+      { runbookIds: RUNBOOK_IDS },
+    );
+    expect(result.ok && result.warnings).toEqual([
+      expect.objectContaining({ line: 3, message: 'never matches: rule "all" before it matches every alert' }),
+    ]);
   });
 
   test('a missing file routes everything to triage', () => {

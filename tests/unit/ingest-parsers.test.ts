@@ -2,7 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertEvent } from '../../src/domain/alert';
-import { alertmanagerFingerprint, alertmanagerGroupKey, buildAlertmanagerMessage, parseAlertmanager, unescapeReceiver } from '../../src/ingest/alertmanager';
+import {
+  alertmanagerFingerprint,
+  alertmanagerGroupKey,
+  buildAlertmanagerMessage,
+  parseAlertmanager,
+  unescapeReceiver,
+} from '../../src/ingest/alertmanager';
 import { jsonDepth, parseUntrustedJson } from '../../src/ingest/body';
 import { checkGenericSignature, genericGroupKey, parseGeneric } from '../../src/ingest/generic';
 import { grafanaSignature, isPrivateLabel, parseGrafana, verifyGrafanaSignature } from '../../src/ingest/grafana';
@@ -13,7 +19,8 @@ import type { PagerDutyEvent } from '../../src/ingest/pagerduty';
 import { signPayload } from '../../src/targets/sign';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'reference');
-const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, unknown>;
 const clone = <T>(value: T): T => structuredClone(value);
 
 function ok<T>(result: Parsed<T>): T {
@@ -47,14 +54,20 @@ describe('Alertmanager fingerprint and group key (§1.5, §1.7)', () => {
   });
 
   test('groupKey sha256 vector and the fixtures’ derived values', () => {
-    expect(sha256Hex('{}/{severity="page"}:{alertname="HighLatency", cluster="eu1"}')).toBe('f1b6b61f92d43bb8c91b3943763619cba45c7be2dc54863ac443bc3085716f62');
+    expect(sha256Hex('{}/{severity="page"}:{alertname="HighLatency", cluster="eu1"}')).toBe(
+      'f1b6b61f92d43bb8c91b3943763619cba45c7be2dc54863ac443bc3085716f62',
+    );
     expect(sha256Hex(ORDER_DB_GROUP_KEY)).toBe(ORDER_DB_HASH);
-    expect(sha256Hex('{}/{team="commerce"}/{service=~"checkout|cart"}:{alertname="CheckoutHighErrorRate", service="checkout"}')).toBe(CHECKOUT_HASH);
+    expect(sha256Hex('{}/{team="commerce"}/{service=~"checkout|cart"}:{alertname="CheckoutHighErrorRate", service="checkout"}')).toBe(
+      CHECKOUT_HASH,
+    );
   });
 
   test('the message builder renders group keys as Alertmanager does', () => {
     expect(alertmanagerGroupKey(['team="commerce"'], { service: 'orders', alertname: 'OrderDBDown' })).toBe(ORDER_DB_GROUP_KEY);
-    expect(alertmanagerGroupKey(['severity="page"'], { alertname: 'HighLatency', cluster: 'eu1' })).toBe('{}/{severity="page"}:{alertname="HighLatency", cluster="eu1"}');
+    expect(alertmanagerGroupKey(['severity="page"'], { alertname: 'HighLatency', cluster: 'eu1' })).toBe(
+      '{}/{severity="page"}:{alertname="HighLatency", cluster="eu1"}',
+    );
     const built = buildAlertmanagerMessage({
       groupLabels: { alertname: 'OrderDBDown', service: 'orders' },
       routeMatchers: ['team="commerce"'],
@@ -85,7 +98,11 @@ describe('parseAlertmanager', () => {
       status: 'firing',
       startsAt: '2026-04-21T08:14:07.512Z',
       endsAt: null,
-      labels: expect.objectContaining({ alertname: 'OrderDBDown', instance: 'orders-db-0.orders-db.orders-prod.svc:9187', severity: 'critical' }),
+      labels: expect.objectContaining({
+        alertname: 'OrderDBDown',
+        instance: 'orders-db-0.orders-db.orders-prod.svc:9187',
+        severity: 'critical',
+      }),
       annotations: expect.objectContaining({ summary: 'Orders database orders-db-0 is unreachable' }),
       summary: 'Orders database orders-db-0 is unreachable',
       senderSeverity: 'critical',
@@ -104,7 +121,9 @@ describe('parseAlertmanager', () => {
       ['bdddaac19233e8a7', '2026-04-21T08:14:22.512Z', 'resolved', '2026-04-21T08:42:07.512Z'],
     ]);
     // Same episode (fingerprint + startsAt) as the firing alerts.
-    expect(resolved.alerts.map((a) => `${a.fingerprint}@${a.startsAt}`)).toEqual(firing.alerts.map((a) => `${a.fingerprint}@${a.startsAt}`));
+    expect(resolved.alerts.map((a) => `${a.fingerprint}@${a.startsAt}`)).toEqual(
+      firing.alerts.map((a) => `${a.fingerprint}@${a.startsAt}`),
+    );
   });
 
   test('partially resolved checkout errors: per-alert status in a firing message', () => {
@@ -175,8 +194,12 @@ describe('parseAlertmanager', () => {
     expect(issues(parseAlertmanager(['x'], { integration: 'am' }))[0]?.path).toBe('(body)');
     expect(issues(parseAlertmanager('text', { integration: 'am' }))[0]?.path).toBe('(body)');
     expect(issues(parseAlertmanager(null, { integration: 'am' }))[0]?.path).toBe('(body)');
-    expect(issues(parseAlertmanager(fixture('grafana/firing-payment-latency.json'), { integration: 'am' }))[0]?.message).toMatch(/grafana/i);
-    expect(issues(parseAlertmanager({ ...fixture('alertmanager/firing-order-db-down.json'), version: '5' }, { integration: 'am' }))[0]?.message).toMatch(/expected "4"/);
+    expect(issues(parseAlertmanager(fixture('grafana/firing-payment-latency.json'), { integration: 'am' }))[0]?.message).toMatch(
+      /grafana/i,
+    );
+    expect(
+      issues(parseAlertmanager({ ...fixture('alertmanager/firing-order-db-down.json'), version: '5' }, { integration: 'am' }))[0]?.message,
+    ).toMatch(/expected "4"/);
   });
 
   test('missing and wrongly typed fields are named', () => {
@@ -196,14 +219,18 @@ describe('parseAlertmanager', () => {
     const many: Record<string, string> = {};
     for (let i = 0; i < 1001; i++) many[`l${i}`] = 'v';
     (body.alerts as Record<string, unknown>[])[0]!.labels = many;
-    expect(issues(parseAlertmanager(body, { integration: 'am' }))[0]).toEqual({ path: 'alerts.0.labels', message: expect.stringMatching(/1000/) });
+    expect(issues(parseAlertmanager(body, { integration: 'am' }))[0]).toEqual({
+      path: 'alerts.0.labels',
+      message: expect.stringMatching(/1000/),
+    });
   });
 });
 
 describe('parseGrafana', () => {
   test('the fixture: opaque fingerprints, group key hashed, links as annotations', () => {
     const m = ok(parseGrafana(fixture('grafana/firing-payment-latency.json'), { integration: 'grafana' }));
-    const groupKey = '{}/{__grafana_autogenerated__="true"}/{__grafana_receiver__="fireline-webhook"}:{alertname="PaymentLatencyHigh", grafana_folder="Payments"}';
+    const groupKey =
+      '{}/{__grafana_autogenerated__="true"}/{__grafana_receiver__="fireline-webhook"}:{alertname="PaymentLatencyHigh", grafana_folder="Payments"}';
     expect(m.groupKey).toBe(groupKey);
     expect(m.groupKeyHash).toBe(sha256Hex(groupKey));
     expect(m.orgId).toBe(1);
@@ -219,7 +246,14 @@ describe('parseGrafana', () => {
       endsAt: null,
       summary: 'p99 payment authorisation latency is 2.87s in eu-west-1',
       senderSeverity: 'critical',
-      labels: { alertname: 'PaymentLatencyHigh', grafana_folder: 'Payments', region: 'eu-west-1', service: 'payments-api', severity: 'critical', team: 'payments' },
+      labels: {
+        alertname: 'PaymentLatencyHigh',
+        grafana_folder: 'Payments',
+        region: 'eu-west-1',
+        service: 'payments-api',
+        severity: 'critical',
+        team: 'payments',
+      },
     });
     expect(first.annotations.dashboard_url).toMatch(/^https:\/\/grafana\.example\.com\/d\/payments-slo/);
     expect(first.annotations.panel_url).toMatch(/viewPanel=7/);
@@ -242,11 +276,21 @@ describe('parseGrafana', () => {
   });
 
   test('legacy Grafana alerting (no version) is refused with an explanation', () => {
-    const legacy = { title: '[Alerting] CPU', ruleId: 1, ruleName: 'CPU', ruleUrl: 'http://g/d/x', state: 'alerting', evalMatches: [{ value: 100, metric: 'cpu', tags: {} }], message: 'hot' };
+    const legacy = {
+      title: '[Alerting] CPU',
+      ruleId: 1,
+      ruleName: 'CPU',
+      ruleUrl: 'http://g/d/x',
+      state: 'alerting',
+      evalMatches: [{ value: 100, metric: 'cpu', tags: {} }],
+      message: 'hot',
+    };
     const [issue] = issues(parseGrafana(legacy, { integration: 'g' }));
     expect(issue?.path).toBe('version');
     expect(issue?.message).toMatch(/legacy Grafana alerting.*not supported/);
-    expect(issues(parseGrafana(fixture('alertmanager/firing-order-db-down.json'), { integration: 'g' }))[0]?.message).toMatch(/alertmanager/i);
+    expect(issues(parseGrafana(fixture('alertmanager/firing-order-db-down.json'), { integration: 'g' }))[0]?.message).toMatch(
+      /alertmanager/i,
+    );
   });
 
   test('HMAC vectors (§2.1): plain body and timestamp', () => {
@@ -258,12 +302,25 @@ describe('parseGrafana', () => {
     expect(verifyGrafanaSignature({ ...plain, signature: 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d' })).toBe(true);
     expect(verifyGrafanaSignature({ ...plain, signature: 'BF139E3403A31E4B49DEFAD120BC97D578B44BD35AF83566821426B9BB7FC97D' })).toBe(true);
     expect(verifyGrafanaSignature({ ...plain, signature: 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97e' })).toBe(false);
-    expect(verifyGrafanaSignature({ ...plain, body: '{"status":"resolved"}', signature: 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d' })).toBe(false);
-    expect(verifyGrafanaSignature({ ...plain, secret: 'other', signature: 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d' })).toBe(false);
+    expect(
+      verifyGrafanaSignature({
+        ...plain,
+        body: '{"status":"resolved"}',
+        signature: 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d',
+      }),
+    ).toBe(false);
+    expect(
+      verifyGrafanaSignature({ ...plain, secret: 'other', signature: 'bf139e3403a31e4b49defad120bc97d578b44bd35af83566821426b9bb7fc97d' }),
+    ).toBe(false);
     expect(verifyGrafanaSignature({ ...plain, signature: undefined })).toBe(false);
     expect(verifyGrafanaSignature({ ...plain, signature: 'sha256=bf13' })).toBe(false);
 
-    const stamped = { secret: 'grafana-secret', body, timestamped: true, signature: 'ab55bf0e780f8f32e85451f62e1ba2aee0589e5b2162cd2091e4db5072cc04ae' };
+    const stamped = {
+      secret: 'grafana-secret',
+      body,
+      timestamped: true,
+      signature: 'ab55bf0e780f8f32e85451f62e1ba2aee0589e5b2162cd2091e4db5072cc04ae',
+    };
     expect(verifyGrafanaSignature({ ...stamped, timestamp: '1700000000', now })).toBe(true);
     expect(verifyGrafanaSignature({ ...stamped, timestamp: '1700000000', now: now + 300_000 })).toBe(true);
     expect(verifyGrafanaSignature({ ...stamped, timestamp: '1700000000', now: now + 301_000 })).toBe(false);
@@ -371,8 +428,19 @@ describe('parseGeneric', () => {
       parseGeneric(
         {
           alerts: [
-            { status: 'firing', summary: 'Deploy smoke test failed', labels: { alertname: 'SmokeTest', service: 'checkout', severity: 'critical' } },
-            { status: 'firing', summary: 'Second', labels: { alertname: 'SmokeTest', service: 'cart' }, group: 'deploy-42', startsAt: '2026-04-21T08:59:00Z', severity: 'warning' },
+            {
+              status: 'firing',
+              summary: 'Deploy smoke test failed',
+              labels: { alertname: 'SmokeTest', service: 'checkout', severity: 'critical' },
+            },
+            {
+              status: 'firing',
+              summary: 'Second',
+              labels: { alertname: 'SmokeTest', service: 'cart' },
+              group: 'deploy-42',
+              startsAt: '2026-04-21T08:59:00Z',
+              severity: 'warning',
+            },
             { status: 'resolved', summary: 'Third', labels: {}, fingerprint: 'abc', group: 'deploy-42', startsAt: '2026-04-21T08:58:00Z' },
           ],
         },
@@ -387,7 +455,14 @@ describe('parseGeneric', () => {
     expect(b.groupKey).toBe(genericGroupKey('deploy-42'));
     expect(c.groupKey).toBe(b.groupKey);
     expect(b.senderSeverity).toBe('warning');
-    expect(c).toMatchObject({ status: 'resolved', fingerprint: 'abc', startsAt: '2026-04-21T08:58:00.000Z', endsAt: now.toISOString(), source: 'generic', integration: 'ci' });
+    expect(c).toMatchObject({
+      status: 'resolved',
+      fingerprint: 'abc',
+      startsAt: '2026-04-21T08:58:00.000Z',
+      endsAt: now.toISOString(),
+      source: 'generic',
+      integration: 'ci',
+    });
   });
 
   test('refusals name the field', () => {
@@ -438,7 +513,9 @@ describe('untrusted JSON', () => {
 
   test('prototype keys are refused wherever they are', () => {
     expect(refusal(bytes('{"__proto__":{"polluted":true}}'))).toMatch(/^__proto__: /);
-    expect(refusal(bytes('{"alerts":[{"labels":{"constructor":{"prototype":{"polluted":1}}}}]}'))).toMatch(/^alerts\[0\]\.labels\.constructor/);
+    expect(refusal(bytes('{"alerts":[{"labels":{"constructor":{"prototype":{"polluted":1}}}}]}'))).toMatch(
+      /^alerts\[0\]\.labels\.constructor/,
+    );
     expect(refusal(bytes('{"a":{"prototype":1}}'))).toMatch(/a\.prototype/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

@@ -37,11 +37,19 @@ describe('isSilenced', () => {
       ]),
     ];
     expect(isSilenced(s, alert({ service: 'orders', env: 'prod', instance: 'orders-db-1', alertname: 'OrderDBDown' }), during)).toBe(true);
-    expect(isSilenced(s, alert({ service: 'orders', env: 'staging', instance: 'orders-db-1', alertname: 'OrderDBDown' }), during)).toBe(false);
-    expect(isSilenced(s, alert({ service: 'orders', env: 'prod', instance: 'xorders-db-1', alertname: 'OrderDBDown' }), during)).toBe(false);
-    expect(isSilenced(s, alert({ service: 'orders', env: 'prod', instance: 'orders-db-1x', alertname: 'OrderDBDown' }), during)).toBe(false);
+    expect(isSilenced(s, alert({ service: 'orders', env: 'staging', instance: 'orders-db-1', alertname: 'OrderDBDown' }), during)).toBe(
+      false,
+    );
+    expect(isSilenced(s, alert({ service: 'orders', env: 'prod', instance: 'xorders-db-1', alertname: 'OrderDBDown' }), during)).toBe(
+      false,
+    );
+    expect(isSilenced(s, alert({ service: 'orders', env: 'prod', instance: 'orders-db-1x', alertname: 'OrderDBDown' }), during)).toBe(
+      false,
+    );
     expect(isSilenced(s, alert({ service: 'orders', env: 'prod', instance: 'orders-db-1', alertname: 'Watchdog' }), during)).toBe(false);
-    expect(isSilenced(s, alert({ service: 'checkout', env: 'prod', instance: 'orders-db-1', alertname: 'OrderDBDown' }), during)).toBe(false);
+    expect(isSilenced(s, alert({ service: 'checkout', env: 'prod', instance: 'orders-db-1', alertname: 'OrderDBDown' }), during)).toBe(
+      false,
+    );
     // A missing label reads as "": `env != staging` holds when env is absent.
     expect(isSilenced(s, alert({ service: 'orders', instance: 'orders-db-7', alertname: 'OrderDBDown' }), during)).toBe(true);
   });
@@ -77,8 +85,16 @@ describe('CreateSilenceSchema and silenceWindow', () => {
     const byEnd = parse({ matchers: [{ name: 'service', value: 'orders' }], endsAt: T1, comment: 'DB upgrade CHG-1234' });
     expect(byEnd.success && byEnd.data.matchers[0]?.op).toBe('=');
     expect(byEnd.success && silenceWindow(byEnd.data, now)).toEqual({ startsAt: T0, endsAt: T1 });
-    const byDuration = parse({ matchers: [{ name: 'service', value: 'orders', op: '=' }], startsAt: '2026-04-21T12:00:00+02:00', duration: '90m', comment: 'x' });
-    expect(byDuration.success && silenceWindow(byDuration.data, now)).toEqual({ startsAt: '2026-04-21T10:00:00.000Z', endsAt: '2026-04-21T11:30:00.000Z' });
+    const byDuration = parse({
+      matchers: [{ name: 'service', value: 'orders', op: '=' }],
+      startsAt: '2026-04-21T12:00:00+02:00',
+      duration: '90m',
+      comment: 'x',
+    });
+    expect(byDuration.success && silenceWindow(byDuration.data, now)).toEqual({
+      startsAt: '2026-04-21T10:00:00.000Z',
+      endsAt: '2026-04-21T11:30:00.000Z',
+    });
   });
 
   test('refusals', () => {
@@ -102,8 +118,12 @@ describe('CreateSilenceSchema and silenceWindow', () => {
       return silenceWindow(r.data, at);
     };
     expect(window({ endsAt: '2026-04-21T07:00:00Z' })).toEqual({ error: { path: 'endsAt', message: 'must be after startsAt' } });
-    expect(window({ startsAt: '2026-04-20T00:00:00Z', endsAt: '2026-04-20T01:00:00Z' })).toEqual({ error: { path: 'endsAt', message: 'must be in the future' } });
-    expect(window({ endsAt: undefined, duration: '91d' })).toEqual({ error: { path: 'endsAt', message: 'a silence lasts at most 90 days' } });
+    expect(window({ startsAt: '2026-04-20T00:00:00Z', endsAt: '2026-04-20T01:00:00Z' })).toEqual({
+      error: { path: 'endsAt', message: 'must be in the future' },
+    });
+    expect(window({ endsAt: undefined, duration: '91d' })).toEqual({
+      error: { path: 'endsAt', message: 'a silence lasts at most 90 days' },
+    });
   });
 });
 
@@ -122,8 +142,16 @@ describe('SqliteStore silences', () => {
 
   test('insert, get, list (all and active), expire', async () => {
     const active = silence([{ name: 'service', value: 'orders', op: '=' }], { id: 'active' });
-    const pending = silence([{ name: 'service', value: 'checkout', op: '=~' }], { id: 'pending', startsAt: '2026-04-21T09:30:00.000Z', endsAt: '2026-04-21T11:00:00.000Z' });
-    const past = silence([{ name: 'env', value: 'prod', op: '!=' }], { id: 'past', startsAt: '2026-04-20T00:00:00.000Z', endsAt: '2026-04-20T01:00:00.000Z' });
+    const pending = silence([{ name: 'service', value: 'checkout', op: '=~' }], {
+      id: 'pending',
+      startsAt: '2026-04-21T09:30:00.000Z',
+      endsAt: '2026-04-21T11:00:00.000Z',
+    });
+    const past = silence([{ name: 'env', value: 'prod', op: '!=' }], {
+      id: 'past',
+      startsAt: '2026-04-20T00:00:00.000Z',
+      endsAt: '2026-04-20T01:00:00.000Z',
+    });
     for (const s of [active, pending, past]) await store.insertSilence(s);
 
     expect(await store.getSilence('active')).toEqual(active);
@@ -150,7 +178,9 @@ describe('SqliteStore silences', () => {
     const orders = alert({ service: 'orders' });
     expect(cache.isSilenced(orders, now)).toBe(false);
     await store.insertSilence(silence([{ name: 'service', value: 'orders', op: '=' }], { id: 'orders' }));
-    await store.insertSilence(silence([{ name: 'service', value: 'checkout', op: '=' }], { id: 'later', startsAt: '2026-04-21T09:30:00.000Z' }));
+    await store.insertSilence(
+      silence([{ name: 'service', value: 'checkout', op: '=' }], { id: 'later', startsAt: '2026-04-21T09:30:00.000Z' }),
+    );
     await store.insertSilence(silence([{ name: 'service', value: 'search', op: '=' }], { id: 'over', endsAt: '2026-04-21T08:30:00.000Z' }));
     expect(cache.isSilenced(orders, now)).toBe(false);
     await cache.refresh();

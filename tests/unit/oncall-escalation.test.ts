@@ -60,7 +60,10 @@ describe('resolveEscalation', () => {
     expect(snapshot).toEqual({
       policyId: 'main',
       levels: [
-        { delayMs: 300_000, targets: [{ personId: 'ben', name: 'Ben', contacts: [{ channel: 'slack', to: 'U01BEN', delayMs: 0 }], scheduleId: 'primary' }] },
+        {
+          delayMs: 300_000,
+          targets: [{ personId: 'ben', name: 'Ben', contacts: [{ channel: 'slack', to: 'U01BEN', delayMs: 0 }], scheduleId: 'primary' }],
+        },
         {
           delayMs: 600_000,
           targets: [
@@ -80,7 +83,12 @@ describe('resolveEscalation', () => {
         },
       ],
       repeat: 2,
-      fallback: { personId: 'max', name: 'Max the manager', contacts: [{ channel: 'email', to: 'max@example.com', delayMs: 0 }], scheduleId: null },
+      fallback: {
+        personId: 'max',
+        name: 'Max the manager',
+        contacts: [{ channel: 'email', to: 'max@example.com', delayMs: 0 }],
+        scheduleId: null,
+      },
       resolvedAt: '2025-03-26T10:00:00.000Z',
       warnings: [],
     });
@@ -101,7 +109,10 @@ describe('resolveEscalation', () => {
     const saturday = resolveEscalation('office-only', config(), new Date('2025-03-29T12:00:00Z'));
     expect(saturday.levels).toEqual([{ delayMs: 900_000, targets: [] }]);
     expect(saturday.fallback).toBeNull();
-    expect(saturday.warnings).toEqual(['level 1: nobody is on call in schedule "office"', 'fallback: nobody is on call in schedule "office"']);
+    expect(saturday.warnings).toEqual([
+      'level 1: nobody is on call in schedule "office"',
+      'fallback: nobody is on call in schedule "office"',
+    ]);
   });
 
   test('overrides made through the API change who is paged', () => {
@@ -131,12 +142,39 @@ describe('overrides in the store', () => {
     const store = await openTestStore(tempDir());
     try {
       const base = { reason: null, createdBy: { id: 'token:1', name: 'Ada Admin', role: 'admin' as const } };
-      await store.insertOnCallOverride({ ...base, id: 'a', scheduleId: 'primary', personId: 'max', from: '2025-03-26T00:00:00.000Z', to: '2025-03-27T00:00:00.000Z', createdAt: '2025-03-20T00:00:00.000Z' });
-      await store.insertOnCallOverride({ ...base, id: 'b', scheduleId: 'primary', personId: 'ana', from: '2025-03-26T09:00:00.000Z', to: '2025-03-26T11:00:00.000Z', createdAt: '2025-03-21T00:00:00.000Z', reason: 'swap' });
-      await store.insertOnCallOverride({ ...base, id: 'c', scheduleId: 'office', personId: 'ana', from: '2025-03-01T00:00:00.000Z', to: '2025-03-02T00:00:00.000Z', createdAt: '2025-02-21T00:00:00.000Z' });
+      await store.insertOnCallOverride({
+        ...base,
+        id: 'a',
+        scheduleId: 'primary',
+        personId: 'max',
+        from: '2025-03-26T00:00:00.000Z',
+        to: '2025-03-27T00:00:00.000Z',
+        createdAt: '2025-03-20T00:00:00.000Z',
+      });
+      await store.insertOnCallOverride({
+        ...base,
+        id: 'b',
+        scheduleId: 'primary',
+        personId: 'ana',
+        from: '2025-03-26T09:00:00.000Z',
+        to: '2025-03-26T11:00:00.000Z',
+        createdAt: '2025-03-21T00:00:00.000Z',
+        reason: 'swap',
+      });
+      await store.insertOnCallOverride({
+        ...base,
+        id: 'c',
+        scheduleId: 'office',
+        personId: 'ana',
+        from: '2025-03-01T00:00:00.000Z',
+        to: '2025-03-02T00:00:00.000Z',
+        createdAt: '2025-02-21T00:00:00.000Z',
+      });
 
       expect((await store.listOnCallOverrides({ limit: 10 })).map((o) => o.id)).toEqual(['c', 'a', 'b']);
-      expect((await store.listOnCallOverrides({ scheduleId: 'primary', endsAfter: '2025-03-26T11:00:00.000Z', limit: 10 })).map((o) => o.id)).toEqual(['a']);
+      expect(
+        (await store.listOnCallOverrides({ scheduleId: 'primary', endsAfter: '2025-03-26T11:00:00.000Z', limit: 10 })).map((o) => o.id),
+      ).toEqual(['a']);
       expect(await storedOverrides(store, new Date('2025-03-25T00:00:00Z'))).toEqual({
         primary: [
           { id: 'a', person: 'max', from: '2025-03-26T00:00:00.000Z', to: '2025-03-27T00:00:00.000Z' },
@@ -162,7 +200,7 @@ describe('overrides in the store', () => {
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path.join(dir, 'fireline.db'), { readonly: true });
     try {
-      expect(db.prepare("SELECT id, name FROM schema_migrations WHERE id = 6").get()).toEqual({ id: 6, name: 'oncall-overrides' });
+      expect(db.prepare('SELECT id, name FROM schema_migrations WHERE id = 6').get()).toEqual({ id: 6, name: 'oncall-overrides' });
     } finally {
       db.close();
     }

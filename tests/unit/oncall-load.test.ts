@@ -81,7 +81,10 @@ describe('parseOnCall', () => {
     const result = parseOnCall(VALID, 'oncall.yaml');
     if (!result.ok) throw new Error(result.problems.map(formatOnCallProblem).join('\n'));
     const { config } = result;
-    expect(config.people[0]!.contact).toEqual([{ channel: 'slack', delay: 0 }, { channel: 'email', delay: 300_000 }]);
+    expect(config.people[0]!.contact).toEqual([
+      { channel: 'slack', delay: 0 },
+      { channel: 'email', delay: 300_000 },
+    ]);
     // Without contact rules every address is used at once.
     expect(config.people[1]!.contact).toEqual([{ channel: 'webhook', delay: 0 }]);
     expect(config.schedules[0]!.layers[0]!.rotation).toEqual({ length: 604_800_000, handoff: '09:00', start: '2025-01-06' });
@@ -100,7 +103,9 @@ describe('parseOnCall', () => {
   test('an unknown time zone is rejected with file:line:col and path', () => {
     const line = lineOf(VALID, 'timeZone: America/New_York');
     const p = onlyProblem(replaceLine(VALID, line, '    timeZone: America/Gotham'));
-    expect(formatOnCallProblem(p)).toBe(`config/oncall.yaml:${line}:15: people[1].timeZone: "America/Gotham" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+    expect(formatOnCallProblem(p)).toBe(
+      `config/oncall.yaml:${line}:15: people[1].timeZone: "America/Gotham" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
+    );
     const scheduleZone = lineOf(VALID, '  - id: primary') + 1;
     expect(formatOnCallProblem(onlyProblem(replaceLine(VALID, scheduleZone, '    timeZone: CEST')))).toMatch(
       new RegExp(`^config/oncall\\.yaml:${scheduleZone}:15: schedules\\[0\\]\\.timeZone: "CEST" is not an IANA time zone`),
@@ -110,7 +115,11 @@ describe('parseOnCall', () => {
   test('unknown people and schedules are named where they are used', () => {
     const members = lineOf(VALID, 'members: [ana, ben]');
     const target = lineOf(VALID, '{ person: ben }');
-    const text = replaceLine(replaceLine(VALID, members, '        members: [ana, bob]'), target, '      - { targets: [{ schedule: secondary }], delay: 10m }');
+    const text = replaceLine(
+      replaceLine(VALID, members, '        members: [ana, bob]'),
+      target,
+      '      - { targets: [{ schedule: secondary }], delay: 10m }',
+    );
     expect(problemsOf(text).map(formatOnCallProblem)).toEqual([
       `config/oncall.yaml:${members}:24: schedules[0].layers[0].members[1]: unknown person "bob" (people: ana, ben)`,
       `config/oncall.yaml:${target}:33: escalationPolicies[0].levels[1].targets[0].schedule: unknown schedule "secondary" (schedules: primary)`,
@@ -124,11 +133,23 @@ describe('parseOnCall', () => {
   test('bad durations, times and dates', () => {
     const rotationLine = lineOf(VALID, 'rotation:');
     const cases: [string, string][] = [
-      ['        rotation: { length: 1 week, handoff: "09:00", start: 2025-01-06 }', 'layers[0].rotation.length: "1 week" is not a duration'],
+      [
+        '        rotation: { length: 1 week, handoff: "09:00", start: 2025-01-06 }',
+        'layers[0].rotation.length: "1 week" is not a duration',
+      ],
       ['        rotation: { length: 30m, handoff: "09:00", start: 2025-01-06 }', 'layers[0].rotation.length: must be from 1h to 366d'],
-      ['        rotation: { length: 1w, handoff: "25:00", start: 2025-01-06 }', 'layers[0].rotation.handoff: a local time of day such as "09:00"'],
-      ['        rotation: { length: 1w, handoff: "09:00", start: 2025-02-30 }', 'layers[0].rotation.start: "2025-02-30" is not a calendar date'],
-      ['        rotation: { length: 1w, handoff: "09:00", start: "2025-01-06T09:00" }', 'layers[0].rotation.start: a date such as 2025-01-06'],
+      [
+        '        rotation: { length: 1w, handoff: "25:00", start: 2025-01-06 }',
+        'layers[0].rotation.handoff: a local time of day such as "09:00"',
+      ],
+      [
+        '        rotation: { length: 1w, handoff: "09:00", start: 2025-02-30 }',
+        'layers[0].rotation.start: "2025-02-30" is not a calendar date',
+      ],
+      [
+        '        rotation: { length: 1w, handoff: "09:00", start: "2025-01-06T09:00" }',
+        'layers[0].rotation.start: a date such as 2025-01-06',
+      ],
     ];
     for (const [replacement, message] of cases) {
       const p = onlyProblem(replaceLine(VALID, rotationLine, replacement));
@@ -136,15 +157,17 @@ describe('parseOnCall', () => {
       expect(formatOnCallProblem(p)).toContain(`schedules[0].${message}`);
     }
     const delay = lineOf(VALID, '{ schedule: primary }');
-    expect(formatOnCallProblem(onlyProblem(replaceLine(VALID, delay, '      - { targets: [{ schedule: primary }], delay: soon }')))).toContain(
-      'escalationPolicies[0].levels[0].delay: "soon" is not a duration',
-    );
+    expect(
+      formatOnCallProblem(onlyProblem(replaceLine(VALID, delay, '      - { targets: [{ schedule: primary }], delay: soon }'))),
+    ).toContain('escalationPolicies[0].levels[0].delay: "soon" is not a duration');
   });
 
   test('a contact channel needs its address; a person needs one at all', () => {
     const noEmail = VALID.replace('    email: ana@example.com\n', '');
     const rule = lineOf(noEmail, '{ channel: email, delay: 5m }');
-    expect(formatOnCallProblem(onlyProblem(noEmail))).toBe(`config/oncall.yaml:${rule}:20: people[0].contact[1].channel: contact by email needs "email" on the person`);
+    expect(formatOnCallProblem(onlyProblem(noEmail))).toBe(
+      `config/oncall.yaml:${rule}:20: people[0].contact[1].channel: contact by email needs "email" on the person`,
+    );
     const webhook = lineOf(VALID, 'webhook:');
     expect(formatOnCallProblem(onlyProblem(replaceLine(VALID, webhook, '    # no address')))).toBe(
       `config/oncall.yaml:${webhook - 2}:5: people[1]: person "ben" has no email, slack or webhook: nobody could page them`,
@@ -153,40 +176,48 @@ describe('parseOnCall', () => {
 
   test('duplicate ids, reserved ids, unknown keys with a suggestion, targets naming both', () => {
     const ben = lineOf(VALID, 'id: ben');
-    expect(problemsOf(replaceLine(VALID, ben, '  - id: ana')).map(formatOnCallProblem)[0]).toBe(`config/oncall.yaml:${ben}:9: people[1].id: duplicate id "ana" (also people[0])`);
-    const schedule = lineOf(VALID, 'id: primary');
-    expect(formatOnCallProblem(onlyProblem(replaceLine(VALID, schedule, '  - id: policies').replace('schedule: primary', 'schedule: policies')))).toContain(
-      `:${schedule}:9: schedules[0].id: "policies" is reserved`,
+    expect(problemsOf(replaceLine(VALID, ben, '  - id: ana')).map(formatOnCallProblem)[0]).toBe(
+      `config/oncall.yaml:${ben}:9: people[1].id: duplicate id "ana" (also people[0])`,
     );
+    const schedule = lineOf(VALID, 'id: primary');
+    expect(
+      formatOnCallProblem(onlyProblem(replaceLine(VALID, schedule, '  - id: policies').replace('schedule: primary', 'schedule: policies'))),
+    ).toContain(`:${schedule}:9: schedules[0].id: "policies" is reserved`);
     const members = lineOf(VALID, 'members: [ana, ben]');
     expect(problemsOf(replaceLine(VALID, members, '        membrs: [ana, ben]')).map(formatOnCallProblem)).toContain(
       `config/oncall.yaml:${members}:9: schedules[0].layers[0].membrs: unknown key "membrs" (did you mean "members"?)`,
     );
     const target = lineOf(VALID, '{ person: ben }');
-    expect(formatOnCallProblem(onlyProblem(replaceLine(VALID, target, '      - { targets: [{ person: ben, schedule: primary }], delay: 10m }')))).toContain(
-      'escalationPolicies[0].levels[1].targets[0]: name exactly one of person or schedule',
-    );
+    expect(
+      formatOnCallProblem(onlyProblem(replaceLine(VALID, target, '      - { targets: [{ person: ben, schedule: primary }], delay: 10m }'))),
+    ).toContain('escalationPolicies[0].levels[1].targets[0]: name exactly one of person or schedule');
   });
 
   test('overrides: unknown person, to before from, bad date-time', () => {
     const base = `${VALID.split('escalationPolicies:')[0]!}    overrides:\n      - { person: ana, from: "2025-03-01T09:00", to: "2025-03-02T09:00" }\n`;
     expect(parseOnCall(base, 'f.yaml').ok).toBe(true);
     const line = lineOf(base, 'overrides:') + 1;
-    expect(formatOnCallProblem(onlyProblem(replaceLine(base, line, '      - { person: zed, from: "2025-03-01T09:00", to: "2025-03-02T09:00" }')))).toContain(
-      'schedules[0].overrides[0].person: unknown person "zed"',
-    );
-    expect(formatOnCallProblem(onlyProblem(replaceLine(base, line, '      - { person: ana, from: "2025-03-02T09:00", to: "2025-03-01T09:00+01:00" }')))).toContain(
-      'schedules[0].overrides[0].to: must be after from',
-    );
-    expect(formatOnCallProblem(onlyProblem(replaceLine(base, line, '      - { person: ana, from: "tomorrow", to: "2025-03-01T09:00" }')))).toContain(
-      'schedules[0].overrides[0].from: "tomorrow" is not a date-time',
-    );
+    expect(
+      formatOnCallProblem(
+        onlyProblem(replaceLine(base, line, '      - { person: zed, from: "2025-03-01T09:00", to: "2025-03-02T09:00" }')),
+      ),
+    ).toContain('schedules[0].overrides[0].person: unknown person "zed"');
+    expect(
+      formatOnCallProblem(
+        onlyProblem(replaceLine(base, line, '      - { person: ana, from: "2025-03-02T09:00", to: "2025-03-01T09:00+01:00" }')),
+      ),
+    ).toContain('schedules[0].overrides[0].to: must be after from');
+    expect(
+      formatOnCallProblem(onlyProblem(replaceLine(base, line, '      - { person: ana, from: "tomorrow", to: "2025-03-01T09:00" }'))),
+    ).toContain('schedules[0].overrides[0].from: "tomorrow" is not a date-time');
   });
 
   test('YAML syntax errors and wrong shapes', () => {
     const [syntax] = problemsOf('people:\n  - id: ana\n   name: x: y\n');
     expect(syntax!.line).toBeGreaterThan(1);
-    expect(formatOnCallProblem(onlyProblem('- a\n- b\n'))).toBe('config/oncall.yaml:1:1: the file must be a mapping with people, schedules and escalationPolicies, got a list');
+    expect(formatOnCallProblem(onlyProblem('- a\n- b\n'))).toBe(
+      'config/oncall.yaml:1:1: the file must be a mapping with people, schedules and escalationPolicies, got a list',
+    );
     expect(parseOnCall('', 'empty.yaml')).toEqual({ ok: true, config: EMPTY_ONCALL });
   });
 });

@@ -19,7 +19,10 @@ function configOf(schedules: string): OnCallConfig {
 }
 
 /** One schedule with one layer. */
-function rotation(opts: { zone: string; length: string; handoff: string; start: string; members?: string; extra?: string }): { config: OnCallConfig; schedule: Schedule } {
+function rotation(opts: { zone: string; length: string; handoff: string; start: string; members?: string; extra?: string }): {
+  config: OnCallConfig;
+  schedule: Schedule;
+} {
   const config = configOf(`
   - id: s
     timeZone: ${opts.zone}
@@ -89,7 +92,13 @@ describe('weekly rotation in Europe/Berlin (DST: last Sunday of March and of Oct
 });
 
 describe('daily rotation in America/New_York (DST: second Sunday of March, first Sunday of November)', () => {
-  const { config, schedule } = rotation({ zone: 'America/New_York', length: '1d', handoff: '09:00', start: '2025-03-01', members: 'ana, ben, dee' });
+  const { config, schedule } = rotation({
+    zone: 'America/New_York',
+    length: '1d',
+    handoff: '09:00',
+    start: '2025-03-01',
+    members: 'ana, ben, dee',
+  });
 
   test('09:00 local every day: 14:00Z in EST, 13:00Z in EDT', () => {
     expect(handoffTimes(config, schedule, '2025-03-07T15:00:00Z', 3)).toEqual([
@@ -125,12 +134,20 @@ describe('daily rotation in America/New_York (DST: second Sunday of March, first
       '2025-11-03T06:30:00.000Z',
     ]);
     // During the first 01:30–02:00 (EDT) the previous day's member is still on call.
-    expect(onCall(repeated.config, repeated.schedule, '2025-11-02T05:45:00Z')).toEqual(onCall(repeated.config, repeated.schedule, '2025-11-01T12:00:00Z'));
+    expect(onCall(repeated.config, repeated.schedule, '2025-11-02T05:45:00Z')).toEqual(
+      onCall(repeated.config, repeated.schedule, '2025-11-01T12:00:00Z'),
+    );
   });
 });
 
 describe('Australia/Sydney (DST ends first Sunday of April, starts first Sunday of October)', () => {
-  const { config, schedule } = rotation({ zone: 'Australia/Sydney', length: '1w', handoff: '09:00', start: '2025-03-24', members: 'cai, ana' });
+  const { config, schedule } = rotation({
+    zone: 'Australia/Sydney',
+    length: '1w',
+    handoff: '09:00',
+    start: '2025-03-24',
+    members: 'cai, ana',
+  });
 
   test('Monday 09:00 local: 22:00Z the day before in AEDT, 23:00Z in AEST', () => {
     expect(handoffTimes(config, schedule, '2025-03-25T00:00:00Z', 2)).toEqual(['2025-03-30T22:00:00.000Z', '2025-04-06T23:00:00.000Z']);
@@ -263,7 +280,9 @@ describe('overrides', () => {
   });
 
   test('an override naming someone no longer in the config is ignored, not a gap', () => {
-    expect(onCall(config, schedule, '2025-03-25T12:00:00Z', [{ person: 'zed', from: '2025-03-25T00:00:00Z', to: '2025-03-26T00:00:00Z' }])).toEqual(['ben']);
+    expect(
+      onCall(config, schedule, '2025-03-25T12:00:00Z', [{ person: 'zed', from: '2025-03-25T00:00:00Z', to: '2025-03-26T00:00:00Z' }]),
+    ).toEqual(['ben']);
   });
 
   test('shifts around an override: the interrupted shift resumes with the same person', () => {
@@ -287,12 +306,20 @@ describe('overrides', () => {
 });
 
 describe('shifts over a sliding window', () => {
-  const { config, schedule } = rotation({ zone: 'Europe/Berlin', length: '1w', handoff: '09:00', start: '2025-01-06', members: 'ana, ben, cai' });
+  const { config, schedule } = rotation({
+    zone: 'Europe/Berlin',
+    length: '1w',
+    handoff: '09:00',
+    start: '2025-01-06',
+    members: 'ana, ben, cai',
+  });
 
   test('a shift keeps its real start and end whatever the window (stable calendar UIDs)', () => {
     const day = 86_400_000;
     const base = Date.parse('2025-03-20T10:00:00Z');
-    const windows = [0, 1, 2, 3].map((d) => shifts(schedule, config.people, { from: new Date(base + d * day), to: new Date(base + (d + 30) * day) }));
+    const windows = [0, 1, 2, 3].map((d) =>
+      shifts(schedule, config.people, { from: new Date(base + d * day), to: new Date(base + (d + 30) * day) }),
+    );
     const starts = windows.map((list) => list.map((s) => s.start.toISOString()));
     for (const list of starts.slice(1)) expect(list[0]).toBe(starts[0]![0]);
     expect(starts[0]![0]).toBe('2025-03-17T08:00:00.000Z');
@@ -302,7 +329,14 @@ describe('shifts over a sliding window', () => {
   test('a single-member layer has one shift per period and never hands off', () => {
     const solo = rotation({ zone: 'UTC', length: '1w', handoff: '00:00', start: '2025-01-06', members: 'ana' });
     expect(nextHandoffs(solo.schedule, solo.config.people, new Date('2025-03-01T00:00:00Z'), 3)).toEqual([]);
-    const list = shifts(solo.schedule, solo.config.people, { from: new Date('2025-03-01T00:00:00Z'), to: new Date('2025-03-15T00:00:00Z') });
-    expect(list.map((s) => s.start.toISOString())).toEqual(['2025-02-24T00:00:00.000Z', '2025-03-03T00:00:00.000Z', '2025-03-10T00:00:00.000Z']);
+    const list = shifts(solo.schedule, solo.config.people, {
+      from: new Date('2025-03-01T00:00:00Z'),
+      to: new Date('2025-03-15T00:00:00Z'),
+    });
+    expect(list.map((s) => s.start.toISOString())).toEqual([
+      '2025-02-24T00:00:00.000Z',
+      '2025-03-03T00:00:00.000Z',
+      '2025-03-10T00:00:00.000Z',
+    ]);
   });
 });

@@ -111,7 +111,11 @@ describe('parseRunbook', () => {
     expect(problemsOf(replaceLine(VALID, 13, '      options: [left, right'))).toEqual([
       { file: 'runbooks/sample.yaml', line: 14, col: 7, path: '', message: expect.stringContaining('end with a ]') },
     ]);
-    expect(problemsOf(replaceLine(VALID, 3, 'owner: "team-test'))[0]).toMatchObject({ line: 3, path: '', message: expect.stringContaining('quote') });
+    expect(problemsOf(replaceLine(VALID, 3, 'owner: "team-test'))[0]).toMatchObject({
+      line: 3,
+      path: '',
+      message: expect.stringContaining('quote'),
+    });
   });
 
   it('reports a duplicate mapping key as a YAML error at the second key', () => {
@@ -123,14 +127,22 @@ describe('parseRunbook', () => {
   it('reports an unknown key at the key', () => {
     const problem = onlyProblem(replaceLine(VALID, 12, '      prompt: Which way?\n      note: hi'));
     expect(problem).toMatchObject({ line: 13, col: 7, path: 'phases.decide[0].note' });
-    expect(problem.message).toMatch(/^unknown key "note" \(expected one of id, title, when, timeout, .*prompt, options, default, approver\)$/);
+    expect(problem.message).toMatch(
+      /^unknown key "note" \(expected one of id, title, when, timeout, .*prompt, options, default, approver\)$/,
+    );
   });
 
   it('reports a typo as an unknown key and a missing key', () => {
     const problems = problemsOf(replaceLine(VALID, 12, '      promt: Which way?'));
     expect(problems).toEqual([
       { file: 'runbooks/sample.yaml', line: 10, col: 7, path: 'phases.decide[0].prompt', message: 'missing required key "prompt"' },
-      { file: 'runbooks/sample.yaml', line: 12, col: 7, path: 'phases.decide[0].promt', message: 'unknown key "promt" (did you mean "prompt"?)' },
+      {
+        file: 'runbooks/sample.yaml',
+        line: 12,
+        col: 7,
+        path: 'phases.decide[0].promt',
+        message: 'unknown key "promt" (did you mean "prompt"?)',
+      },
     ]);
   });
 
@@ -141,12 +153,22 @@ describe('parseRunbook', () => {
   });
 
   it('reports a missing owner at the root mapping', () => {
-    expect(onlyProblem(replaceLine(VALID, 3, ''))).toMatchObject({ line: 1, col: 1, path: 'owner', message: 'missing required key "owner"' });
+    expect(onlyProblem(replaceLine(VALID, 3, ''))).toMatchObject({
+      line: 1,
+      col: 1,
+      path: 'owner',
+      message: 'missing required key "owner"',
+    });
   });
 
   it('requires a retrospective step', () => {
     const text = VALID.split('\n').slice(0, 19).join('\n');
-    expect(onlyProblem(text)).toMatchObject({ line: 5, col: 3, path: 'phases.retrospective', message: expect.stringContaining('retrospective') });
+    expect(onlyProblem(text)).toMatchObject({
+      line: 5,
+      col: 3,
+      path: 'phases.retrospective',
+      message: expect.stringContaining('retrospective'),
+    });
   });
 
   it('requires the id to equal the file name', () => {
@@ -233,7 +255,11 @@ describe('RunbookCatalog', () => {
     expect(await catalog.get('broken')).toBeUndefined();
     expect(await catalog.get('missing')).toBeUndefined();
     expect(await catalog.get('../sample')).toBeUndefined();
-    expect(await catalog.validateAll()).toMatchObject([{ file: join(dir, 'broken.yaml'), path: 'title' }, { path: 'owner' }, { path: 'phases' }]);
+    expect(await catalog.validateAll()).toMatchObject([
+      { file: join(dir, 'broken.yaml'), path: 'title' },
+      { path: 'owner' },
+      { path: 'phases' },
+    ]);
   });
 
   it('derives severity from risk when none is given', async () => {

@@ -175,9 +175,7 @@ describe('incident numbers', () => {
   it('are distinct across two stores on the same file', async () => {
     const a = await migrated();
     const b = await migrated();
-    const numbers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).allocateIncidentNumber()),
-    );
+    const numbers = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).allocateIncidentNumber()));
     expect([...numbers].sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
@@ -247,9 +245,7 @@ describe('incidents', () => {
 
   it('refuse a patch for an unknown incident', async () => {
     const store = await migrated();
-    await expect(store.updateIncident('INC-404', { status: 'open' }, minutes(1))).rejects.toBeInstanceOf(
-      IncidentNotFoundError,
-    );
+    await expect(store.updateIncident('INC-404', { status: 'open' }, minutes(1))).rejects.toBeInstanceOf(IncidentNotFoundError);
   });
 
   it('can be deleted', async () => {
@@ -311,7 +307,10 @@ describe('listIncidents', () => {
         i.declaredAt < minutes(70),
     ],
   ])('filters by %s across pages', async (_name, filter, keep) => {
-    const expected = all.filter(keep).sort(newestFirst).map((i) => i.id);
+    const expected = all
+      .filter(keep)
+      .sort(newestFirst)
+      .map((i) => i.id);
     expect(expected.length).toBeGreaterThan(0);
     const listed = await listAll(store, { ...filter, limit: 7 });
     expect(listed.map((i) => i.id)).toEqual(expected);
@@ -359,7 +358,11 @@ describe('timeline', () => {
     await store.trimTimeline('INC-1', 3);
     await store.appendTimeline([event('INC-2', 9)]);
     const listed = await store.listTimeline('INC-1', { limit: 100 });
-    expect(listed.map((e) => [e.seq, e.summary === 'retried'])).toEqual([[1, false], [2, true], [3, false]]);
+    expect(listed.map((e) => [e.seq, e.summary === 'retried'])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+    ]);
     expect(await store.listTimeline('INC-2', { limit: 10 })).toHaveLength(1);
   });
 

@@ -61,12 +61,23 @@ describe('loadTargets: the example config/targets.yaml', () => {
       drill: { driver: 'postgres', url: '${ORDERS_DRILL_DATABASE_URL}' },
     });
     expect(targets.databases['read-model']).toEqual({ driver: 'sqlite', url: '${FIRELINE_DATA_DIR}/fireline.db' });
-    expect(targets.backups['orders-db']).toMatchObject({ provider: 'postgres', url: '${ORDERS_DATABASE_URL}', drill: { url: '${ORDERS_DRILL_DATABASE_URL}' } });
+    expect(targets.backups['orders-db']).toMatchObject({
+      provider: 'postgres',
+      url: '${ORDERS_DATABASE_URL}',
+      drill: { url: '${ORDERS_DRILL_DATABASE_URL}' },
+    });
     expect(targets.backups['read-model']).toMatchObject({ provider: 'sqlite' });
-    expect(targets.backups['payments-ledger']).toMatchObject({ provider: 'http', pollInterval: 10_000, start: { url: '${LEDGER_BACKUP_URL}/snapshots' } });
+    expect(targets.backups['payments-ledger']).toMatchObject({
+      provider: 'http',
+      pollInterval: 10_000,
+      start: { url: '${LEDGER_BACKUP_URL}/snapshots' },
+    });
     expect(targets.commands['flush-checkout-cache']).toMatchObject({ argv: ['/usr/bin/env', 'true'], timeout: 30_000 });
     expect(targets.commands['pause-order-queue-consumers']?.drill).toBeDefined();
-    expect(targets.secrets).toMatchObject({ 'failover-hmac': { env: 'FAILOVER_HMAC_SECRET' }, 'payments-hmac': { env: 'PAYMENTS_HMAC_SECRET' } });
+    expect(targets.secrets).toMatchObject({
+      'failover-hmac': { env: 'FAILOVER_HMAC_SECRET' },
+      'payments-hmac': { env: 'PAYMENTS_HMAC_SECRET' },
+    });
     expect(Object.values(targets.secrets).every((s) => /^[A-Z][A-Z0-9_]*$/.test(s.env))).toBe(true);
     expect(result.warnings).toEqual([]);
   });
@@ -84,7 +95,9 @@ describe('loadTargets: the example config/targets.yaml', () => {
       FAILOVER_HMAC_SECRET: 's',
       AUDIT_LOG_SNAPSHOT_URL: 'https://audit',
       AUDIT_LOG_TOKEN: 't',
-      ...Object.fromEntries(['DEPLOY', 'EDGE', 'IAM', 'CUSTOMER_API', 'FRAUD', 'INVENTORY', 'FEATURE_FLAGS'].map((n) => [`${n}_HMAC_SECRET`, 's'])),
+      ...Object.fromEntries(
+        ['DEPLOY', 'EDGE', 'IAM', 'CUSTOMER_API', 'FRAUD', 'INVENTORY', 'FEATURE_FLAGS'].map((n) => [`${n}_HMAC_SECRET`, 's']),
+      ),
     };
     const result = loadTargets(EXAMPLE, env);
     if (!result.ok) throw new Error('expected the example to load');
@@ -98,7 +111,9 @@ describe('loadTargets: the example config/targets.yaml', () => {
       },
     ]);
     const bare = loadTargets(EXAMPLE, {});
-    expect(bare.ok && bare.warnings.map((w) => w.message)).toContain('ORDERS_DATABASE_URL is not set: steps using this target will fail until it is');
+    expect(bare.ok && bare.warnings.map((w) => w.message)).toContain(
+      'ORDERS_DATABASE_URL is not set: steps using this target will fail until it is',
+    );
   });
 });
 
@@ -120,7 +135,10 @@ describe('loadTargets: files', () => {
   });
 
   test('a directory is a problem, not a crash', () => {
-    expect(loadTargets(dir)).toMatchObject({ ok: false, problems: [{ file: dir, line: 1, col: 1, message: 'cannot read the file (EISDIR)' }] });
+    expect(loadTargets(dir)).toMatchObject({
+      ok: false,
+      problems: [{ file: dir, line: 1, col: 1, message: 'cannot read the file (EISDIR)' }],
+    });
   });
 
   test('problems carry the file name', () => {
@@ -128,7 +146,10 @@ describe('loadTargets: files', () => {
     writeFileSync(file, replaceLine(VALID, 3, '    driver: mysql'));
     const result = loadTargets(file);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(formatTargetsProblem(result.problems[0] as TargetsProblem)).toBe(`${file}:3:13: databases.orders.driver: text "mysql" is not one of: postgres, sqlite`);
+    if (!result.ok)
+      expect(formatTargetsProblem(result.problems[0] as TargetsProblem)).toBe(
+        `${file}:3:13: databases.orders.driver: text "mysql" is not one of: postgres, sqlite`,
+      );
   });
 });
 
@@ -159,12 +180,22 @@ describe('parseTargets: problems with line numbers', () => {
     });
     expect(problemsOf(replaceLine(VALID, 15, '    environment: FAILOVER_HMAC_SECRET'))).toEqual([
       { file: 'config/targets.yaml', line: 15, col: 5, path: 'secrets.failover-hmac.env', message: 'missing required key "env"' },
-      { file: 'config/targets.yaml', line: 15, col: 5, path: 'secrets.failover-hmac.environment', message: 'unknown key "environment" (expected one of env)' },
+      {
+        file: 'config/targets.yaml',
+        line: 15,
+        col: 5,
+        path: 'secrets.failover-hmac.environment',
+        message: 'unknown key "environment" (expected one of env)',
+      },
     ]);
   });
 
   test('an unknown top-level section', () => {
-    expect(onlyProblem(`${VALID}webhooks: {}\n`)).toMatchObject({ line: 16, col: 1, message: 'unknown key "webhooks" (expected one of databases, backups, commands, secrets)' });
+    expect(onlyProblem(`${VALID}webhooks: {}\n`)).toMatchObject({
+      line: 16,
+      col: 1,
+      message: 'unknown key "webhooks" (expected one of databases, backups, commands, secrets)',
+    });
   });
 
   test('a name that is not lowercase-with-dashes', () => {
@@ -177,9 +208,22 @@ describe('parseTargets: problems with line numbers', () => {
   });
 
   test('a bad duration, an empty argv, a bad variable name', () => {
-    expect(onlyProblem(replaceLine(VALID, 12, '    timeout: soon'))).toMatchObject({ line: 12, col: 14, message: '"soon" is not a duration (use e.g. 30s, 15m, 2h, 5d)' });
-    expect(onlyProblem(replaceLine(VALID, 11, '    argv: []'))).toMatchObject({ line: 11, col: 11, path: 'commands.flush.argv', message: 'needs at least 1 item' });
-    expect(onlyProblem(replaceLine(VALID, 15, '    env: failover_secret'))).toMatchObject({ line: 15, col: 10, message: 'an environment variable name' });
+    expect(onlyProblem(replaceLine(VALID, 12, '    timeout: soon'))).toMatchObject({
+      line: 12,
+      col: 14,
+      message: '"soon" is not a duration (use e.g. 30s, 15m, 2h, 5d)',
+    });
+    expect(onlyProblem(replaceLine(VALID, 11, '    argv: []'))).toMatchObject({
+      line: 11,
+      col: 11,
+      path: 'commands.flush.argv',
+      message: 'needs at least 1 item',
+    });
+    expect(onlyProblem(replaceLine(VALID, 15, '    env: failover_secret'))).toMatchObject({
+      line: 15,
+      col: 10,
+      message: 'an environment variable name',
+    });
   });
 
   test('an unknown backup provider and an unknown key in a backup', () => {
@@ -204,11 +248,14 @@ describe('parseTargets: problems with line numbers', () => {
       message: '${orders_url} is not a reference Fireline resolves here (use ${ENV_VAR} (upper case))',
     });
     expect(onlyProblem(replaceLine(VALID, 8, '    url: postgres://${incident.service}'))).toMatchObject({ line: 8 });
-    expect(onlyProblem(replaceLine(VALID, 11, '    argv: ["/bin/echo", "${incident.id}", "${params.region}", "${incident}"]'))).toMatchObject({
+    expect(
+      onlyProblem(replaceLine(VALID, 11, '    argv: ["/bin/echo", "${incident.id}", "${params.region}", "${incident}"]')),
+    ).toMatchObject({
       line: 11,
       col: 63,
       path: 'commands.flush.argv[3]',
-      message: '${incident} is not a reference Fireline resolves here (use ${ENV_VAR}, ${incident.field}, ${decision.step} or ${params.name})',
+      message:
+        '${incident} is not a reference Fireline resolves here (use ${ENV_VAR}, ${incident.field}, ${decision.step} or ${params.name})',
     });
   });
 
@@ -261,7 +308,10 @@ describe('signPayload / verifySignature', () => {
 
   test('a tampered body, timestamp or secret is rejected', () => {
     const header = signPayload(secret, ts, body);
-    expect(checkSignature({ secret, header, timestamp: ts, body: body.replace('failover', 'restore'), now: now(0) })).toEqual({ ok: false, reason: 'mismatch' });
+    expect(checkSignature({ secret, header, timestamp: ts, body: body.replace('failover', 'restore'), now: now(0) })).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
     expect(checkSignature({ secret, header, timestamp: ts + 1, body, now: now(0) })).toEqual({ ok: false, reason: 'mismatch' });
     expect(verifySignature({ secret: 'other-secret', header, timestamp: ts, body, now: now(0) })).toBe(false);
   });

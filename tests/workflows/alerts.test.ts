@@ -33,7 +33,10 @@ const runbook = (onAlertsResolved: 'resolve' | 'continue', holdRetro = false): R
     },
   });
 
-function coalescer(snapshot: RunbookSnapshot, overrides: { client?: Client; flappingWindowMs?: number; retryDelayMs?: number; now?: () => Date } = {}) {
+function coalescer(
+  snapshot: RunbookSnapshot,
+  overrides: { client?: Client; flappingWindowMs?: number; retryDelayMs?: number; now?: () => Date } = {},
+) {
   const runbooks = { get: async () => snapshot };
   const incidents = createIncidentService({ client: wf.client, store: wf.store, runbooks, taskQueue: wf.taskQueue, logger });
   const alerts = createAlertService({
@@ -58,7 +61,12 @@ function coalescer(snapshot: RunbookSnapshot, overrides: { client?: Client; flap
 }
 
 let groupCounter = 0;
-function alert(group: string, fingerprint: string, status: 'firing' | 'resolved' = 'firing', labels: Record<string, string> = {}): AlertEvent {
+function alert(
+  group: string,
+  fingerprint: string,
+  status: 'firing' | 'resolved' = 'firing',
+  labels: Record<string, string> = {},
+): AlertEvent {
   return {
     source: 'alertmanager',
     integration: 'am-test',
@@ -92,7 +100,10 @@ test('alerts of one group make one incident; duplicates count; all resolved reso
   expect(c).not.toBe(a);
   const handle = wf.client.workflow.getHandle(incidentWorkflowId(a));
   // Accepted means in the inbox; the forwarder starts the workflow a moment later.
-  await eventually(async () => ((await handle.query(statusQuery).catch(() => null))?.alerts.received === 4 ? true : undefined), 'four deliveries');
+  await eventually(
+    async () => ((await handle.query(statusQuery).catch(() => null))?.alerts.received === 4 ? true : undefined),
+    'four deliveries',
+  );
   expect((await handle.query(statusQuery)).alerts).toEqual({ firing: 2, resolved: 0, received: 4 });
 
   await sink.accept([alert(g, 'f1', 'resolved'), alert(g, 'f2', 'resolved')], { requestId: 'r4' });
@@ -102,7 +113,10 @@ test('alerts of one group make one incident; duplicates count; all resolved reso
   expect(events.filter((e) => e.type === 'alert.resolved')).toHaveLength(2);
   expect(events.find((e) => e.type === 'incident.resolved')?.actor.id).toBe('monitoring');
   const rows = await wf.store.listAlerts(a);
-  expect(rows.map((r) => [r.fingerprint, r.status, r.received])).toEqual([['f1', 'resolved', 3], ['f2', 'resolved', 3]]);
+  expect(rows.map((r) => [r.fingerprint, r.status, r.received])).toEqual([
+    ['f1', 'resolved', 3],
+    ['f2', 'resolved', 3],
+  ]);
   expect(await wf.store.getIncident(a)).toMatchObject({ status: 'closed', trigger: { kind: 'alert' }, severity: 'SEV2' });
 });
 
@@ -112,11 +126,20 @@ test('a firing alert after resolution joins the incident inside the flapping win
   const [id] = (await sink.accept([alert(g, 'f1')], { requestId: 'r1' })).incidents as [string];
   const handle = wf.client.workflow.getHandle(incidentWorkflowId(id));
   await eventually(async () => ((await handle.query(statusQuery).catch(() => null)) ? true : undefined), 'the workflow');
-  const incidents = createIncidentService({ client: wf.client, store: wf.store, runbooks: { get: async () => runbook('continue', true) }, taskQueue: wf.taskQueue, logger });
+  const incidents = createIncidentService({
+    client: wf.client,
+    store: wf.store,
+    runbooks: { get: async () => runbook('continue', true) },
+    taskQueue: wf.taskQueue,
+    logger,
+  });
   await incidents.resolve(id, 'fixed', { actor: { id: 'u1', name: 'Grace', role: 'commander' }, requestId: 'r', source: 'api' });
   // Still inside the window: recorded on the same incident as a re-fire, not reopened.
   expect((await sink.accept([{ ...alert(g, 'f1'), startsAt: '2026-11-25T11:00:00.000Z' }], { requestId: 'r2' })).incidents).toEqual([id]);
-  await eventually(async () => ((await wf.store.listTimeline(id, { limit: 100 })).some((e) => e.type === 'alert.refired') ? true : undefined), 're-fire');
+  await eventually(
+    async () => ((await wf.store.listTimeline(id, { limit: 100 })).some((e) => e.type === 'alert.refired') ? true : undefined),
+    're-fire',
+  );
   expect((await handle.query(statusQuery)).status).not.toBe('open');
 
   // Past the window by the clock of the resolution itself (the workflow's, i.e. Temporal's), not this process's.
@@ -142,10 +165,17 @@ test('while Temporal is unreachable accepted alerts wait in the inbox, new ones 
   // The first alert is accepted (durable in the inbox) before anyone knows Temporal is down.
   const [id] = (await down.accept([alert(g, 'f1')], { requestId: 'r1' })).incidents as [string];
   // Once the forwarder has failed, new alerts are refused as unavailable (the receivers' 503).
-  const refused = await eventually(async () => {
-    const err = await down.accept([alert(g, 'f2')], { requestId: 'r2' }).then(() => undefined, (e: unknown) => e);
-    return err ?? undefined;
-  }, 'a refusal', 30_000);
+  const refused = await eventually(
+    async () => {
+      const err = await down.accept([alert(g, 'f2')], { requestId: 'r2' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      return err ?? undefined;
+    },
+    'a refusal',
+    30_000,
+  );
   expect(refused).toBeInstanceOf(ServiceError);
   expect((refused as ServiceError).code).toBe('unavailable');
   down.stop();
@@ -155,7 +185,10 @@ test('while Temporal is unreachable accepted alerts wait in the inbox, new ones 
   const up = coalescer(runbook('continue'));
   await up.resume();
   const handle = wf.client.workflow.getHandle(incidentWorkflowId(id));
-  await eventually(async () => ((await handle.query(statusQuery).catch(() => null))?.alerts.received ? true : undefined), 'the incident with its alert');
+  await eventually(
+    async () => ((await handle.query(statusQuery).catch(() => null))?.alerts.received ? true : undefined),
+    'the incident with its alert',
+  );
   const received = (await handle.query(statusQuery)).alerts.received;
   expect(received).toBeGreaterThanOrEqual(1);
   up.stop();

@@ -32,7 +32,9 @@ function workflowSdkClosure(): Set<string> {
   const visit = (name: string, from: string) => {
     if (seen.has(name)) return;
     seen.add(name);
-    const dir = [path.join(from, 'node_modules', name), path.join(ROOT, 'node_modules', name)].find((d) => fs.existsSync(path.join(d, 'package.json')));
+    const dir = [path.join(from, 'node_modules', name), path.join(ROOT, 'node_modules', name)].find((d) =>
+      fs.existsSync(path.join(d, 'package.json')),
+    );
     if (!dir) throw new Error(`${name} is not installed`);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     for (const dep of Object.keys(manifest.dependencies ?? {})) visit(dep, dir);
@@ -58,7 +60,19 @@ test('only the Temporal workflow SDK and its own dependencies are bundled from n
   expect(packages).toContain('@temporalio/workflow');
   const allowed = workflowSdkClosure();
   expect([...packages].filter((p) => !allowed.has(p))).toEqual([]);
-  for (const banned of ['zod', 'pino', 'express', 'better-sqlite3', 'pg', 'nodemailer', '@slack/bolt', '@slack/web-api', '@temporalio/client', '@temporalio/worker', '@temporalio/activity']) {
+  for (const banned of [
+    'zod',
+    'pino',
+    'express',
+    'better-sqlite3',
+    'pg',
+    'nodemailer',
+    '@slack/bolt',
+    '@slack/web-api',
+    '@temporalio/client',
+    '@temporalio/worker',
+    '@temporalio/activity',
+  ]) {
     expect(packages).not.toContain(banned);
   }
 });

@@ -90,10 +90,20 @@ function longRunbook(): RunbookSnapshot {
       report: n.slice(8, 14).map((id) => notify(id)),
       decide: [
         ...n.slice(14, 17).map((id) => notify(id)),
-        { id: 'strategy', kind: 'decide', prompt: 'Fail over or restore?', options: ['failover', 'restore'], default: 'failover', timeout: '10m' },
+        {
+          id: 'strategy',
+          kind: 'decide',
+          prompt: 'Fail over or restore?',
+          options: ['failover', 'restore'],
+          default: 'failover',
+          timeout: '10m',
+        },
         notify(n[17]!, `${n[17]} chose \${decision.strategy}`),
       ],
-      execute: [{ id: 'pause', kind: 'wait', duration: '200ms' }, ...n.slice(18, 24).map((id) => notify(id, `${id} executing \${decision.strategy}`))],
+      execute: [
+        { id: 'pause', kind: 'wait', duration: '200ms' },
+        ...n.slice(18, 24).map((id) => notify(id, `${id} executing \${decision.strategy}`)),
+      ],
       recover: [{ id: 'hold-late', kind: 'wait', for: { event: 'late-go' }, timeout: '10m' }, ...n.slice(24, 28).map((id) => notify(id))],
       retrospective: n.slice(28).map((id) => notify(id, `${id} after \${decision.strategy}`)),
     },
@@ -141,7 +151,10 @@ async function waitForStep(handle: WorkflowHandle<typeof incidentWorkflow>, step
 }
 
 async function waitForReceived(handle: WorkflowHandle<typeof incidentWorkflow>, received: number) {
-  await eventually(async () => ((await handle.query(statusQuery)).alerts.received === received ? true : undefined), `${received} alert deliveries`);
+  await eventually(
+    async () => ((await handle.query(statusQuery)).alerts.received === received ? true : undefined),
+    `${received} alert deliveries`,
+  );
 }
 
 test('a long runbook continues as new several times and nothing is lost, repeated or reordered', async () => {
@@ -166,7 +179,10 @@ test('a long runbook continues as new several times and nothing is lost, repeate
   await handle.executeUpdate(postEventUpdate, { args: [{ actor: commander, name: 'early-go', data: {} }] });
 
   // The decision opens after 17 notify steps, several runs later; a new alert and a repeat arrive in that run.
-  await eventually(async () => ((await handle.query(statusQuery)).openDecisions.some((d) => d.stepId === 'strategy') ? true : undefined), 'open decision');
+  await eventually(
+    async () => ((await handle.query(statusQuery)).openDecisions.some((d) => d.stepId === 'strategy') ? true : undefined),
+    'open decision',
+  );
   const decideRun = await currentRunId(handle);
   expect(decideRun).not.toBe(firstRunId);
   const atDecision = await handle.query(statusQuery);
@@ -277,7 +293,9 @@ test('an alert signalled while a run continues as new is recorded once, and no s
       if (stepId && !signalledFor.has(stepId)) {
         signalledFor.add(stepId);
         signalled.push(`after-${stepId}`);
-        await client.workflow.getHandle(incidentWorkflowId(batch.incidentId)).signal(alertsSignal, { alerts: [alertUpdate(`after-${stepId}`, 'firing')] });
+        await client.workflow
+          .getHandle(incidentWorkflowId(batch.incidentId))
+          .signal(alertsSignal, { alerts: [alertUpdate(`after-${stepId}`, 'firing')] });
       }
       return written;
     },
@@ -291,7 +309,12 @@ test('an alert signalled while a run continues as new is recorded once, and no s
   const raceRunning = raceWorker.run();
   try {
     const ids = notifyIds.slice(0, 12);
-    const snapshot = snapshotOf({ id: 'test-signal-race', title: 'Signal race', owner: 'team-test', phases: { detect: ids.map((id) => notify(id)) } });
+    const snapshot = snapshotOf({
+      id: 'test-signal-race',
+      title: 'Signal race',
+      owner: 'team-test',
+      phases: { detect: ids.map((id) => notify(id)) },
+    });
     const incident = incidentInfo({ title: 'Alerts while continuing as new' });
     await store.insertIncident(recordOf(incident, snapshot));
     const handle = await client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
@@ -310,7 +333,9 @@ test('an alert signalled while a run continues as new is recorded once, and no s
     expect(events.filter((e) => e.type === 'step.succeeded').map((e) => e.data.stepId)).toEqual(ids);
     expect(events.filter((e) => e.type === 'incident.closed')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'alert.fired')).toHaveLength(final.alerts.received);
-    expect(new Set(events.filter((e) => e.type === 'alert.fired').map((e) => e.data.fingerprint))).toEqual(new Set(signalled.slice(0, final.alerts.received)));
+    expect(new Set(events.filter((e) => e.type === 'alert.fired').map((e) => e.data.fingerprint))).toEqual(
+      new Set(signalled.slice(0, final.alerts.received)),
+    );
   } finally {
     raceWorker.shutdown();
     await raceRunning;

@@ -2,14 +2,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FirelineActivities } from '../../activities';
 import type { Actor } from '../../src/domain/roles';
 import type { TimelineEvent } from '../../src/domain/timeline';
-import {
-  acknowledgeUpdate,
-  addNoteUpdate,
-  changeSeverityUpdate,
-  decideUpdate,
-  resolveUpdate,
-  statusQuery,
-} from '../../workflows/messages';
+import { acknowledgeUpdate, addNoteUpdate, changeSeverityUpdate, decideUpdate, resolveUpdate, statusQuery } from '../../workflows/messages';
 import { sixPhaseRunbook, snapshotOf } from '../support/runbooks';
 import { eventually } from '../support/temporal';
 import { useWorkflowHarness } from '../support/workflow-harness';
@@ -71,7 +64,10 @@ test('walks all six phases with a decision taken by an update', async () => {
   );
   expect(outbox.find((m) => m.id.endsWith(':execute-note'))?.body).toBe('Executing restore');
   // Slack is not configured here, so the Slack message went to the outbox and the timeline says so.
-  expect(events.find((e) => e.type === 'notification.sent' && e.data.stepId === 'report')?.data).toMatchObject({ via: 'outbox', requested: 'slack' });
+  expect(events.find((e) => e.type === 'notification.sent' && e.data.stepId === 'report')?.data).toMatchObject({
+    via: 'outbox',
+    requested: 'slack',
+  });
 
   const row = await wf.store.getIncident(id);
   expect(row).toMatchObject({ status: 'closed', phase: 'closed' });
@@ -94,24 +90,32 @@ test('rejects wrong option, wrong role, unknown step and a second decision witho
   const handle = await declare(sixPhaseRunbook({ autoResolve: false }));
   await waitForOpenDecision(handle, 'strategy');
 
-  expect(await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'strategy', option: 'reboot' }] })))
-    .toMatchObject({ type: 'InvalidArgument', message: expect.stringContaining('not an option') });
-  expect(await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: responder, stepId: 'strategy', option: 'restore' }] })))
-    .toMatchObject({ type: 'Forbidden' });
-  expect(await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'nope', option: 'restore' }] })))
-    .toMatchObject({ type: 'NotFound' });
+  expect(
+    await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'strategy', option: 'reboot' }] })),
+  ).toMatchObject({ type: 'InvalidArgument', message: expect.stringContaining('not an option') });
+  expect(
+    await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: responder, stepId: 'strategy', option: 'restore' }] })),
+  ).toMatchObject({ type: 'Forbidden' });
+  expect(
+    await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'nope', option: 'restore' }] })),
+  ).toMatchObject({ type: 'NotFound' });
 
   await handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'strategy', option: 'failover' }] });
-  expect(await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'strategy', option: 'restore' }] })))
-    .toMatchObject({ type: 'Conflict', message: expect.stringContaining('already taken') });
+  expect(
+    await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ actor: commander, stepId: 'strategy', option: 'restore' }] })),
+  ).toMatchObject({ type: 'Conflict', message: expect.stringContaining('already taken') });
 
   // Waiting in recover for a human (autoResolve off): acknowledge, note, severity, then resolve.
   await eventually(async () => ((await handle.query(statusQuery)).phase === 'recover' ? true : undefined), 'recover phase');
   await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
   expect(await rejectionOf(handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] }))).toMatchObject({ type: 'Conflict' });
-  expect(await rejectionOf(handle.executeUpdate(addNoteUpdate, { args: [{ actor: responder, text: '   ' }] }))).toMatchObject({ type: 'InvalidArgument' });
+  expect(await rejectionOf(handle.executeUpdate(addNoteUpdate, { args: [{ actor: responder, text: '   ' }] }))).toMatchObject({
+    type: 'InvalidArgument',
+  });
   await handle.executeUpdate(addNoteUpdate, { args: [{ actor: responder, text: 'replica lag back to 0' }] });
-  expect(await rejectionOf(handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: commander, severity: 'SEV2' }] }))).toMatchObject({ type: 'Conflict' });
+  expect(await rejectionOf(handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: commander, severity: 'SEV2' }] }))).toMatchObject({
+    type: 'Conflict',
+  });
   await handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: commander, severity: 'SEV1', reason: 'payments affected' }] });
   await handle.executeUpdate(resolveUpdate, { args: [{ actor: commander, summary: 'failed over' }] });
   await handle.result();

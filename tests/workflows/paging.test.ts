@@ -55,14 +55,24 @@ const pageRunbook = (wait: 'ack' | 'none' = 'ack'): RunbookSnapshot =>
 beforeEach(async () => {
   oncallFile = path.join(wf.dir, 'oncall.yaml');
   smtp = await TestSmtpServer.start();
-  email = createEmailChannel({ smtpUrl: smtp.url(), from: 'Fireline <fireline@example.com>', publicUrl: 'https://fireline.example.com', timeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 3000 } });
+  email = createEmailChannel({
+    smtpUrl: smtp.url(),
+    from: 'Fireline <fireline@example.com>',
+    publicUrl: 'https://fireline.example.com',
+    timeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 3000 },
+  });
 });
 
 /** Writes the on-call config the worker starts with (the source then reloads it when it changes). */
 async function boot(yaml: string) {
   fs.writeFileSync(oncallFile, yaml);
   await wf.startWorker({
-    deps: { oncall: createOnCallSource(oncallFile), pageChannels: { email }, throttle: NO_THROTTLE, publicUrl: 'https://fireline.example.com' },
+    deps: {
+      oncall: createOnCallSource(oncallFile),
+      pageChannels: { email },
+      throttle: NO_THROTTLE,
+      publicUrl: 'https://fireline.example.com',
+    },
   });
 }
 afterEach(async () => {
@@ -74,7 +84,6 @@ afterEach(async () => {
 function expectNoPageAfter(timeline: TimelineEvent[], ackAnsweredAt: string) {
   expect(timeline.filter((e) => e.type === 'page.sent' && String(e.data.startedAt) > ackAnsweredAt)).toEqual([]);
 }
-
 
 test('pages level by level by real email until acknowledged; nothing after the acknowledgement', async () => {
   await boot(oncallYaml('1s'));
@@ -96,7 +105,10 @@ test('pages level by level by real email until acknowledged; nothing after the a
   expect(smtp.messages).toHaveLength(2);
   expect(new Set(smtp.messages.map((m) => m.messageId)).size).toBe(2);
   const pages = await wf.store.listPages(idOf(handle));
-  expect(pages.map((p) => [p.level, p.personId, p.channel, p.status])).toEqual([[1, 'ana', 'email', 'sent'], [2, 'ben', 'email', 'sent']]);
+  expect(pages.map((p) => [p.level, p.personId, p.channel, p.status])).toEqual([
+    [1, 'ana', 'email', 'sent'],
+    [2, 'ben', 'email', 'sent'],
+  ]);
 });
 
 test('the policy is pinned when paging starts: editing it mid-escalation changes nothing for this incident', async () => {
@@ -114,7 +126,10 @@ test('the policy is pinned when paging starts: editing it mid-escalation changes
 
   await new Promise((r) => setTimeout(r, 1100)); // the source looks at the file at most once a second
   const after = await start(pageRunbook('none'));
-  const levels = await eventually(async () => (await events(after)).find((e) => e.type === 'page.started')?.data.levels as { people: string[] }[] | undefined, 'the new incident paging');
+  const levels = await eventually(
+    async () => (await events(after)).find((e) => e.type === 'page.started')?.data.levels as { people: string[] }[] | undefined,
+    'the new incident paging',
+  );
   expect(levels[0]?.people).toEqual(['cleo']);
   await after.terminate('done');
 });
@@ -147,7 +162,10 @@ test('a 4xx then success delivers once; the server down then back delivers once'
   smtp.reset();
   await smtp.stop();
   const second = await start(pageRunbook());
-  await eventually(async () => ((await wf.store.listPages(idOf(second))).some((p) => p.status === 'failed') ? true : undefined), 'a failed attempt');
+  await eventually(
+    async () => ((await wf.store.listPages(idOf(second))).some((p) => p.status === 'failed') ? true : undefined),
+    'a failed attempt',
+  );
   await smtp.start();
   const mails = await smtp.waitForMessages(1, 30_000);
   expect(mails.map((m) => m.to[0])).toEqual(['ana@example.com']);
@@ -179,11 +197,13 @@ test('acknowledgements racing the escalation timer never leave a page after the 
   const handles = await Promise.all(Array.from({ length: 8 }, () => start(pageRunbook())));
   // Acknowledge each at a different moment around the 300 ms level boundaries.
   const ackedAt = new Map<string, string>();
-  await Promise.all(handles.map(async (h, i) => {
-    await new Promise((r) => setTimeout(r, 250 + i * 110));
-    await h.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
-    ackedAt.set(h.workflowId, new Date().toISOString());
-  }));
+  await Promise.all(
+    handles.map(async (h, i) => {
+      await new Promise((r) => setTimeout(r, 250 + i * 110));
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ actor: responder }] });
+      ackedAt.set(h.workflowId, new Date().toISOString());
+    }),
+  );
   for (const h of handles) {
     await h.result();
     const timeline = await events(h);

@@ -73,7 +73,9 @@ function handleOf(id: string) {
 
 async function waitForOpenDecision(id: string) {
   await eventually(async () => {
-    const view = await handleOf(id).query(statusQuery).catch(() => null);
+    const view = await handleOf(id)
+      .query(statusQuery)
+      .catch(() => null);
     return view?.openDecisions.some((d) => d.stepId === 'strategy') ? true : undefined;
   }, `open decision of ${id}`);
 }
@@ -117,7 +119,13 @@ test('an incident keeps the runbook version it was declared with while the file 
 
   const firstEvents = await timelineOf(first.id);
   expect(firstEvents.find((e) => e.type === 'incident.declared')?.data).toMatchObject({ runbook: 'pinned', version: sha256(V1) });
-  expect(firstEvents.filter((e) => e.type === 'step.started').map((e) => e.data.stepId)).toEqual(['opened', 'strategy', 'act', 'recovered', 'review']);
+  expect(firstEvents.filter((e) => e.type === 'step.started').map((e) => e.data.stepId)).toEqual([
+    'opened',
+    'strategy',
+    'act',
+    'recovered',
+    'review',
+  ]);
   expect(await outboxOf(first.id)).toEqual({
     opened: `v1: opened ${first.id}`,
     act: 'v1: executing restore',
@@ -128,7 +136,14 @@ test('an incident keeps the runbook version it was declared with while the file 
 
   const secondEvents = await timelineOf(second.id);
   expect(secondEvents.find((e) => e.type === 'incident.declared')?.data).toMatchObject({ runbook: 'pinned', version: sha256(V2) });
-  expect(secondEvents.filter((e) => e.type === 'step.started').map((e) => e.data.stepId)).toEqual(['opened', 'strategy', 'act', 'recovered', 'double-check', 'review']);
+  expect(secondEvents.filter((e) => e.type === 'step.started').map((e) => e.data.stepId)).toEqual([
+    'opened',
+    'strategy',
+    'act',
+    'recovered',
+    'double-check',
+    'review',
+  ]);
   expect(await outboxOf(second.id)).toEqual({
     opened: `v1: opened ${second.id}`,
     act: 'v2: executing restore with care',

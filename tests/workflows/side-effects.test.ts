@@ -76,14 +76,21 @@ afterEach(async () => {
 
 type Handle = IncidentHandle;
 
-async function run(snapshot: RunbookSnapshot, drive?: (handle: Handle) => Promise<void>): Promise<{ handle: Handle; events: TimelineEvent[] }> {
+async function run(
+  snapshot: RunbookSnapshot,
+  drive?: (handle: Handle) => Promise<void>,
+): Promise<{ handle: Handle; events: TimelineEvent[] }> {
   const handle = await wf.start(snapshot);
   await drive?.(handle);
   await handle.result();
   return { handle, events: await wf.timeline(handle) };
 }
 
-const action = (p: string, extra: Record<string, unknown> = {}) => ({ kind: 'action', http: { url: `\${TARGET_URL}${p}`, secret: 'failover-hmac' }, ...extra });
+const action = (p: string, extra: Record<string, unknown> = {}) => ({
+  kind: 'action',
+  http: { url: `\${TARGET_URL}${p}`, secret: 'failover-hmac' },
+  ...extra,
+});
 
 const SAGA = snapshotOf({
   id: 'saga',
@@ -108,12 +115,19 @@ const SAGA = snapshotOf({
 test('a failing action with onFailure compensate runs the compensations in reverse, each once', async () => {
   const { events } = await run(SAGA, async (handle) => {
     // The saga aborted the runbook: the incident waits for a human to resolve it.
-    await eventually(async () => ((await handle.query(statusQuery)).currentStep === null && target.paths().length === 5 ? true : undefined), 'compensations');
-    await handle.executeUpdate(resolveUpdate, { args: [{ actor: { id: 'u1', name: 'Grace', role: 'commander' }, summary: 'rolled back' }] });
+    await eventually(
+      async () => ((await handle.query(statusQuery)).currentStep === null && target.paths().length === 5 ? true : undefined),
+      'compensations',
+    );
+    await handle.executeUpdate(resolveUpdate, {
+      args: [{ actor: { id: 'u1', name: 'Grace', role: 'commander' }, summary: 'rolled back' }],
+    });
   });
   // 400 is not retried; the compensations run newest first; nothing after the failure runs.
   expect(target.paths()).toEqual(['/a', '/b', '/fail', '/undo-b', '/undo-a']);
-  expect(target.calls.map((c) => c.key)).toEqual(expect.arrayContaining([expect.stringMatching(/:step-a$/), expect.stringMatching(/:step-b:compensate$/)]));
+  expect(target.calls.map((c) => c.key)).toEqual(
+    expect.arrayContaining([expect.stringMatching(/:step-a$/), expect.stringMatching(/:step-b:compensate$/)]),
+  );
   expect(events.filter((e) => e.type === 'step.compensated').map((e) => e.data.compensation)).toEqual(['undo-b', 'undo-a']);
   expect(events.find((e) => e.type === 'step.failed')?.data).toMatchObject({ stepId: 'step-c', onFailure: 'compensate' });
   expect(events.some((e) => e.type === 'step.started' && e.data.stepId === 'never')).toBe(false);
@@ -127,14 +141,18 @@ test('verify keeps checking until healthy within its until', async () => {
       title: 'Verify',
       owner: 'team-test',
       phases: {
-        recover: [{ id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health', expect: 200 } }, until: '30s', interval: '200ms' }],
+        recover: [
+          { id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health', expect: 200 } }, until: '30s', interval: '200ms' },
+        ],
         retrospective: [{ id: 'review', kind: 'notify', message: 'review' }],
       },
     }),
   );
   expect(target.paths().filter((p) => p === '/health')).toHaveLength(3);
   expect(events.filter((e) => e.type === 'check.unhealthy')).toHaveLength(1);
-  expect(events.find((e) => e.type === 'step.succeeded' && e.data.stepId === 'healthy')?.data).toMatchObject({ output: { result: 'healthy', checks: 3 } });
+  expect(events.find((e) => e.type === 'step.succeeded' && e.data.stepId === 'healthy')?.data).toMatchObject({
+    output: { result: 'healthy', checks: 3 },
+  });
 });
 
 test('verify that stays unhealthy past its until fails the step', async () => {
@@ -146,7 +164,16 @@ test('verify that stays unhealthy past its until fails the step', async () => {
       owner: 'team-test',
       autoResolve: true,
       phases: {
-        recover: [{ id: 'healthy', kind: 'verify', check: { http: { url: '${TARGET_URL}/health' } }, until: '3s', interval: '300ms', onFailure: 'continue' }],
+        recover: [
+          {
+            id: 'healthy',
+            kind: 'verify',
+            check: { http: { url: '${TARGET_URL}/health' } },
+            until: '3s',
+            interval: '300ms',
+            onFailure: 'continue',
+          },
+        ],
         retrospective: [{ id: 'review', kind: 'notify', message: 'review' }],
       },
     }),

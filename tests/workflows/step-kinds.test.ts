@@ -23,12 +23,19 @@ test('when conditions pick the branch of the decision and look at the incident',
       id: 'branches',
       ...base,
       phases: {
-        decide: [{ id: 'strategy', kind: 'decide', prompt: 'Which?', options: ['failover', 'restore'], default: 'failover', timeout: '10m' }],
+        decide: [
+          { id: 'strategy', kind: 'decide', prompt: 'Which?', options: ['failover', 'restore'], default: 'failover', timeout: '10m' },
+        ],
         execute: [
           { id: 'do-failover', kind: 'notify', message: 'failover', when: { step: 'strategy', is: 'failover' } },
           { id: 'do-restore', kind: 'notify', message: 'restore', when: { step: 'strategy', is: 'restore' } },
           { id: 'sev1-only', kind: 'notify', message: 'sev1', when: { incident: 'severity', in: ['SEV1'] } },
-          { id: 'not-drill', kind: 'notify', message: 'real', when: { all: [{ not: { incident: 'drill', is: true } }, { step: 'do-restore', field: 'result', is: 'sent' }] } },
+          {
+            id: 'not-drill',
+            kind: 'notify',
+            message: 'real',
+            when: { all: [{ not: { incident: 'drill', is: true } }, { step: 'do-restore', field: 'result', is: 'sent' }] },
+          },
         ],
         retrospective: review,
       },
@@ -49,7 +56,10 @@ test('a wait for an external event resumes when the event is posted', async () =
       id: 'event-wait',
       ...base,
       phases: {
-        execute: [{ id: 'backup-done', kind: 'wait', for: { event: 'backup-finished' }, timeout: '10m' }, { id: 'after', kind: 'notify', message: 'after' }],
+        execute: [
+          { id: 'backup-done', kind: 'wait', for: { event: 'backup-finished' }, timeout: '10m' },
+          { id: 'after', kind: 'notify', message: 'after' },
+        ],
         retrospective: review,
       },
     }),
@@ -130,7 +140,10 @@ test('a real incident stays open until its post-mortem review is marked done, wi
   );
   await eventually(async () => ((await handle.query(statusQuery)).awaitingReview ? true : undefined), 'the review wait');
   // Due in 2 s, first reminder 1 s before: wait for both reminders, then mark it done.
-  await eventually(async () => ((await timeline(handle)).filter((e) => e.type === 'postmortem.reminder').length >= 2 ? true : undefined), 'two reminders');
+  await eventually(
+    async () => ((await timeline(handle)).filter((e) => e.type === 'postmortem.reminder').length >= 2 ? true : undefined),
+    'two reminders',
+  );
   expect((await handle.query(statusQuery)).status).toBe('resolved');
   await handle.executeUpdate(completeReviewUpdate, { args: [{ actor: commander, summary: 'reviewed with the team' }] });
   const final = await handle.result();
@@ -139,5 +152,7 @@ test('a real incident stays open until its post-mortem review is marked done, wi
   expect(events.filter((e) => e.type === 'postmortem.reviewed')).toHaveLength(1);
   const reminders = events.filter((e) => e.type === 'postmortem.reminder').map((e) => e.data.overdue);
   expect(reminders.slice(0, 2)).toEqual([false, false]);
-  expect((await wf.store.listOutbox({ incidentId: idOf(handle), limit: 20 })).filter((m) => m.id.includes(':pm:reminder-')).length).toBe(reminders.length);
+  expect((await wf.store.listOutbox({ incidentId: idOf(handle), limit: 20 })).filter((m) => m.id.includes(':pm:reminder-')).length).toBe(
+    reminders.length,
+  );
 });

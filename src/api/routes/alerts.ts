@@ -33,7 +33,9 @@ export interface AlertRouteDeps {
 const RETRY_AFTER_SEC = '5';
 
 function notReady(): HttpError {
-  return new HttpError(503, 'unavailable', 'alert ingestion is not ready; try again shortly', undefined, { 'Retry-After': RETRY_AFTER_SEC });
+  return new HttpError(503, 'unavailable', 'alert ingestion is not ready; try again shortly', undefined, {
+    'Retry-After': RETRY_AFTER_SEC,
+  });
 }
 
 function authOptions(deps: AlertRouteDeps): AuthenticateOptions {
@@ -52,7 +54,8 @@ async function authenticated(req: Request, type: IntegrationType, o: Authenticat
   try {
     return await authenticate(type, request, o);
   } catch (err) {
-    if (err instanceof AuthenticationError) req.log.info({ integrationType: err.integrationType, reason: err.reason }, 'alert request refused');
+    if (err instanceof AuthenticationError)
+      req.log.info({ integrationType: err.integrationType, reason: err.reason }, 'alert request refused');
     throw err;
   }
 }
@@ -61,10 +64,19 @@ export function alertRoutes(deps: AlertRouteDeps): Router {
   const r = Router();
   const auth = authOptions(deps);
 
-  async function deliver(req: Request, res: Response, integration: ResolvedIntegration, alerts: AlertEvent[], extra: Record<string, unknown> = {}) {
+  async function deliver(
+    req: Request,
+    res: Response,
+    integration: ResolvedIntegration,
+    alerts: AlertEvent[],
+    extra: Record<string, unknown> = {},
+  ) {
     if (!deps.alertSink) throw notReady();
     const result = alerts.length > 0 ? await deps.alertSink.accept(alerts, { requestId: req.id }) : { incidents: [], silenced: 0 };
-    req.log.info({ integration: integration.id, alerts: alerts.length, incidents: result.incidents.length, silenced: result.silenced, ...extra }, 'alerts accepted');
+    req.log.info(
+      { integration: integration.id, alerts: alerts.length, incidents: result.incidents.length, silenced: result.silenced, ...extra },
+      'alerts accepted',
+    );
     res.status(202).json({ status: 'accepted', alerts: alerts.length, incidents: result.incidents, silenced: result.silenced, ...extra });
   }
 
@@ -74,7 +86,10 @@ export function alertRoutes(deps: AlertRouteDeps): Router {
     if (!parsed.ok) throw invalidPayload(parsed.issues);
     const message = parsed.value;
     if (message.truncatedAlerts > 0) {
-      req.log.warn({ integration: integration.id, truncatedAlerts: message.truncatedAlerts }, 'Alertmanager dropped alerts (max_alerts): they never reach Fireline');
+      req.log.warn(
+        { integration: integration.id, truncatedAlerts: message.truncatedAlerts },
+        'Alertmanager dropped alerts (max_alerts): they never reach Fireline',
+      );
     }
     await deliver(req, res, integration, message.alerts, message.truncatedAlerts > 0 ? { truncatedAlerts: message.truncatedAlerts } : {});
   });
@@ -84,7 +99,8 @@ export function alertRoutes(deps: AlertRouteDeps): Router {
     const parsed = parseGrafana(payload, { integration: integration.id });
     if (!parsed.ok) throw invalidPayload(parsed.issues);
     const message = parsed.value;
-    if (message.truncatedAlerts > 0) req.log.warn({ integration: integration.id, truncatedAlerts: message.truncatedAlerts }, 'Grafana dropped alerts (max_alerts)');
+    if (message.truncatedAlerts > 0)
+      req.log.warn({ integration: integration.id, truncatedAlerts: message.truncatedAlerts }, 'Grafana dropped alerts (max_alerts)');
     await deliver(req, res, integration, message.alerts, message.truncatedAlerts > 0 ? { truncatedAlerts: message.truncatedAlerts } : {});
   };
   // Grafana's webhook contact point can be set to PUT.
@@ -129,12 +145,19 @@ const pagerDutyErrors: ErrorRequestHandler = (thrown, req, res, next) => {
   let failure: PagerDutyError | undefined;
   if (err instanceof PagerDutyError) failure = err;
   else if (err instanceof HttpError) {
-    if (err.status === 413) failure = new PagerDutyError(413, { status: 'invalid event', message: 'Request too large', errors: [err.message] });
-    else if (err.status === 401) failure = new PagerDutyError(401, { status: 'unauthorized', message: 'Invalid routing key', errors: ['routing_key: not a valid integration key'] });
+    if (err.status === 413)
+      failure = new PagerDutyError(413, { status: 'invalid event', message: 'Request too large', errors: [err.message] });
+    else if (err.status === 401)
+      failure = new PagerDutyError(401, {
+        status: 'unauthorized',
+        message: 'Invalid routing key',
+        errors: ['routing_key: not a valid integration key'],
+      });
     else if (err.status === 503) failure = new PagerDutyError(503, { status: 'unavailable', message: err.message }, err.headers);
     else if (err.status >= 400 && err.status < 500) failure = new PagerDutyError(400, pagerDutyInvalid([err.message]));
   } else if (err instanceof ServiceError) {
-    if (err.code === 'unavailable') failure = new PagerDutyError(503, { status: 'unavailable', message: 'Try again later' }, { 'Retry-After': RETRY_AFTER_SEC });
+    if (err.code === 'unavailable')
+      failure = new PagerDutyError(503, { status: 'unavailable', message: 'Try again later' }, { 'Retry-After': RETRY_AFTER_SEC });
     else if (err.code === 'invalid') failure = new PagerDutyError(400, pagerDutyInvalid([err.message]));
   }
   if (!failure) return next(thrown);
@@ -158,7 +181,16 @@ export function pagerDutyRoutes(deps: AlertRouteDeps): Router {
     if (!deps.alertSink) throw notReady();
     if (event.action === 'trigger') {
       const result = await deps.alertSink.accept([event.alert], { requestId: req.id });
-      req.log.info({ integration: integration.id, action: event.action, generatedDedupKey: event.generated, incidents: result.incidents, silenced: result.silenced }, 'event accepted');
+      req.log.info(
+        {
+          integration: integration.id,
+          action: event.action,
+          generatedDedupKey: event.generated,
+          incidents: result.incidents,
+          silenced: result.silenced,
+        },
+        'event accepted',
+      );
     } else {
       const result = await deps.alertSink.applyGroupAction(event.groupAction, { requestId: req.id });
       // A follow-up on an unknown or closed key is accepted and dropped, as PagerDuty does (§3.2).

@@ -69,7 +69,10 @@ function contextOf(req: Request): ActionContext {
   let idempotencyKey: string | undefined;
   if (key !== undefined) {
     const parsed = IdempotencyKeySchema.safeParse(key);
-    if (!parsed.success) throw new HttpError(400, 'invalid_request', `Idempotency-Key header: ${parsed.error.issues[0]!.message}`, { issues: [{ path: 'Idempotency-Key', message: parsed.error.issues[0]!.message }] });
+    if (!parsed.success)
+      throw new HttpError(400, 'invalid_request', `Idempotency-Key header: ${parsed.error.issues[0]!.message}`, {
+        issues: [{ path: 'Idempotency-Key', message: parsed.error.issues[0]!.message }],
+      });
     idempotencyKey = parsed.data;
   }
   return { ...actionContextOf(req), idempotencyKey };

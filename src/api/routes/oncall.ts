@@ -12,7 +12,6 @@ import { actionContextOf, requireAccess } from '../auth';
 import { HttpError } from '../http-error';
 import { jsonBody } from '../json-body';
 
-
 const NowQuerySchema = z
   .object({
     /** Look at another instant than now (ISO-8601 with offset). */
@@ -37,11 +36,17 @@ function feedAuth(tokens: TokenService): RequestHandler {
     if (req.get('authorization') || token === undefined) return header(req, res, next);
     const record = await tokens.authenticate(token);
     if (!record) {
-      return next(new HttpError(401, 'unauthorized', 'the token is not valid', undefined, { 'WWW-Authenticate': 'Bearer realm="fireline"' }));
+      return next(
+        new HttpError(401, 'unauthorized', 'the token is not valid', undefined, { 'WWW-Authenticate': 'Bearer realm="fireline"' }),
+      );
     }
     if (record.role !== 'viewer') {
       return next(
-        new HttpError(403, 'forbidden', 'a token in the URL must be a viewer token; make one with `fireline token create --role viewer --name calendar`'),
+        new HttpError(
+          403,
+          'forbidden',
+          'a token in the URL must be a viewer token; make one with `fireline token create --role viewer --name calendar`',
+        ),
       );
     }
     req.auth = record;
@@ -53,7 +58,10 @@ function feedAuth(tokens: TokenService): RequestHandler {
 /** Stable across fetches: the same shift (schedule, start, people) always has the same UID. */
 function shiftUid(scheduleId: string, shift: Shift): string {
   const start = shift.start.toISOString().replace(/[-:]|\.\d{3}/g, '');
-  const who = createHash('sha256').update(shift.people.map((p) => p.id).join(',')).digest('hex').slice(0, 12);
+  const who = createHash('sha256')
+    .update(shift.people.map((p) => p.id).join(','))
+    .digest('hex')
+    .slice(0, 12);
   return `oncall-${scheduleId}-${start}-${who}@fireline`;
 }
 

@@ -14,15 +14,28 @@ const DaySchema = z.iso.date({ error: 'expected a calendar day YYYY-MM-DD' });
 
 const ActionItemSchema = z
   .object({
-    id: z.string().regex(/^ai_[0-9a-f]{12}$/, 'not an action item id').optional(),
+    id: z
+      .string()
+      .regex(/^ai_[0-9a-f]{12}$/, 'not an action item id')
+      .optional(),
     title: z.string().trim().min(1).max(300),
-    owner: z.string().trim().max(100).nullable().optional().transform((v) => v || null),
+    owner: z
+      .string()
+      .trim()
+      .max(100)
+      .nullable()
+      .optional()
+      .transform((v) => v || null),
     due: DaySchema.nullable().optional(),
     status: z.enum(['open', 'done']).optional(),
   })
   .strict();
 
-const SectionsSchema = z.object(Object.fromEntries(SECTION_KEYS.map((k) => [k, SECTION_TEXT.optional()])) as Record<SectionKey, z.ZodOptional<typeof SECTION_TEXT>>).strict();
+const SectionsSchema = z
+  .object(
+    Object.fromEntries(SECTION_KEYS.map((k) => [k, SECTION_TEXT.optional()])) as Record<SectionKey, z.ZodOptional<typeof SECTION_TEXT>>,
+  )
+  .strict();
 
 const EditSchema = z
   .object({
@@ -51,16 +64,24 @@ function expectedVersionOf(req: Request, bodyVersion: number | undefined): numbe
   if (header !== undefined) {
     const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
     if (!match) {
-      throw new HttpError(400, 'invalid_request', 'If-Match header: expected the ETag of the post-mortem, e.g. "3"', { issues: [{ path: 'If-Match', message: 'expected the ETag of the post-mortem' }] });
+      throw new HttpError(400, 'invalid_request', 'If-Match header: expected the ETag of the post-mortem, e.g. "3"', {
+        issues: [{ path: 'If-Match', message: 'expected the ETag of the post-mortem' }],
+      });
     }
     fromHeader = Number(match[1]);
   }
   if (fromHeader !== undefined && bodyVersion !== undefined && fromHeader !== bodyVersion) {
-    throw new HttpError(400, 'invalid_request', 'version: differs from the If-Match header', { issues: [{ path: 'version', message: 'differs from the If-Match header' }] });
+    throw new HttpError(400, 'invalid_request', 'version: differs from the If-Match header', {
+      issues: [{ path: 'version', message: 'differs from the If-Match header' }],
+    });
   }
   const expected = fromHeader ?? bodyVersion;
   if (expected === undefined) {
-    throw new HttpError(428, 'precondition_required', 'send If-Match with the ETag you read (or "version" in the body), so a save never overwrites an edit you have not seen');
+    throw new HttpError(
+      428,
+      'precondition_required',
+      'send If-Match with the ETag you read (or "version" in the body), so a save never overwrites an edit you have not seen',
+    );
   }
   return expected;
 }
@@ -69,7 +90,10 @@ function expectedVersionOf(req: Request, bodyVersion: number | undefined): numbe
  * GET/PUT /incidents/:id/postmortem (mounted ahead of the incident routes) and the action items across incidents.
  * Viewers read; commanders edit.
  */
-export function postmortemRoutes(deps: { tokens: TokenService; postmortems: PostmortemService }): { incidents: Router; actionItems: Router } {
+export function postmortemRoutes(deps: { tokens: TokenService; postmortems: PostmortemService }): {
+  incidents: Router;
+  actionItems: Router;
+} {
   const read = requireAccess(deps.tokens, 'postmortem.read');
 
   const incidents = Router();
@@ -85,7 +109,9 @@ export function postmortemRoutes(deps: { tokens: TokenService; postmortems: Post
     if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
     const edit = EditSchema.parse(req.body ?? {});
     if (edit.body !== undefined && edit.sections !== undefined) {
-      throw new HttpError(400, 'invalid_request', 'sections: give either body or sections, not both', { issues: [{ path: 'sections', message: 'give either body or sections, not both' }] });
+      throw new HttpError(400, 'invalid_request', 'sections: give either body or sections, not both', {
+        issues: [{ path: 'sections', message: 'give either body or sections, not both' }],
+      });
     }
     const expected = expectedVersionOf(req, edit.version);
     const view = await deps.postmortems.update(id, edit, expected, actionContextOf(req));

@@ -16,9 +16,15 @@ export interface RunbookListing {
 
 const ValidateSchema = z
   .object({
-    content: z.string().min(1).max(256 * 1024),
+    content: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
     /** Only for messages and the id-equals-file-name rule; never read from disk. */
-    file: z.string().regex(/^[A-Za-z0-9._-]{1,100}\.ya?ml$/, 'a file name such as order-db-outage.yaml').optional(),
+    file: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}\.ya?ml$/, 'a file name such as order-db-outage.yaml')
+      .optional(),
   })
   .strict();
 
@@ -37,7 +43,9 @@ export function runbookRoutes(deps: { tokens: TokenService; runbooks: RunbookLis
   r.post('/validate', requireAccess(deps.tokens, 'runbook.validate'), jsonBody(), async (req, res) => {
     const body = ValidateSchema.parse(req.body ?? {});
     const result = parseRunbook(body.content, body.file ?? 'runbook.yaml', deps.parseOptions ?? {});
-    res.json(result.ok ? { ok: true, problems: [], version: result.version } : { ok: false, problems: result.problems, version: result.version });
+    res.json(
+      result.ok ? { ok: true, problems: [], version: result.version } : { ok: false, problems: result.problems, version: result.version },
+    );
   });
 
   r.get('/:id', read, async (req, res) => {

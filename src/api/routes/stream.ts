@@ -158,7 +158,9 @@ export function streamRoutes(deps: { tokens: TokenService; store: Store; hub: St
     const after = Number.isInteger(lastEventId) && lastEventId >= 0 && req.get('last-event-id') ? lastEventId : (q.after ?? 0);
     if (q.incident && !(await deps.store.getIncident(q.incident))) throw new HttpError(404, 'not_found', `no incident ${q.incident}`);
     if (deps.hub.subscribers >= MAX_SUBSCRIBERS) {
-      throw new HttpError(429, 'too_many_streams', 'too many live connections to this server; retry shortly', undefined, { 'Retry-After': '10' });
+      throw new HttpError(429, 'too_many_streams', 'too many live connections to this server; retry shortly', undefined, {
+        'Retry-After': '10',
+      });
     }
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',

@@ -38,7 +38,13 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
 export function webRoutes(): Router {
   const r = Router();
   // Revalidated on every load (ETag): a restarted server never leaves a stale module in a browser.
-  const assets = express.static(WEB_ROOT, { index: false, fallthrough: true, redirect: false, maxAge: 0, setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache') });
+  const assets = express.static(WEB_ROOT, {
+    index: false,
+    fallthrough: true,
+    redirect: false,
+    maxAge: 0,
+    setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
+  });
   r.get('/', securityHeaders, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(path.join(WEB_ROOT, 'index.html'));

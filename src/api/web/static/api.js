@@ -26,7 +26,12 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   if (method !== 'GET' && method !== 'HEAD') sent['X-Fireline-CSRF'] = csrfToken();
   let res;
   try {
-    res = await fetch(path, { method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    res = await fetch(path, {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
   } catch {
     throw new ApiError(0, { code: 'network', message: 'Fireline could not be reached. Check the connection and try again.' });
   }

@@ -17,7 +17,11 @@ let renderSeq = 0;
 let lastPath = null;
 
 const ROUTES = [
-  { pattern: /^#\/incidents\/(INC-\d+)\/postmortem$/, nav: 'incidents', view: (m, q) => renderPostmortem(main, { id: m[1], me, query: q }) },
+  {
+    pattern: /^#\/incidents\/(INC-\d+)\/postmortem$/,
+    nav: 'incidents',
+    view: (m, q) => renderPostmortem(main, { id: m[1], me, query: q }),
+  },
   { pattern: /^#\/incidents\/(INC-\d+)$/, nav: 'incidents', view: (m, q) => renderIncident(main, { id: m[1], me, query: q }) },
   { pattern: /^#\/incidents$/, nav: 'incidents', view: (_m, q) => renderIncidentList(main, { me, query: q }) },
   { pattern: /^#\/action-items$/, nav: 'action-items', view: (_m, q) => renderActionItems(main, { me, query: q }) },
@@ -37,7 +41,8 @@ async function route() {
   cleanup = null;
   const { path, query } = parseHash();
   // Changing only the query (filters) keeps focus on the control that changed it.
-  const keepFocus = path === lastPath && main.contains(document.activeElement) && document.activeElement.id ? document.activeElement.id : null;
+  const keepFocus =
+    path === lastPath && main.contains(document.activeElement) && document.activeElement.id ? document.activeElement.id : null;
   lastPath = path;
   const found = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
   for (const a of document.querySelectorAll('[data-nav]')) {
@@ -60,7 +65,11 @@ async function route() {
     if (seq !== renderSeq) return;
     if (err instanceof ApiError && err.status === 401) return;
     const message = err instanceof ApiError ? err.message : 'Something went wrong while loading this page.';
-    fill(main, h('h1', {}, err instanceof ApiError && err.status === 404 ? 'Not found' : 'Could not load'), h('p', { class: 'notice error', role: 'alert' }, message));
+    fill(
+      main,
+      h('h1', {}, err instanceof ApiError && err.status === 404 ? 'Not found' : 'Could not load'),
+      h('p', { class: 'notice error', role: 'alert' }, message),
+    );
   }
   const kept = keepFocus && document.getElementById(keepFocus);
   if (kept) {
@@ -80,14 +89,29 @@ function showSignIn(message) {
   if (cleanup) cleanup();
   cleanup = null;
   topbar.hidden = true;
-  const token = h('input', { type: 'password', id: 'token', name: 'token', autocomplete: 'current-password', required: true, 'aria-describedby': 'token-hint' });
+  const token = h('input', {
+    type: 'password',
+    id: 'token',
+    name: 'token',
+    autocomplete: 'current-password',
+    required: true,
+    'aria-describedby': 'token-hint',
+  });
   const error = h('p', { class: 'notice error', role: 'alert', hidden: !message }, message ?? '');
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-  const form = h('form', { class: 'panel stack', novalidate: true },
-    h('div', { class: 'field' },
+  const form = h(
+    'form',
+    { class: 'panel stack', novalidate: true },
+    h(
+      'div',
+      { class: 'field' },
       h('label', { for: 'token' }, 'Access token'),
       token,
-      h('p', { class: 'hint', id: 'token-hint' }, 'A Fireline API token (flt_…). It is exchanged for a session cookie and not kept in the page.'),
+      h(
+        'p',
+        { class: 'hint', id: 'token-hint' },
+        'A Fireline API token (flt_…). It is exchanged for a session cookie and not kept in the page.',
+      ),
     ),
     error,
     h('div', { class: 'row' }, submit),
@@ -114,7 +138,10 @@ function showSignIn(message) {
       submit.disabled = false;
     }
   });
-  fill(main, h('section', { class: 'signin', 'aria-labelledby': 'signin-title' }, h('h1', { id: 'signin-title' }, 'Sign in to Fireline'), form));
+  fill(
+    main,
+    h('section', { class: 'signin', 'aria-labelledby': 'signin-title' }, h('h1', { id: 'signin-title' }, 'Sign in to Fireline'), form),
+  );
   token.focus();
 }
 

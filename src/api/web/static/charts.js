@@ -13,7 +13,22 @@ function niceMax(v) {
 
 /** Durations read better on round minute/hour steps than on decimal ones. */
 function niceDurationMax(v) {
-  const steps = [60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 4 * 3600e3, 8 * 3600e3, 12 * 3600e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
+  const steps = [
+    60e3,
+    120e3,
+    300e3,
+    600e3,
+    900e3,
+    1800e3,
+    3600e3,
+    7200e3,
+    4 * 3600e3,
+    8 * 3600e3,
+    12 * 3600e3,
+    86400e3,
+    2 * 86400e3,
+    7 * 86400e3,
+  ];
   for (const s of steps) if (s * 4 >= v) return s * 4;
   return niceMax(v);
 }
@@ -56,16 +71,42 @@ export function lineChart({ labels, series, format, label, durations = false, he
       d += `${pen ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
       pen = true;
     });
-    if (d) root.append(svg('path', { d, fill: 'none', stroke: s.color, 'stroke-width': 2.5, 'stroke-dasharray': s.dashed ? '6 4' : null, 'stroke-linejoin': 'round' }));
+    if (d)
+      root.append(
+        svg('path', {
+          d,
+          fill: 'none',
+          stroke: s.color,
+          'stroke-width': 2.5,
+          'stroke-dasharray': s.dashed ? '6 4' : null,
+          'stroke-linejoin': 'round',
+        }),
+      );
     s.values.forEach((v, i) => {
       if (typeof v !== 'number') return;
-      root.append(svg('circle', { cx: x(i), cy: y(v), r: 3.5, fill: s.dashed ? '#fff' : s.color, stroke: s.color, 'stroke-width': 2 }, svg('title', {}, `${labels[i]}: ${s.name} ${format(v)}`)));
+      root.append(
+        svg(
+          'circle',
+          { cx: x(i), cy: y(v), r: 3.5, fill: s.dashed ? '#fff' : s.color, stroke: s.color, 'stroke-width': 2 },
+          svg('title', {}, `${labels[i]}: ${s.name} ${format(v)}`),
+        ),
+      );
     });
   }
   const legend = svg('g', { class: 'legend' });
   let lx = m.left;
   for (const s of series) {
-    legend.append(svg('line', { x1: lx, x2: lx + 22, y1: 12, y2: 12, stroke: s.color, 'stroke-width': 2.5, 'stroke-dasharray': s.dashed ? '6 4' : null }));
+    legend.append(
+      svg('line', {
+        x1: lx,
+        x2: lx + 22,
+        y1: 12,
+        y2: 12,
+        stroke: s.color,
+        'stroke-width': 2.5,
+        'stroke-dasharray': s.dashed ? '6 4' : null,
+      }),
+    );
     legend.append(svg('text', { x: lx + 28, y: 16 }, s.name));
     lx += 40 + s.name.length * 7;
   }
@@ -90,7 +131,13 @@ export function barChart({ items, format = String, label, labelWidth = 130 }) {
     const len = Math.max(item.value > 0 ? 2 : 0, (item.value / max) * w);
     const name = item.label.length > 20 ? `${item.label.slice(0, 19)}…` : item.label;
     root.append(svg('text', { x: m.left - 8, y: top + row / 2 + 4, 'text-anchor': 'end' }, name, svg('title', {}, item.label)));
-    root.append(svg('rect', { x: m.left, y: top + 5, width: len.toFixed(1), height: row - 10, rx: 3, fill: item.color ?? '#2f6db3' }, svg('title', {}, `${item.label}: ${format(item.value)}`)));
+    root.append(
+      svg(
+        'rect',
+        { x: m.left, y: top + 5, width: len.toFixed(1), height: row - 10, rx: 3, fill: item.color ?? '#2f6db3' },
+        svg('title', {}, `${item.label}: ${format(item.value)}`),
+      ),
+    );
     root.append(svg('text', { x: m.left + len + 6, y: top + row / 2 + 4 }, format(item.value)));
   });
   return root;
@@ -117,8 +164,15 @@ export function columnChart({ labels, values, color = '#5b4a9e', label, height =
     const v = values[i] ?? 0;
     const bh = (v / max) * hgt;
     const bx = m.left + i * band + band * 0.15;
-    root.append(svg('rect', { x: bx.toFixed(1), y: (m.top + hgt - bh).toFixed(1), width: (band * 0.7).toFixed(1), height: bh.toFixed(1), rx: 2, fill: color }, svg('title', {}, `${l}: ${v}`)));
-    if (i % every === 0 || i === labels.length - 1) root.append(svg('text', { x: m.left + i * band + band / 2, y: m.top + hgt + 18, 'text-anchor': 'middle' }, l));
+    root.append(
+      svg(
+        'rect',
+        { x: bx.toFixed(1), y: (m.top + hgt - bh).toFixed(1), width: (band * 0.7).toFixed(1), height: bh.toFixed(1), rx: 2, fill: color },
+        svg('title', {}, `${l}: ${v}`),
+      ),
+    );
+    if (i % every === 0 || i === labels.length - 1)
+      root.append(svg('text', { x: m.left + i * band + band / 2, y: m.top + hgt + 18, 'text-anchor': 'middle' }, l));
   });
   return root;
 }

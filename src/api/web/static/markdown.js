@@ -12,7 +12,7 @@ export function inline(text) {
     if (buf) out.push(buf);
     buf = '';
   };
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const ch = text[i];
     if (ch === '\\' && i + 1 < text.length && /[\\`*_{}[\]()#+\-.!|<>]/.test(text[i + 1])) {
       buf += text[i + 1];
@@ -87,7 +87,9 @@ const isTableDivider = (line) => /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\
 /** Markdown text → a <div class="markdown"> of block elements. */
 export function renderMarkdown(source) {
   const root = h('div', { class: 'markdown' });
-  const lines = String(source ?? '').replace(/\r\n?/g, '\n').split('\n');
+  const lines = String(source ?? '')
+    .replace(/\r\n?/g, '\n')
+    .split('\n');
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
@@ -118,10 +120,34 @@ export function renderMarkdown(source) {
       const rows = [];
       while (i < lines.length && lines[i].trim().startsWith('|')) rows.push(splitRow(lines[i++]));
       root.append(
-        h('div', { class: 'table-wrap' }, h('table', {},
-          h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, inline(c))))),
-          h('tbody', {}, rows.map((r) => h('tr', {}, head.map((_, j) => h('td', {}, inline(r[j] ?? '')))))),
-        )),
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            {},
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                head.map((c) => h('th', { scope: 'col' }, inline(c))),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              rows.map((r) =>
+                h(
+                  'tr',
+                  {},
+                  head.map((_, j) => h('td', {}, inline(r[j] ?? ''))),
+                ),
+              ),
+            ),
+          ),
+        ),
       );
       continue;
     }
@@ -137,7 +163,8 @@ export function renderMarkdown(source) {
       continue;
     }
     const para = [];
-    while (i < lines.length && lines[i].trim() && !/^(#{1,4}\s|\s*```|\s*~~~|\s*\|)/.test(lines[i]) && !bullet.test(lines[i])) para.push(lines[i++].trim());
+    while (i < lines.length && lines[i].trim() && !/^(#{1,4}\s|\s*```|\s*~~~|\s*\|)/.test(lines[i]) && !bullet.test(lines[i]))
+      para.push(lines[i++].trim());
     if (para.length === 0) {
       // A line that looked like a block start but was not one (e.g. a lone "|"): keep it as text.
       para.push(lines[i++].trim());
