@@ -6,7 +6,8 @@ import type { PayloadIssue } from './issues';
  * Why ingest refuses a request. The codes are the API's error codes; src/api/errors.ts gives each its HTTP
  * status (and the PagerDuty receiver re-shapes those into PagerDuty's bodies).
  */
-export type IngestErrorCode = 'unauthorized' | 'payload_too_large' | 'unsupported_media_type' | 'request_aborted' | 'invalid_json' | 'invalid_request';
+export type IngestErrorCode =
+  'unauthorized' | 'payload_too_large' | 'unsupported_media_type' | 'request_aborted' | 'invalid_json' | 'invalid_request';
 
 export class IngestError extends Error {
   constructor(
