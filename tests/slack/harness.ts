@@ -359,3 +359,49 @@ export function keyedMessages(slack: FakeSlack, channel: string, eventType: stri
 }
 
 export { CARD_EVENT_TYPE, TIMELINE_EVENT_TYPE };
+
+export interface GatewayOnFakeSlack {
+  readonly slack: FakeSlack;
+  readonly clock: VirtualClock;
+  readonly gateway: SlackGateway;
+}
+
+/** Per test: a fresh fake Web API with channels C1 and C2, and a gateway to it on a virtual clock. */
+export function useGatewayOnFakeSlack(): GatewayOnFakeSlack {
+  let current: { slack: FakeSlack; clock: VirtualClock; gateway: SlackGateway } | undefined;
+  const get = () => {
+    if (!current) throw new Error('useGatewayOnFakeSlack: only inside a test');
+    return current;
+  };
+  beforeEach(async () => {
+    const clock = new VirtualClock();
+    const slack = await FakeSlack.start({
+      now: () => clock.now(),
+      channels: [
+        { id: 'C1', name: 'one' },
+        { id: 'C2', name: 'two' },
+      ],
+    });
+    const gateway = new SlackGateway({
+      client: createSlackWebClient(slack.token, slack.apiUrl),
+      logger: createLogger({ level: 'silent' }),
+      clock,
+    });
+    current = { slack, clock, gateway };
+  });
+  afterEach(async () => {
+    await current?.slack.close();
+    current = undefined;
+  });
+  return {
+    get slack() {
+      return get().slack;
+    },
+    get clock() {
+      return get().clock;
+    },
+    get gateway() {
+      return get().gateway;
+    },
+  };
+}
