@@ -1,7 +1,7 @@
 import { drillMark } from '../src/domain/drill';
 import type { IncidentInfo } from '../src/domain/incident';
 import type { NotifyStep } from '../src/domain/runbook';
-import type { Store } from '../src/store/store';
+import type { OutboxStore } from '../src/store/store';
 import type { ChannelKind, PageChannel } from './channels/types';
 import { renderTemplate } from './template';
 
@@ -24,7 +24,7 @@ export interface NotifyResult {
 }
 
 export function createNotifyActivities(deps: {
-  store: Store;
+  store: OutboxStore;
   /** The same channels pages use; a notify step to one that is not configured lands in the outbox. */
   channels?: Partial<Record<ChannelKind, PageChannel>>;
   publicUrl?: string;

@@ -4,7 +4,7 @@ import type { EscalationSnapshot } from '../src/domain/oncall';
 import { UnknownPolicyError } from '../src/oncall/escalation';
 import { snapshotEscalation } from '../src/oncall/overrides';
 import type { OnCallSource } from '../src/oncall/source';
-import type { PageRecord, Store } from '../src/store/store';
+import type { IncidentStore, OnCallStore, OutboxStore, PageRecord, PagingStore } from '../src/store/store';
 import { uncertainFailure } from './channels/errors';
 import { DEFAULT_THROTTLE_RULES, throttleDelayMs } from './channels/throttle';
 import type { ThrottleKind, ThrottleRules } from './channels/throttle';
@@ -37,7 +37,7 @@ export interface PageResult {
 }
 
 export interface PagingDeps {
-  store: Store;
+  store: IncidentStore & OnCallStore & OutboxStore & PagingStore;
   oncall?: OnCallSource;
   channels?: Partial<Record<ChannelKind, PageChannel>>;
   publicUrl?: string;

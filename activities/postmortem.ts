@@ -1,6 +1,6 @@
 import type { IncidentInfo } from '../src/domain/incident';
 import type { TimelineEvent } from '../src/domain/timeline';
-import type { Store } from '../src/store/store';
+import type { PostmortemStore, TimelineStore } from '../src/store/store';
 
 export interface DraftRequest {
   incident: IncidentInfo;
@@ -53,7 +53,7 @@ function draftBody(incident: IncidentInfo, events: TimelineEvent[]): string {
 }
 
 /** Drafts the post-mortem from the timeline once; a retry or a later draft never overwrites people's edits. */
-export function createPostmortemActivities(deps: { store: Store; now?: () => Date }) {
+export function createPostmortemActivities(deps: { store: PostmortemStore & TimelineStore; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
   return {
     async draftPostmortem(req: DraftRequest): Promise<{ created: boolean; sections: number }> {

@@ -1,6 +1,6 @@
 import type { IncidentPatch } from '../src/domain/incident';
 import type { TimelineEvent } from '../src/domain/timeline';
-import type { AlertRecord, Store } from '../src/store/store';
+import type { AlertRecord, AlertStore, IncidentStore, TimelineStore } from '../src/store/store';
 
 export interface RecordBatch {
   incidentId: string;
@@ -13,7 +13,7 @@ export interface RecordBatch {
 }
 
 /** Writes the workflow's timeline and incident state to the read model; safe to repeat. */
-export function createRecordActivities(deps: { store: Store }) {
+export function createRecordActivities(deps: { store: AlertStore & IncidentStore & TimelineStore }) {
   return {
     async recordTimeline(batch: RecordBatch): Promise<number> {
       const inserted = batch.events.length ? await deps.store.appendTimeline(batch.events) : 0;

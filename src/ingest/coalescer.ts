@@ -3,7 +3,7 @@ import { foldAlertUpdates } from '../domain/alert-episode';
 import type { AlertUpdate } from '../domain/alert-episode';
 import type { Logger } from '../logger';
 import { ServiceError, unavailable } from '../services/errors';
-import type { Store } from '../store/store';
+import type { AlertStore } from '../store/store';
 import type { AcceptResult, AlertSink } from './sink';
 
 /** The alert use cases the coalescer paces alerts into (src/services/alerts.ts); it never talks to Temporal itself. */
@@ -19,7 +19,7 @@ export interface AlertIncidents {
 
 export interface CoalescerOptions {
   /** The inbox: accepted alerts wait here until forwarded. */
-  store: Store;
+  store: AlertStore;
   alerts: AlertIncidents;
   logger: Logger;
   isSilenced: (alert: AlertEvent, at: Date) => boolean;

@@ -6,7 +6,7 @@ import type { IncidentRecord } from '../domain/incident';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
-import type { Store } from '../store/store';
+import type { AuditStore, IdempotencyStore, IncidentStore, TimelineStore } from '../store/store';
 
 const POLL_MS = 1000;
 
@@ -17,7 +17,7 @@ const POLL_MS = 1000;
 export async function runDrill(opts: {
   config: Config;
   logger: Logger;
-  store: Store;
+  store: AuditStore & IdempotencyStore & IncidentStore & TimelineStore;
   address: string;
   runbookId: string;
   follow: boolean;

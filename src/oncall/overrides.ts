@@ -1,5 +1,5 @@
 import type { EscalationSnapshot, OnCallConfig, OverridesBySchedule, ScheduleOverride } from '../domain/oncall';
-import type { OnCallOverrideRecord, Store } from '../store/store';
+import type { OnCallOverrideRecord, OnCallStore } from '../store/store';
 import { resolveEscalation } from './escalation';
 
 /** More than any schedule needs; a bound so a runaway script cannot make every request read a million rows. */
@@ -11,7 +11,7 @@ export function toScheduleOverride(record: OnCallOverrideRecord): ScheduleOverri
 
 /** API overrides ending after `since`, by schedule, oldest first (later ones win). */
 export async function storedOverrides(
-  store: Pick<Store, 'listOnCallOverrides'>,
+  store: Pick<OnCallStore, 'listOnCallOverrides'>,
   since: Date,
   scheduleId?: string,
 ): Promise<OverridesBySchedule> {
@@ -26,7 +26,7 @@ export async function storedOverrides(
  * overrides made through the API. Throws UnknownPolicyError for a policy the config does not have.
  */
 export async function snapshotEscalation(
-  deps: { store: Pick<Store, 'listOnCallOverrides'>; config: OnCallConfig },
+  deps: { store: Pick<OnCallStore, 'listOnCallOverrides'>; config: OnCallConfig },
   policyId: string,
   at: Date,
 ): Promise<EscalationSnapshot> {

@@ -4,7 +4,7 @@ import type { AlertEvent, AlertRoute, GroupAction } from '../domain/alert';
 import type { AlertUpdate } from '../domain/alert-episode';
 import type { Actor } from '../domain/roles';
 import type { Logger } from '../logger';
-import type { AlertRecord, Store } from '../store/store';
+import type { AlertRecord, AlertStore, AuditStore, IdempotencyStore, IncidentStore, TimelineStore } from '../store/store';
 import { incidentWorkflowId } from '../temporal/ids';
 import type { incidentWorkflow, IncidentWorkflowInput } from '../../workflows/incident';
 import { alertsSignal } from '../../workflows/messages';
@@ -16,7 +16,7 @@ import { translateTemporalError } from './temporal-errors';
 
 export interface AlertServiceDeps {
   client: Client;
-  store: Store;
+  store: AlertStore & AuditStore & IdempotencyStore & IncidentStore & TimelineStore;
   runbooks: RunbookSource;
   incidents: IncidentService;
   taskQueue: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../domain/roles';
-import type { Store } from '../store/store';
+import type { AuditStore } from '../store/store';
 import type { UseCase } from './access';
 
 /** Who asks, and through what; every human action is audited with it. */
@@ -26,7 +26,7 @@ export interface AuditFact {
 }
 
 /** The one place audit rows are built: actor, action, target, request id, what changed and the outcome. */
-export function createAuditLog(deps: { store: Pick<Store, 'recordAudit'>; now?: () => Date }) {
+export function createAuditLog(deps: { store: Pick<AuditStore, 'recordAudit'>; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
   return {
     async record(ctx: ActionContext, fact: AuditFact): Promise<void> {

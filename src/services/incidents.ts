@@ -5,7 +5,7 @@ import { severityFromRisk } from '../domain/severity';
 import type { Severity } from '../domain/severity';
 import type { TimelineEvent } from '../domain/timeline';
 import type { Logger } from '../logger';
-import type { IncidentFilter, Page, Store } from '../store/store';
+import type { AuditStore, IdempotencyStore, IncidentFilter, IncidentStore, Page, TimelineStore } from '../store/store';
 import { formatIncidentId, incidentWorkflowId } from '../temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
 import {
@@ -35,7 +35,7 @@ export interface RunbookSource {
 
 export interface IncidentServiceDeps {
   client: Client;
-  store: Store;
+  store: AuditStore & IdempotencyStore & IncidentStore & TimelineStore;
   runbooks: RunbookSource;
   taskQueue: string;
   logger: Logger;
@@ -56,7 +56,7 @@ const LIVE_QUERY_DEADLINE_MS = 3000;
  * workflow's first write always finds it. `claim` may veto the id (idempotency): then nothing is inserted.
  */
 export async function prepareIncident(
-  deps: { store: Store; now?: () => Date },
+  deps: { store: AuditStore & IdempotencyStore & IncidentStore & TimelineStore; now?: () => Date },
   snapshot: RunbookSnapshot,
   fields: Omit<IncidentInfo, 'id' | 'declaredAt'> & { claim?: (id: string, at: string) => Promise<boolean> },
 ): Promise<{ incident: IncidentInfo; record: IncidentRecord | null }> {

@@ -1,7 +1,16 @@
 import type { IncidentPhase, IncidentRecord } from '../domain/incident';
 import { SEVERITIES } from '../domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../domain/timeline';
-import type { AlertRecord, IncidentMetricsPoint, IncidentMetricsRecord, IncidentMilestones, Store } from '../store/store';
+import type {
+  AlertRecord,
+  AlertStore,
+  IncidentMetricsPoint,
+  IncidentMetricsRecord,
+  IncidentMilestones,
+  IncidentStore,
+  MetricsStore,
+  TimelineStore,
+} from '../store/store';
 import { invalidField, notFound } from './errors';
 
 /*
@@ -282,7 +291,7 @@ export interface SummaryQuery {
  * incident's row is final), then aggregates one row per incident. At 10,000 closed incidents a summary is
  * one staleness scan plus one range read; the first read after an upgrade fills the table once.
  */
-export function createMetricsService(deps: { store: Store; now?: () => Date }) {
+export function createMetricsService(deps: { store: AlertStore & IncidentStore & MetricsStore & TimelineStore; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
   let refreshing: Promise<number> | null = null;
 

@@ -5,13 +5,13 @@ import { resolveEscalation } from '../oncall/escalation';
 import { storedOverrides } from '../oncall/overrides';
 import { configOverrides, nextHandoffs, shifts, whoIsOnCall } from '../oncall/schedule';
 import type { Shift } from '../oncall/schedule';
-import type { OnCallOverrideRecord, Store } from '../store/store';
+import type { AuditStore, OnCallOverrideRecord, OnCallStore } from '../store/store';
 import { createAuditLog } from './audit';
 import type { ActionContext } from './audit';
 import { conflict, invalidField, notFound } from './errors';
 
 export interface OnCallServiceDeps {
-  store: Store;
+  store: AuditStore & OnCallStore;
   /** The current config/oncall.yaml; read per call, so a reloaded file is picked up. */
   oncall: () => OnCallConfig;
   now?: () => Date;

@@ -4,9 +4,11 @@ import type {
   ActionItemRecord,
   ActionItemStatus,
   EditablePostmortem,
+  AuditStore,
+  IncidentStore,
   Page,
   PostmortemRecord,
-  Store,
+  PostmortemStore,
 } from '../store/store';
 import { createAuditLog } from './audit';
 import type { ActionContext } from './audit';
@@ -298,7 +300,7 @@ export class VersionConflictError extends ServiceError {
  * incident closes.
  */
 export function createPostmortemService(deps: {
-  store: Store;
+  store: AuditStore & IncidentStore & PostmortemStore;
   incidents: Pick<IncidentService, 'get' | 'completeReview'>;
   now?: () => Date;
 }) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { SessionRecord, Store, TokenRecord } from '../store/store';
+import type { AuthStore, SessionRecord, TokenRecord } from '../store/store';
 import type { TokenService } from './tokens';
 
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
@@ -14,7 +14,7 @@ function hashSessionId(id: string): string {
  * Sessions of the web page: a token traded for a random session id, of which only the sha256 is stored, with an
  * expiry and a CSRF secret. A session acts as its token (same actor in the audit log, same role, revoked with it).
  */
-export function createSessionService(deps: { store: Store; tokens: TokenService; ttlMs?: number; now?: () => Date }) {
+export function createSessionService(deps: { store: AuthStore; tokens: TokenService; ttlMs?: number; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
   const ttlMs = deps.ttlMs ?? DEFAULT_SESSION_TTL_MS;
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CreateSilenceSchema, silenceWindow } from '../ingest/silences';
-import type { SilenceRecord, Store } from '../store/store';
+import type { AuditStore, SilenceRecord, SilenceStore } from '../store/store';
 import { createAuditLog } from './audit';
 import type { ActionContext } from './audit';
 import { ServiceError, notFound } from './errors';
 
 export interface SilenceServiceDeps {
-  store: Store;
+  store: AuditStore & SilenceStore;
   /** Refreshed after each change, so this process's sink applies it at once. */
   silenceCache?: { refresh(): Promise<void> };
   now?: () => Date;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../domain/roles';
-import type { Store, TokenRecord } from '../store/store';
+import type { AuthStore, TokenRecord } from '../store/store';
 
 const TOKEN_PREFIX = 'flt_';
 
@@ -9,7 +9,7 @@ export function hashToken(token: string): string {
 }
 
 /** Bearer tokens: only their sha256 is stored, so a leaked database does not leak credentials. */
-export function createTokenService(deps: { store: Store; now?: () => Date }) {
+export function createTokenService(deps: { store: AuthStore; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
   async function insert(token: string, name: string, role: Role): Promise<TokenRecord> {

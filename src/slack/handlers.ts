@@ -12,7 +12,7 @@ import { createAuditLog } from '../services/audit';
 import type { ActionContext } from '../services/audit';
 import { ServiceError } from '../services/errors';
 import type { IncidentService } from '../services/incidents';
-import type { Store } from '../store/store';
+import type { AuditStore, SlackStore } from '../store/store';
 import { HELP_TEXT, parseIncidentCommand } from './commands';
 import type { IncidentCommand } from './commands';
 import {
@@ -37,7 +37,7 @@ import { MAX_NOTE_LENGTH } from '../domain/limits';
 
 export interface SlackHandlerDeps {
   incidents: IncidentService;
-  store: Store;
+  store: AuditStore & SlackStore;
   runbooks: { list(): Promise<RunbookSummary[]>; get(id: string): Promise<{ runbook: { title: string } } | undefined> };
   directory: SlackDirectory;
   gateway: SlackGateway;

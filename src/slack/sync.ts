@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IncidentRecord } from '../domain/incident';
 import type { Logger } from '../logger';
-import type { SlackIncidentRecord, SlackSyncCandidate, Store } from '../store/store';
+import type { SlackIncidentRecord, SlackStore, SlackSyncCandidate, TimelineStore } from '../store/store';
 import { CARD_EVENT_TYPES, deriveCard, responderSlackIds } from './card';
 import type { CardPerson } from './card';
 import { isAbortError, systemClock } from './clock';
@@ -13,7 +13,7 @@ import { toSlackCallError } from './gateway';
 import type { SlackDirectory } from './identity';
 
 export interface SlackSyncOptions {
-  store: Store;
+  store: SlackStore & TimelineStore;
   gateway: SlackGateway;
   directory: SlackDirectory;
   logger: Logger;

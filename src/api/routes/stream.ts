@@ -6,7 +6,7 @@ import type { IncidentRecord } from '../../domain/incident';
 import type { TimelineEvent } from '../../domain/timeline';
 import type { Logger } from '../../logger';
 import type { TokenService } from '../../services/tokens';
-import type { Store } from '../../store/store';
+import type { IncidentStore, TimelineStore } from '../../store/store';
 import { requireAccess } from '../auth';
 import { HttpError } from '../http-error';
 
@@ -57,7 +57,7 @@ export class StreamHub {
   private lastKeepalive = Date.now();
   private count = 0;
 
-  constructor(private readonly opts: { store: Store; logger: Logger; intervalMs?: number }) {}
+  constructor(private readonly opts: { store: IncidentStore & TimelineStore; logger: Logger; intervalMs?: number }) {}
 
   get subscribers(): number {
     return this.count;
@@ -150,7 +150,7 @@ export class StreamHub {
  * incident changes; without `incident`, `incidents` events when any incident changed. EventSource reconnects
  * with Last-Event-ID (the last seq), which wins over `after`.
  */
-export function streamRoutes(deps: { tokens: TokenService; store: Store; hub: StreamHub }): Router {
+export function streamRoutes(deps: { tokens: TokenService; store: IncidentStore & TimelineStore; hub: StreamHub }): Router {
   const r = Router();
   r.get('/', requireAccess(deps.tokens, 'incident.read'), async (req, res) => {
     const q = StreamQuerySchema.parse(req.query);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IncidentStatusSchema } from '../../domain/incident';
 import { SeveritySchema } from '../../domain/severity';
 import type { TokenService } from '../../services/tokens';
-import type { Store } from '../../store/store';
+import type { IncidentStore } from '../../store/store';
 import { requireAccess } from '../auth';
 
 const SearchQuerySchema = z
@@ -22,7 +22,7 @@ const SearchQuerySchema = z
  * GET /incidents/search: the list's filters plus `q` (title contains), for the page's search box. Same order
  * and cursor paging as GET /incidents. Kept beside the page until the list route takes a `q` of its own.
  */
-export function incidentSearchRoutes(deps: { tokens: TokenService; store: Store }): Router {
+export function incidentSearchRoutes(deps: { tokens: TokenService; store: IncidentStore }): Router {
   const r = Router();
   r.get('/search', requireAccess(deps.tokens, 'incident.read'), async (req, res) => {
     const { q, ...filter } = SearchQuerySchema.parse(req.query);
