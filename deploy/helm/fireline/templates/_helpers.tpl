@@ -79,9 +79,6 @@ app.kubernetes.io/component: {{ .component }}
 - name: FIRELINE_PUBLIC_URL
   value: {{ $publicUrl | quote }}
 {{- end }}
-{{- if .Values.adminToken.existingSecret }}
-{{ include "fireline.secretEnv" (dict "name" "FIRELINE_ADMIN_TOKEN" "secret" .Values.adminToken.existingSecret "key" .Values.adminToken.key) }}
-{{- end }}
 {{- if .Values.smtp.existingSecret }}
 {{ include "fireline.secretEnv" (dict "name" "SMTP_URL" "secret" .Values.smtp.existingSecret "key" .Values.smtp.key) }}
 - name: FIRELINE_MAIL_FROM
