@@ -14,6 +14,15 @@ const port = (fallback: number) =>
     .max(65535, 'expected a port from 1 to 65535')
     .default(fallback);
 
+/** The settings that only make sense over TLS to an external Temporal. */
+const TEMPORAL_TLS_SETTINGS = [
+  'TEMPORAL_TLS_CERT_PATH',
+  'TEMPORAL_TLS_KEY_PATH',
+  'TEMPORAL_TLS_CA_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_API_KEY',
+] as const;
+
 /** Every setting Fireline reads, from the environment. Only entry points call loadConfig. */
 export const ConfigSchema = z
   .object({
@@ -35,6 +44,24 @@ export const ConfigSchema = z
         .optional(),
     ),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** TLS to TEMPORAL_ADDRESS; unset means on when any other TEMPORAL_TLS_* setting or TEMPORAL_API_KEY is set. */
+    TEMPORAL_TLS: optionalText
+      .transform((v) => v?.toLowerCase())
+      .pipe(
+        z
+          .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: 'expected on or off' })
+          .transform((v) => ['on', 'true', '1', 'yes'].includes(v))
+          .optional(),
+      ),
+    /** mTLS client certificate and its key (PEM files), e.g. for a Temporal Cloud namespace with certificate auth. */
+    TEMPORAL_TLS_CERT_PATH: optionalText,
+    TEMPORAL_TLS_KEY_PATH: optionalText,
+    /** The CA that signed the server's certificate, when the system's trust store does not know it. */
+    TEMPORAL_TLS_CA_PATH: optionalText,
+    /** The name the server's certificate is checked against, when it differs from the host in TEMPORAL_ADDRESS. */
+    TEMPORAL_TLS_SERVER_NAME: optionalText,
+    /** A Temporal Cloud API key, sent as a bearer token; implies TLS. */
+    TEMPORAL_API_KEY: optionalText,
     TEMPORAL_CLI_PATH: optionalText,
     /** Port of the embedded dev server (its UI listens on this + 1000). */
     TEMPORAL_DEV_PORT: port(7233),
@@ -69,6 +96,29 @@ export const ConfigSchema = z
     if ((c.SLACK_BOT_TOKEN === undefined) !== (c.SLACK_SIGNING_SECRET === undefined)) {
       const missing = c.SLACK_BOT_TOKEN === undefined ? 'SLACK_BOT_TOKEN' : 'SLACK_SIGNING_SECRET';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET' });
+    }
+    if ((c.TEMPORAL_TLS_CERT_PATH === undefined) !== (c.TEMPORAL_TLS_KEY_PATH === undefined)) {
+      const missing = c.TEMPORAL_TLS_CERT_PATH === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'an mTLS client certificate needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH',
+      });
+    }
+    const tlsSettings = TEMPORAL_TLS_SETTINGS.filter((name) => c[name] !== undefined);
+    if (c.TEMPORAL_TLS === false && tlsSettings.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS'],
+        message: `is off, but ${tlsSettings.join(', ')} ${tlsSettings.length === 1 ? 'needs' : 'need'} TLS (an API key is never sent in clear text)`,
+      });
+    }
+    if (c.TEMPORAL_ADDRESS === undefined && (c.TEMPORAL_TLS === true || tlsSettings.length > 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_ADDRESS'],
+        message: `required with ${c.TEMPORAL_TLS === true ? 'TEMPORAL_TLS' : tlsSettings.join(', ')}: the embedded dev server speaks no TLS`,
+      });
     }
   });
 

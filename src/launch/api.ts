@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
 import { startSlackApi } from '../slack';
+import { temporalConnectionOptions } from '../temporal/connection-options';
 import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
 import { startIngestion } from './ingest';
@@ -31,7 +32,7 @@ export async function startApi(opts: {
   env: Record<string, string | undefined>;
 }): Promise<RunningApi> {
   const { config, logger, store } = opts;
-  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config, opts.temporalAddress));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const tokens = createTokenService({ store });
   const oncall = loadOnCallSource(config, logger);

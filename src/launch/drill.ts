@@ -6,6 +6,7 @@ import type { IncidentRecord } from '../domain/incident';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
+import { temporalConnectionOptions } from '../temporal/connection-options';
 import type { AuditStore, IdempotencyStore, IncidentStore, TimelineStore } from '../store/store';
 
 const POLL_MS = 1000;
@@ -23,7 +24,7 @@ export async function runDrill(opts: {
   follow: boolean;
   write: (line: string) => void;
 }): Promise<IncidentRecord> {
-  const connection = await Connection.connect({ address: opts.address });
+  const connection = await Connection.connect(temporalConnectionOptions(opts.config, opts.address));
   try {
     const client = new Client({ connection, namespace: opts.config.TEMPORAL_NAMESPACE });
     const incidents = createIncidentService({

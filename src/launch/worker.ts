@@ -6,6 +6,7 @@ import { startSlackWorker } from '../slack';
 import { installTemporalRuntime } from '../temporal/runtime';
 import { createPageChannels } from '../../activities/channels';
 import { createIncidentWorker } from '../temporal/worker';
+import { temporalConnectionOptions } from '../temporal/connection-options';
 import { loadOnCallSource } from './oncall';
 import { loadTargetsOrFail } from './targets';
 
@@ -41,7 +42,7 @@ export async function startWorker(opts: {
   const targets = loadTargetsOrFail(opts.config, env, opts.logger);
   const oncall = loadOnCallSource(opts.config, opts.logger);
   const { worker, connection } = await createIncidentWorker({
-    address: opts.temporalAddress,
+    connection: temporalConnectionOptions(config, opts.temporalAddress),
     namespace: opts.config.TEMPORAL_NAMESPACE,
     taskQueue: opts.config.FIRELINE_TASK_QUEUE,
     store: opts.store,

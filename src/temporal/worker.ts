@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityDeps } from '../../activities';
+import type { TemporalConnectionOptions } from './connection-options';
 
 /** Running from dist/ (`npm run build`) rather than from the TypeScript sources through tsx or jest. */
 const COMPILED = path.extname(__filename) === '.js';
@@ -18,7 +19,7 @@ export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', COMP
 const PREBUILT_WORKFLOW_BUNDLE = path.join(__dirname, '..', '..', 'workflow-bundle.js');
 
 export interface IncidentWorkerOptions extends ActivityDeps {
-  address: string;
+  connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue: string;
   /** A bundle from bundleWorkflowCode, to skip bundling at start (tests build it once); else the prebuilt one when compiled. */
@@ -29,7 +30,7 @@ export interface IncidentWorkerOptions extends ActivityDeps {
 export async function createIncidentWorker(options: IncidentWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const bundlePath =
     options.workflowBundlePath ?? (COMPILED && fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined);
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await NativeConnection.connect(options.connection);
   try {
     const worker = await Worker.create({
       connection,
