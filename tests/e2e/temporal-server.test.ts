@@ -70,7 +70,7 @@ maybe(`the production Temporal server on PostgreSQL${availability.label}`, () =>
     await store.migrate();
     connection = await Connection.connect({ address: server.address });
     ({ worker, connection: workerConnection } = await createIncidentWorker({
-      address: server.address,
+      connection: { address: server.address },
       namespace: server.namespace,
       taskQueue: 'fireline',
       store,
