@@ -38,7 +38,13 @@ export function createTokenService(deps: { store: AuthStore; now?: () => Date })
      */
     async ensureAdmin(seed: string | undefined): Promise<string | undefined> {
       if (seed) {
-        if (!(await deps.store.findTokenByHash(hashToken(seed)))) await insert(seed, 'admin (FIRELINE_ADMIN_TOKEN)', 'admin');
+        if (await deps.store.findTokenByHash(hashToken(seed))) return undefined;
+        try {
+          await insert(seed, 'admin (FIRELINE_ADMIN_TOKEN)', 'admin');
+        } catch (err) {
+          // Two API replicas starting at once both seed it; the hash is unique, so one insert wins.
+          if (!(await deps.store.findTokenByHash(hashToken(seed)))) throw err;
+        }
         return undefined;
       }
       if ((await deps.store.countTokens()) > 0) return undefined;
