@@ -10,7 +10,7 @@ import { createLogger } from '../src/logger';
 import { RunbookCatalog } from '../src/runbooks/catalog';
 import { createIncidentService } from '../src/services/incidents';
 import { createTokenService } from '../src/services/tokens';
-import { SqliteStore } from '../src/store/sqlite';
+import { openSqliteStore } from '../src/store/sqlite';
 import type { OutboxMessage, Store } from '../src/store/store';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { fmt, summarize } from './stats';
@@ -42,7 +42,7 @@ class OutboxWatch {
  * started", on the same dev server in the same run, interleaved so drift hits both equally.
  */
 export async function benchDeclareLatency(opts: { address: string; dataDir: string; runs: number; warmup: number }) {
-  const store = SqliteStore.open(path.join(opts.dataDir, 'bench.db'));
+  const store = openSqliteStore(path.join(opts.dataDir, 'bench.db'));
   await store.migrate();
   const watch = new OutboxWatch();
   const logger = createLogger({ level: 'warn' });

@@ -14,7 +14,7 @@ import { RunbookCatalog } from '../src/runbooks/catalog';
 import { createAlertService } from '../src/services/alerts';
 import { createIncidentService } from '../src/services/incidents';
 import { createTokenService } from '../src/services/tokens';
-import { SqliteStore } from '../src/store/sqlite';
+import { openSqliteStore } from '../src/store/sqlite';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 
 const TOKEN = 'bench-alertmanager-token-0123456789abcdef';
@@ -37,7 +37,7 @@ async function rate(count: number, fn: (i: number) => Promise<void>): Promise<nu
  * second on the same server: (a) every alert to its own incident, (b) a storm into 20 incidents.
  */
 export async function benchIngest(opts: { address: string; dataDir: string; count: number }) {
-  const store = SqliteStore.open(path.join(opts.dataDir, 'ingest.db'));
+  const store = openSqliteStore(path.join(opts.dataDir, 'ingest.db'));
   await store.migrate();
   const logger = createLogger({ level: 'silent' });
   const native = await NativeConnection.connect({ address: opts.address });

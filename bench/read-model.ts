@@ -10,7 +10,7 @@ import { createLogger } from '../src/logger';
 import { RunbookCatalog } from '../src/runbooks/catalog';
 import { createIncidentService } from '../src/services/incidents';
 import { createTokenService } from '../src/services/tokens';
-import { SqliteStore } from '../src/store/sqlite';
+import { openSqliteStore } from '../src/store/sqlite';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { fmt, summarize } from './stats';
 
@@ -100,7 +100,7 @@ function fill(file: string): { ms: number } {
  */
 export async function benchReadModel(opts: { address: string; dataDir: string; samples: number }) {
   const file = path.join(opts.dataDir, 'read-model.db');
-  const store = SqliteStore.open(file);
+  const store = openSqliteStore(file);
   await store.migrate();
   const filled = fill(file);
 

@@ -12,7 +12,7 @@ import { RecordingAlertSink } from '../support/recording-sink';
 import { createLogger } from '../../src/logger';
 import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { signPayload } from '../../src/targets/sign';
 import { listen } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
@@ -305,7 +305,7 @@ const AlertEventShape = z.object({
 
 let url: string;
 let close: () => Promise<void>;
-let store: SqliteStore;
+let store: Store;
 const sink = new RecordingAlertSink();
 
 beforeAll(async () => {

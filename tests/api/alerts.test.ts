@@ -15,7 +15,7 @@ import { createLogger } from '../../src/logger';
 import { ServiceError } from '../../src/services/errors';
 import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { signPayload } from '../../src/targets/sign';
 import { expectError, listen } from '../support/api';
 import type { ErrorBody } from '../support/api';
@@ -72,7 +72,7 @@ interface Res<T = unknown> {
 let url: string;
 let port: number;
 let close: () => Promise<void>;
-let store: SqliteStore;
+let store: Store;
 const sink = new RecordingAlertSink();
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import {
   waitForStatus,
 } from '../support/api';
 import type { ApiHarness } from '../support/api';
-import { DAY, MINUTE, keepIncidentIdsShort, seedIncident } from '../support/browser';
+import { DAY, MINUTE, seedIncident } from '../support/browser';
 import type { SeededIncident } from '../support/browser';
 
 let api: ApiHarness;
@@ -31,7 +31,6 @@ const seeded: SeededIncident[] = [];
  */
 beforeAll(async () => {
   api = await startApiHarness({ name: 'api-metrics' });
-  keepIncidentIdsShort(api.store);
   for (let i = 1; i <= 10; i++) {
     const declaredAt = new Date(BASE + Math.floor((i - 1) / 3) * 7 * DAY + ((i - 1) % 3) * DAY);
     seeded.push(

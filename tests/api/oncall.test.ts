@@ -11,7 +11,7 @@ import { formatOnCallProblem, parseOnCall } from '../../src/oncall/load';
 import type { IncidentService } from '../../src/services/incidents';
 import { createOnCallService } from '../../src/services/oncall';
 import { createTokenService } from '../../src/services/tokens';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { TOKEN_NAMES, expectError, expectFieldError, listen, send } from '../support/api';
 import type { ApiResponse, RequestOptions } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
@@ -56,7 +56,7 @@ function parseConfig(text: string): OnCallConfig {
 
 interface Harness {
   url: string;
-  store: SqliteStore;
+  store: Store;
   tokens: Record<Role, string>;
   tokenIds: Record<Role, string>;
   logs: string[];

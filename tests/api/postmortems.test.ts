@@ -21,7 +21,7 @@ import {
   waitForStatus,
 } from '../support/api';
 import type { ApiHarness, ApiResponse, RequestOptions } from '../support/api';
-import { DAY, HOUR, MINUTE, keepIncidentIdsShort, seedIncident } from '../support/browser';
+import { DAY, HOUR, MINUTE, seedIncident } from '../support/browser';
 import { eventually } from '../support/temporal';
 
 const REVIEW_RUNBOOK = `
@@ -41,7 +41,6 @@ let api: ApiHarness;
 
 beforeAll(async () => {
   api = await startApiHarness({ name: 'api-postmortems', runbooks: { ...API_RUNBOOKS, 'review.yaml': REVIEW_RUNBOOK } });
-  keepIncidentIdsShort(api.store);
 });
 afterAll(async () => {
   await api?.stop();

@@ -9,7 +9,7 @@ import type { SilenceRecord } from '../../src/ingest/silences';
 import { createLogger } from '../../src/logger';
 import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { expectError, expectFieldError, listen, send } from '../support/api';
 import type { RequestOptions } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
@@ -18,7 +18,7 @@ type SilenceView = SilenceRecord & { state: 'pending' | 'active' | 'expired' };
 
 let url: string;
 let close: () => Promise<void>;
-let store: SqliteStore;
+let store: Store;
 const tokens: Partial<Record<Role, string>> = {};
 const tokenIds: Partial<Record<Role, string>> = {};
 let cache: SilenceCache;

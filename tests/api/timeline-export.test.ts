@@ -5,7 +5,7 @@ import type { TimelineEvent } from '../../src/domain/timeline';
 import type { Page } from '../../src/store/store';
 import { expectError, parseCsv, startApiHarness, timelineOf } from '../support/api';
 import type { ApiHarness } from '../support/api';
-import { DAY, HOUR, MINUTE, buildIncident, keepIncidentIdsShort, seedIncident } from '../support/browser';
+import { DAY, HOUR, MINUTE, buildIncident, seedIncident } from '../support/browser';
 import type { SeededIncident } from '../support/browser';
 
 let api: ApiHarness;
@@ -17,7 +17,6 @@ const spread: SeededIncident[] = [];
 
 beforeAll(async () => {
   api = await startApiHarness({ name: 'api-timeline-export' });
-  keepIncidentIdsShort(api.store);
   for (let w = 0; w < 6; w++) {
     spread.push(
       await seedIncident(api.store, {

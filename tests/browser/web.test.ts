@@ -7,7 +7,7 @@ import type { IncidentRecord } from '../../src/domain/incident';
 import type { PostmortemView } from '../../src/services/postmortems';
 import { API_RUNBOOKS, declareIncident, getIncident, startApiHarness, waitForOpenDecision, waitForStatus } from '../support/api';
 import type { ApiHarness } from '../support/api';
-import { DAY, HOUR, MINUTE, browserSuite, keepIncidentIdsShort, launchChromium, screenshot, seedIncident } from '../support/browser';
+import { DAY, HOUR, MINUTE, browserSuite, launchChromium, screenshot, seedIncident } from '../support/browser';
 import { eventually } from '../support/temporal';
 
 const REVIEW_RUNBOOK = `
@@ -44,7 +44,6 @@ browserSuite('the web page', () => {
 
   beforeAll(async () => {
     api = await startApiHarness({ name: 'browser', runbooks: { ...API_RUNBOOKS, 'review.yaml': REVIEW_RUNBOOK } });
-    keepIncidentIdsShort(api.store);
     // Ten weeks of history for the list and the dashboard.
     const services = ['checkout', 'payments', 'orders-db', 'inventory', 'search'];
     for (let i = 0; i < 30; i++) {

@@ -19,7 +19,7 @@ import { RunbookCatalog } from '../../src/runbooks/catalog';
 import { ServiceError } from '../../src/services/errors';
 import { createIncidentService } from '../../src/services/incidents';
 import type { ActionContext, IncidentService } from '../../src/services/incidents';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
 import { describeExit, killAllTracked, killHard, spawnFireline, tail, waitUntil } from '../support/processes';
@@ -98,7 +98,7 @@ let connection: Connection;
 let dataDir: string | undefined;
 let configDir: string | undefined;
 let runbooksDir: string | undefined;
-let store: SqliteStore | undefined;
+let store: Store | undefined;
 let smtp: TestSmtpServer | undefined;
 let service: IncidentService;
 let taskQueue: string;
@@ -156,7 +156,7 @@ function mailServer(): TestSmtpServer {
   return smtp;
 }
 
-function readModel(): SqliteStore {
+function readModel(): Store {
   if (!store) throw new Error('setUp() first');
   return store;
 }

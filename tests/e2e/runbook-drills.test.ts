@@ -20,7 +20,7 @@ import { formatProblem, parseRunbook } from '../../src/runbooks/load';
 import { printValidation, validateRunbookFiles } from '../../src/runbooks/validate-command';
 import { createIncidentService } from '../../src/services/incidents';
 import type { IncidentService } from '../../src/services/incidents';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { formatTargetsProblem, loadTargets } from '../../src/targets/load';
 import { createActivities } from '../../activities';
 import { evaluateCondition } from '../../workflows/conditions';
@@ -139,7 +139,7 @@ interface DrillOutcome {
 
 let client: Client;
 let connection: Connection;
-let store: SqliteStore;
+let store: Store;
 let worker: TestWorker;
 let drillTargets: DrillTargets;
 let pg: TestPostgres | undefined;

@@ -13,7 +13,7 @@ import { RunbookCatalog } from '../../src/runbooks/catalog';
 import { createAlertService } from '../../src/services/alerts';
 import { createIncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import path from 'node:path';
 import { openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
@@ -82,7 +82,7 @@ function bodyOf(d: Delivery): string {
   );
 }
 
-let store: SqliteStore;
+let store: Store;
 let worker: TestWorker;
 let connection: Connection;
 let server: Server;

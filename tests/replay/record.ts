@@ -10,7 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import Database from 'better-sqlite3';
 import { createActivities } from '../../activities';
 import { EMPTY_TARGETS } from '../../src/domain/targets';
-import { SqliteStore } from '../../src/store/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
@@ -22,7 +22,7 @@ async function main() {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const cli = await resolveTemporalCli({ env: { cliPath: process.env.TEMPORAL_CLI_PATH, path: process.env.PATH }, log });
   const server = await startDevServer({ cli, port: await findFreePort(), uiPort: false, log });
-  const store = SqliteStore.open(':memory:');
+  const store = openSqliteStore(':memory:');
   await store.migrate();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fireline-record-'));
   const target = await startTarget();

@@ -22,7 +22,7 @@ import { createSlackWebClient, SlackGateway } from '../../src/slack/gateway';
 import { SlackDirectory } from '../../src/slack/identity';
 import { SlackSync } from '../../src/slack/sync';
 import type { SlackSyncOptions } from '../../src/slack/sync';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { API_RUNBOOKS, listen, send, TOKEN_NAMES } from '../support/api';
 import type { ApiResponse, RequestOptions } from '../support/api';
 import { FakeSlack, postInteraction, postSlashCommand } from '../support/fake-slack';
@@ -105,7 +105,7 @@ export interface SlackHarness {
   url: string;
   eventsUrl: string;
   slack: FakeSlack;
-  store: SqliteStore;
+  store: Store;
   client: Client;
   incidents: IncidentService;
   app: SlackApp;

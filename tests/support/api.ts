@@ -17,7 +17,7 @@ import { createIncidentService } from '../../src/services/incidents';
 import type { IncidentDetail } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
 import type { TokenService } from '../../src/services/tokens';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import type { IncidentView } from '../../workflows/messages';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from './temporal';
 import type { TestWorker } from './temporal';
@@ -155,7 +155,7 @@ export interface RequestOptions {
 
 export interface ApiHarness {
   url: string;
-  store: SqliteStore;
+  store: Store;
   client: Client;
   taskQueue: string;
   runbooksDir: string;

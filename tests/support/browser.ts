@@ -1,16 +1,13 @@
 // Browser tests drive Debian's Chromium through playwright-core (never a downloaded browser), and the page
 // tests and API tests share a way to put realistic incidents straight into the read model.
-import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { IncidentPhase, IncidentRecord, IncidentStatus } from '../../src/domain/incident';
 import type { Actor } from '../../src/domain/roles';
 import type { Severity } from '../../src/domain/severity';
 import type { TimelineEvent, TimelineEventType } from '../../src/domain/timeline';
-import type { SqliteStore } from '../../src/store/sqlite';
 import type { AlertRecord, Store } from '../../src/store/store';
 import { formatIncidentId, incidentWorkflowId } from '../../src/temporal/ids';
 
@@ -244,13 +241,3 @@ export async function seedIncident(store: Store, spec: SeedSpec): Promise<Seeded
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
-
-/**
- * openTestStore starts incident numbers anywhere below 2^40, and about one store in eleven starts at 13 digits,
- * past the `INC-\d{1,12}` the incident routes accept. Draws again below 2^39 (still unique on the shared dev
- * server) until tests/support/temporal.ts does so itself.
- */
-export function keepIncidentIdsShort(store: SqliteStore): void {
-  const db = (store as unknown as { db: Database.Database }).db;
-  db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident' AND value >= ?").run(randomInt(1, 2 ** 39), 10 ** 12 - 10 ** 9);
-}

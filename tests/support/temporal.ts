@@ -8,7 +8,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityDeps, FirelineActivities } from '../../activities';
-import { SqliteStore } from '../../src/store/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 
 export { eventually } from './wait';
 
@@ -32,9 +33,9 @@ export function tempDir(prefix = 'fireline-'): string {
  * A fresh read model whose incident numbers start at a random offset: every test file shares one Temporal
  * server, where incident ids (workflow ids) are never reused.
  */
-export async function openTestStore(dir = tempDir()): Promise<SqliteStore> {
+export async function openTestStore(dir = tempDir()): Promise<Store> {
   const file = path.join(dir, 'fireline.db');
-  const store = SqliteStore.open(file);
+  const store = openSqliteStore(file);
   await store.migrate();
   const db = new Database(file);
   db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident' AND value = 0").run(randomInt(1, 2 ** 39));
@@ -55,7 +56,7 @@ export interface TestWorker {
 /** A worker on its own task queue running the real activities (optionally wrapped) against `store`. */
 export async function startTestWorker(opts: {
   taskQueue: string;
-  store: SqliteStore;
+  store: Store;
   wrap?: (activities: FirelineActivities) => FirelineActivities;
   extra?: Partial<WorkerOptions>;
   /** Targets, env and backup dir for the side-effect activities. */

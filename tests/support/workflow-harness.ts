@@ -1,7 +1,7 @@
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { RunbookSnapshot } from '../../src/domain/runbook';
 import type { TimelineEvent } from '../../src/domain/timeline';
-import type { SqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
 import { incidentInfo, recordOf } from './runbooks';
@@ -19,7 +19,7 @@ type WorkerOptions = Omit<Parameters<typeof startTestWorker>[0], 'taskQueue' | '
 export interface WorkflowHarness {
   readonly client: Client;
   readonly connection: Connection;
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly taskQueue: string;
   /** The test's directory (the store's file lives in it). */
   readonly dir: string;
@@ -37,7 +37,7 @@ export function idOf(handle: IncidentHandle): string {
 export function useWorkflowHarness(name: string, opts: { worker?: boolean | (() => WorkerOptions) } = {}): WorkflowHarness {
   let client: Client | undefined;
   let connection: Connection | undefined;
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
   let taskQueue = '';
   let dir = '';
   let worker: TestWorker | undefined;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSilenceSchema, findSilence, isSilenced, matcherMatches, SilenceCache, silenceWindow } from '../../src/ingest/silences';
 import type { SilenceMatcher, SilenceRecord } from '../../src/ingest/silences';
-import { SqliteStore } from '../../src/store/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 
 const T0 = '2026-04-21T08:00:00.000Z';
 const T1 = '2026-04-21T10:00:00.000Z';
@@ -127,12 +128,12 @@ describe('CreateSilenceSchema and silenceWindow', () => {
   });
 });
 
-describe('SqliteStore silences', () => {
+describe('SQLite store silences', () => {
   let dir: string;
-  let store: SqliteStore;
+  let store: Store;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fireline-silences-'));
-    store = SqliteStore.open(join(dir, 'fireline.db'));
+    store = openSqliteStore(join(dir, 'fireline.db'));
     await store.migrate();
   });
   afterEach(async () => {

@@ -8,9 +8,9 @@ import type { IncidentRecord, IncidentStatus } from '../../src/domain/incident';
 import type { Actor } from '../../src/domain/roles';
 import { SEVERITIES } from '../../src/domain/severity';
 import type { TimelineEvent } from '../../src/domain/timeline';
-import { MIGRATIONS } from '../../src/store/migrations';
-import { SqliteStore } from '../../src/store/sqlite';
-import type { AuditEntry, IncidentFilter, OutboxMessage } from '../../src/store/store';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import type { AuditEntry, IncidentFilter, OutboxMessage, Store } from '../../src/store/store';
 import { IncidentNotFoundError, InvalidCursorError } from '../../src/store/store-errors';
 
 const run = promisify(execFile);
@@ -21,7 +21,7 @@ const STATUSES: IncidentStatus[] = ['open', 'acknowledged', 'resolved', 'closed'
 const SERVICES = ['checkout', 'payments', 'orders-db', 'inventory', 'customers'];
 
 let dir: string;
-let opened: SqliteStore[];
+let opened: Store[];
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fireline-store-'));
@@ -37,13 +37,13 @@ function dbFile(name = 'fireline.db'): string {
   return path.join(dir, name);
 }
 
-function open(file = dbFile()): SqliteStore {
-  const store = SqliteStore.open(file);
+function open(file = dbFile()): Store {
+  const store = openSqliteStore(file);
   opened.push(store);
   return store;
 }
 
-async function migrated(file = dbFile()): Promise<SqliteStore> {
+async function migrated(file = dbFile()): Promise<Store> {
   const store = open(file);
   await store.migrate();
   return store;
@@ -123,7 +123,7 @@ function newestFirst(a: IncidentRecord, b: IncidentRecord): number {
   return a.id < b.id ? 1 : -1;
 }
 
-async function listAll(store: SqliteStore, filter: Omit<IncidentFilter, 'cursor'>): Promise<IncidentRecord[]> {
+async function listAll(store: Store, filter: Omit<IncidentFilter, 'cursor'>): Promise<IncidentRecord[]> {
   const items: IncidentRecord[] = [];
   let cursor: string | undefined;
   for (;;) {
@@ -182,9 +182,9 @@ describe('incident numbers', () => {
   it('are distinct across two processes migrating and allocating at once', async () => {
     const script = `
       require('tsx/cjs');
-      const { SqliteStore } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store/sqlite.ts'))});
+      const { openSqliteStore } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store/sqlite/index.ts'))});
       (async () => {
-        const store = SqliteStore.open(process.env.STORE_FILE);
+        const store = openSqliteStore(process.env.STORE_FILE);
         await store.migrate();
         const numbers = [];
         for (let i = 0; i < 100; i++) numbers.push(await store.allocateIncidentNumber());
@@ -258,7 +258,7 @@ describe('incidents', () => {
 });
 
 describe('listIncidents', () => {
-  let store: SqliteStore;
+  let store: Store;
   let all: IncidentRecord[];
 
   beforeEach(async () => {

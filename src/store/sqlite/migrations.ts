@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /**
  * Schema of the SQLite read model, as ordered, append-only migrations: never edit one that has shipped,
  * add a new one. Timestamps are ISO-8601 UTC text (`Date#toISOString`), so text order is time order.
@@ -344,3 +346,31 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 9, name: 'slack', sql: SLACK },
   { id: 10, name: 'alert-inbox', sql: ALERT_INBOX },
 ];
+
+/** Applies the migrations not applied yet; safe to run from several processes at once. */
+export function migrate(db: Database.Database): void {
+  db.exec(SCHEMA_MIGRATIONS_SQL);
+  for (const migration of MIGRATIONS) applyMigration(db, migration);
+}
+
+/**
+ * Checks without a lock first so that up-to-date processes never take the write lock, then re-checks under
+ * BEGIN IMMEDIATE, because another process may have applied the migration in between.
+ */
+function applyMigration(db: Database.Database, migration: Migration): void {
+  if (isApplied(db, migration.id)) return;
+  const apply = db.transaction(() => {
+    if (isApplied(db, migration.id)) return;
+    db.exec(migration.sql);
+    db.prepare<[number, string, string]>('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(
+      migration.id,
+      migration.name,
+      new Date().toISOString(),
+    );
+  });
+  apply.immediate();
+}
+
+function isApplied(db: Database.Database, id: number): boolean {
+  return db.prepare<[number], { id: number }>('SELECT id FROM schema_migrations WHERE id = ?').get(id) !== undefined;
+}
