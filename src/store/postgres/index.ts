@@ -1,8 +1,15 @@
 import { combineAggregates } from '../combine';
 import type { Store, StoreLifecycle } from '../store';
+import { pgAudit } from './audit';
+import { pgAuth } from './auth';
 import { openPgDb } from './db';
 import type { PgDb, PgOptions } from './db';
+import { pgIdempotency } from './idempotency';
+import { pgIncidents } from './incidents';
+import { pgMetrics } from './metrics';
 import { migratePostgres } from './migrations';
+import { pgOutbox } from './outbox';
+import { pgTimeline } from './timeline';
 
 function pgLifecycle(db: PgDb): StoreLifecycle {
   return {
@@ -21,5 +28,14 @@ function pgLifecycle(db: PgDb): StoreLifecycle {
 /** The read model on PostgreSQL (`DATABASE_URL=postgres://…`): the shape for several API and worker replicas. */
 export function openPostgresStore(url: string, options: PgOptions = {}): Store {
   const db = openPgDb(url, options);
-  return combineAggregates(pgLifecycle(db));
+  return combineAggregates(
+    pgLifecycle(db),
+    pgIncidents(db),
+    pgTimeline(db),
+    pgOutbox(db),
+    pgIdempotency(db),
+    pgAudit(db),
+    pgAuth(db),
+    pgMetrics(db),
+  );
 }

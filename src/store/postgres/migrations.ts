@@ -4,7 +4,9 @@ import type { PgDb } from './db';
  * Schema of the PostgreSQL read model, as ordered, append-only migrations: never edit one that has shipped, add
  * a new one. It holds the same tables as the SQLite schema (src/store/sqlite/migrations.ts) with native types:
  * timestamptz, boolean, jsonb, a sequence for incident numbers. No foreign keys to incidents, for the same reason
- * as there: rows come from independent, retried activities in any order.
+ * as there: rows come from independent, retried activities in any order. Ids that break ties in a list order are
+ * COLLATE "C" (byte order, as SQLite compares text) whatever the database's locale. incident_metrics keeps SQLite's
+ * clustered key (declared_at, incident_id) as a unique index: it is the upsert's conflict target on both engines.
  */
 export interface PgMigration {
   readonly id: number;
@@ -16,7 +18,7 @@ const INITIAL = `
 CREATE SEQUENCE incident_number AS bigint MINVALUE 1;
 
 CREATE TABLE incidents (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   title text NOT NULL,
   service text,
   severity text NOT NULL,
@@ -56,7 +58,7 @@ CREATE TABLE timeline_events (
 );
 
 CREATE TABLE outbox (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   incident_id text NOT NULL,
   channel text NOT NULL,
   recipient text,
@@ -86,7 +88,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expires_at ON sessions (expires_at);
 
 CREATE TABLE audit_log (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   at timestamptz NOT NULL,
   actor jsonb NOT NULL,
   action text NOT NULL,
@@ -224,7 +226,7 @@ CREATE TABLE silences (
 CREATE INDEX silences_ends_at ON silences (ends_at, starts_at);
 
 CREATE TABLE incident_metrics (
-  incident_id text PRIMARY KEY,
+  incident_id text COLLATE "C" PRIMARY KEY,
   declared_at timestamptz NOT NULL,
   severity text NOT NULL,
   service text,
@@ -245,7 +247,7 @@ CREATE TABLE incident_metrics (
   source_seq integer NOT NULL,
   computed_at timestamptz NOT NULL
 );
-CREATE INDEX incident_metrics_declared ON incident_metrics (declared_at, incident_id);
+CREATE UNIQUE INDEX incident_metrics_declared ON incident_metrics (declared_at, incident_id);
 
 CREATE TABLE slack_incidents (
   incident_id text PRIMARY KEY,
