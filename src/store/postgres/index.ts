@@ -1,5 +1,6 @@
 import { combineAggregates } from '../combine';
 import type { Store, StoreLifecycle } from '../store';
+import { pgAlerts } from './alerts';
 import { pgAudit } from './audit';
 import { pgAuth } from './auth';
 import { openPgDb } from './db';
@@ -8,7 +9,12 @@ import { pgIdempotency } from './idempotency';
 import { pgIncidents } from './incidents';
 import { pgMetrics } from './metrics';
 import { migratePostgres } from './migrations';
+import { pgOnCall } from './oncall';
 import { pgOutbox } from './outbox';
+import { pgPaging } from './paging';
+import { pgPostmortems } from './postmortems';
+import { pgSilences } from './silences';
+import { pgSlack } from './slack';
 import { pgTimeline } from './timeline';
 
 function pgLifecycle(db: PgDb): StoreLifecycle {
@@ -37,5 +43,11 @@ export function openPostgresStore(url: string, options: PgOptions = {}): Store {
     pgAudit(db),
     pgAuth(db),
     pgMetrics(db),
+    pgAlerts(db),
+    pgPaging(db),
+    pgPostmortems(db),
+    pgOnCall(db),
+    pgSilences(db),
+    pgSlack(db),
   );
 }

@@ -115,7 +115,7 @@ CREATE TABLE postmortems (
 CREATE INDEX postmortems_due ON postmortems (status, due_at);
 
 CREATE TABLE action_items (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   incident_id text NOT NULL,
   position integer NOT NULL,
   title text NOT NULL,
@@ -147,7 +147,7 @@ CREATE TABLE alert_groups (
 
 CREATE TABLE alerts (
   incident_id text NOT NULL,
-  fingerprint text NOT NULL,
+  fingerprint text COLLATE "C" NOT NULL,
   starts_at timestamptz NOT NULL,
   status text NOT NULL,
   ends_at timestamptz,
@@ -183,7 +183,7 @@ CREATE TABLE alert_forward_leases (
 );
 
 CREATE TABLE oncall_overrides (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   schedule_id text NOT NULL,
   person_id text NOT NULL,
   starts_at timestamptz NOT NULL,
@@ -196,7 +196,7 @@ CREATE INDEX oncall_overrides_schedule ON oncall_overrides (schedule_id, ends_at
 CREATE INDEX oncall_overrides_ends ON oncall_overrides (ends_at);
 
 CREATE TABLE pages (
-  key text PRIMARY KEY,
+  key text COLLATE "C" PRIMARY KEY,
   incident_id text NOT NULL,
   step_id text NOT NULL,
   round integer NOT NULL,
@@ -214,7 +214,7 @@ CREATE INDEX pages_incident ON pages (incident_id, updated_at);
 CREATE INDEX pages_recipient ON pages (channel, recipient, status, updated_at);
 
 CREATE TABLE silences (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   matchers jsonb NOT NULL,
   starts_at timestamptz NOT NULL,
   ends_at timestamptz NOT NULL,
