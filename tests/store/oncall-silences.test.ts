@@ -53,7 +53,9 @@ describeEachStore('on-call store', (engine) => {
     expect(await store.listOnCallOverrides({ scheduleId: 'primary', endsAfter: minutes(10), limit: 10 })).toEqual([rows[3], rows[0]]);
     expect(await store.listOnCallOverrides({ scheduleId: 'none', limit: 10 })).toEqual([]);
     await expect(store.listOnCallOverrides({ limit: 0 })).rejects.toThrow(RangeError);
-    await expect(store.insertOnCallOverride(override('o-b'))).rejects.toThrow();
+    await expect(store.insertOnCallOverride(override('o-b'))).rejects.toMatchObject({
+      message: expect.stringMatching(/UNIQUE constraint|duplicate key/),
+    });
   });
 
   it('deletes an override only from its own schedule, once, answering the deleted row', async () => {
@@ -81,7 +83,9 @@ describeEachStore('silence store', (engine) => {
     expect(await store.listSilences({})).toEqual([rows[1], rows[3], rows[2], rows[0]]);
     expect(await store.listSilences({ limit: 2 })).toEqual([rows[1], rows[3]]);
     await expect(store.listSilences({ limit: 0 })).rejects.toThrow(RangeError);
-    await expect(store.insertSilence(silence('s-b'))).rejects.toThrow();
+    await expect(store.insertSilence(silence('s-b'))).rejects.toMatchObject({
+      message: expect.stringMatching(/UNIQUE constraint|duplicate key/),
+    });
   });
 
   it('lists 1000 by default', async () => {

@@ -101,7 +101,9 @@ describeEachStore('post-mortem store', (engine) => {
     await store.insertPostmortem(postmortem('INC-2'));
     await save(store, 'INC-2', 1, [item('taken', 'INC-2')]);
     // An item id already used by another incident violates the key: nothing of this save may remain.
-    await expect(save(store, 'INC-1', 1, [item('fresh', 'INC-1'), item('taken', 'INC-1', { position: 1 })])).rejects.toThrow();
+    await expect(save(store, 'INC-1', 1, [item('fresh', 'INC-1'), item('taken', 'INC-1', { position: 1 })])).rejects.toMatchObject({
+      message: expect.stringMatching(/UNIQUE constraint|duplicate key/),
+    });
     expect(await store.getEditablePostmortem('INC-1')).toEqual({ postmortem: postmortem('INC-1'), version: 1, actionItems: [] });
   });
 
