@@ -8,7 +8,7 @@ import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
-import { openStore } from './launch/store';
+import { describeStore, openStore, redactUrl, sqliteFile } from './launch/store';
 import { loadOnCallSource } from './launch/oncall';
 import { loadTargetsOrFail } from './launch/targets';
 import { startWorker } from './launch/worker';
@@ -16,6 +16,7 @@ import { createLogger } from './logger';
 import type { Logger } from './logger';
 import { runDrill } from './launch/drill';
 import { runbookJsonSchema } from './runbooks/json-schema';
+import { copyStoreToPostgres } from './store/copy-to-postgres';
 import { printValidation, validateRunbookFiles } from './runbooks/validate-command';
 import { createTokenService } from './services/tokens';
 import { TemporalCliNotFoundError } from './temporal/cli-binary';
@@ -33,6 +34,10 @@ const USAGE = `Usage: fireline <command>
   runbooks validate [paths]  check runbook files (default: the runbooks directory)
   runbooks schema [--out F]  write the runbook JSON Schema (for editors) to F or stdout
   drill run <runbook>        run a runbook as a drill against the running Fireline and follow its timeline
+  migrate                    bring the read model's schema up to date (before a deploy; processes also do it at start)
+  store copy --to URL [--from FILE]
+                             copy the embedded SQLite read model (default: the data dir's) into PostgreSQL;
+                             idempotent and resumable — run it again after an interruption
   help                       this text
 
 Settings come from the environment; see docs/settings.md.`;
@@ -225,6 +230,40 @@ async function commandDrill(config: Config, logger: Logger, args: string[]): Pro
   }
 }
 
+async function commandMigrate(config: Config) {
+  const store = await openStore(config);
+  await store.close();
+  out(`read model up to date: ${describeStore(config)}`);
+}
+
+async function commandStore(config: Config, args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { to: { type: 'string' }, from: { type: 'string' } },
+  });
+  if (positionals[0] !== 'copy')
+    throw new UsageError('fireline store copy --to postgres://user:pass@host:5432/db [--from data/fireline.db]');
+  const to = values.to ?? '';
+  if (!/^postgres(ql)?:\/\//.test(to)) throw new UsageError('--to: expected postgres://user:pass@host:port/db');
+  const from = values.from ?? sqliteFile(config);
+  if (!fs.existsSync(from)) throw new UsageError(`--from: ${from} does not exist (an embedded install keeps it in its data dir)`);
+  // The target's schema first, through the same migrations every replica runs.
+  const target = await openStore({ ...config, DATABASE_URL: to });
+  await target.close();
+  out(`copying ${from} → ${redactUrl(to)}`);
+  const results = await copyStoreToPostgres(from, to, (p) => {
+    if (p.target >= 0) out(`  ${p.table.padEnd(18)} ${String(p.source).padStart(8)} rows, ${p.inserted} new, ${p.target} there now`);
+  });
+  const short = results.filter((r) => r.target < r.source);
+  if (short.length) {
+    out(`not complete: ${short.map((r) => r.table).join(', ')} has fewer rows in PostgreSQL than in SQLite`);
+    return 1;
+  }
+  out('done: every row is in PostgreSQL; start the scaled stack with DATABASE_URL set to it');
+  return 0;
+}
+
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
@@ -256,6 +295,11 @@ export async function main(argv: string[]): Promise<number> {
       return commandRunbooks(config, rest);
     case 'drill':
       return commandDrill(config, logger, rest);
+    case 'migrate':
+      await commandMigrate(config);
+      return 0;
+    case 'store':
+      return commandStore(config, rest);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }

@@ -87,6 +87,13 @@ export const ConfigSchema = z
         .regex(/^(postgres|postgresql):\/\//, 'expected postgres://user:pass@host:port/db')
         .optional(),
     ),
+    /** Connections each process keeps to PostgreSQL (API and worker replicas each have their own pool). */
+    DATABASE_POOL_MAX: z.coerce
+      .number({ error: 'expected a whole number of connections' })
+      .int('expected a whole number of connections')
+      .min(1, 'expected 1 to 100 connections')
+      .max(100, 'expected 1 to 100 connections')
+      .default(10),
   })
   .superRefine((c, ctx) => {
     if ((c.SMTP_URL === undefined) !== (c.FIRELINE_MAIL_FROM === undefined)) {

@@ -8,12 +8,21 @@ import { alertCounts } from './state';
 /** Monitoring acts under this actor; it may resolve (onAlertsResolved: resolve) but never decide. */
 const MONITORING_ACTOR: Actor = { id: 'monitoring', name: 'Monitoring', role: 'responder' };
 
+/** How many applied batch ids the state keeps: a repeat comes right after the batch it repeats. */
+const RECENT_BATCHES = 16;
+
 /**
  * Folds a batch into the alert episodes. Only changes reach the timeline: a new episode, a resolve, a re-fire
  * after resolution (flapping); repeated deliveries only count.
  */
 export function applyAlerts(run: IncidentRun, batch: AlertBatch): void {
   const { state, timeline } = run;
+  if (batch.batch !== undefined) {
+    const recent = (state.alertBatches ??= []);
+    if (recent.includes(batch.batch)) return;
+    recent.push(batch.batch);
+    if (recent.length > RECENT_BATCHES) recent.splice(0, recent.length - RECENT_BATCHES);
+  }
   const alerts = state.alerts;
   const firingBefore = alertCounts(alerts).firing;
   for (const u of batch.alerts) {

@@ -17,7 +17,23 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const run = new IncidentRun(input);
   const { state, runbook, snapshot } = run;
   const { emit, patch, flush } = run.timeline;
+  const declare = () => {
+    if (state.seq !== 0) return;
+    const trigger = input.incident.trigger;
+    emit(
+      'incident.declared',
+      `Declared "${input.incident.title}" (${state.severity}) with runbook ${runbook.id}`,
+      { runbook: runbook.id, version: snapshot.version, drill: input.incident.drill, trigger: trigger.kind },
+      trigger.by,
+    );
+  };
+  // An incident opened by alerts starts with its first batch (signalWithStart), which the handlers take as soon
+  // as they are registered: declared first, or that batch's events would number before the declaration and
+  // the declaration (seq 0 only) never be written.
+  const declaredFirst = patched('declare-before-signals');
+  if (declaredFirst) declare();
   registerHandlers(run);
+  if (!declaredFirst) declare();
   const ctx = createStepContext(run);
 
   /** The retrospective needs a resolved incident: resolve on the runbook's behalf, or wait for a human. */
@@ -37,16 +53,6 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     await flush();
     await condition(allHandlersFinished);
     await continueAsNew<typeof incidentWorkflow>({ incident: input.incident, snapshot, carried: state });
-  }
-
-  if (state.seq === 0) {
-    const trigger = input.incident.trigger;
-    emit(
-      'incident.declared',
-      `Declared "${input.incident.title}" (${state.severity}) with runbook ${runbook.id}`,
-      { runbook: runbook.id, version: snapshot.version, drill: input.incident.drill, trigger: trigger.kind },
-      trigger.by,
-    );
   }
 
   for (; state.phaseIndex < PHASES.length; state.phaseIndex++, state.stepIndex = 0) {

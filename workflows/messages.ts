@@ -99,6 +99,11 @@ export const postEventUpdate = defineUpdate<IncidentView, [PostEventArgs]>('post
 
 export interface AlertBatch {
   alerts: AlertUpdate[];
+  /**
+   * The inbox's id for this batch (its first row's id), the same when a batch is sent again after its forwarder
+   * died before recording it; a batch already applied is ignored. Absent in batches from older versions.
+   */
+  batch?: number;
 }
 
 /** Alerts for this incident, coalesced by the receivers (a few signals per second at most, whatever the storm). */

@@ -34,6 +34,11 @@ export interface IncidentState {
   review?: Review | null;
   /** Alert episodes by alertEpisodeKey (src/domain/alert-episode). */
   alerts?: Record<string, AlertState>;
+  /**
+   * Inbox batches applied lately (their `batch` ids), newest last: a forwarder that died between signalling and
+   * marking its rows forwarded leaves them to another replica, which sends the same batch again.
+   */
+  alertBatches?: number[];
 }
 
 export interface CompensationEntry {

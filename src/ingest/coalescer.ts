@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AlertEvent, GroupAction } from '../domain/alert';
 import { foldAlertUpdates } from '../domain/alert-episode';
 import type { AlertUpdate } from '../domain/alert-episode';
@@ -11,7 +12,7 @@ export interface AlertIncidents {
   /** The incident a group's alerts (one integration, one group key) go to, opened for them if needed. */
   incidentFor(alerts: readonly AlertEvent[]): Promise<string>;
   /** One folded batch into the incident's workflow; rejects with ServiceError('unavailable') while Temporal is down. */
-  forward(incidentId: string, updates: AlertUpdate[]): Promise<void>;
+  forward(incidentId: string, updates: AlertUpdate[], batch: number): Promise<void>;
   /** Alerts a maintenance window silences: recorded, reaching no incident. */
   recordSilenced(updates: AlertUpdate[]): Promise<void>;
   applyGroupAction(action: GroupAction, meta: { requestId: string }): Promise<{ incidentId: string | null }>;
@@ -23,6 +24,8 @@ export interface CoalescerOptions {
   alerts: AlertIncidents;
   logger: Logger;
   isSilenced: (alert: AlertEvent, at: Date) => boolean;
+  /** This process, as the owner of forwarding leases; unique per replica and run. */
+  replicaId?: string;
   /**
    * At most one signal per incident per this interval: Temporal's guidance is about 5 signals a second per
    * workflow, so a storm of any size reaches each incident as a few batches a second.
@@ -30,6 +33,13 @@ export interface CoalescerOptions {
   minSignalIntervalMs?: number;
   /** How long to wait before trying Temporal again after it could not be reached. */
   retryDelayMs?: number;
+  /**
+   * How often to look for inbox rows nobody is forwarding: accepted by a replica that died, or left behind a
+   * lease another replica held.
+   */
+  sweepIntervalMs?: number;
+  /** How long a forwarding lease lasts; a replica that dies mid-forward holds its incidents this long at most. */
+  leaseMs?: number;
   now?: () => Date;
 }
 
@@ -37,6 +47,8 @@ export interface CoalescerOptions {
 const MAX_BATCH_ROWS = 5000;
 /** A storm of new groups must not become thousands of simultaneous starts: Temporal would time them all out. */
 const MAX_CONCURRENT_FORWARDS = 16;
+/** Well above a forward's 5 s signal deadline, so a live forwarder never loses its lease mid-batch. */
+const DEFAULT_LEASE_MS = 30_000;
 
 /**
  * The alert sink. An alert is accepted — and the receiver answers 202 — once it is in the read model's inbox,
@@ -44,6 +56,10 @@ const MAX_CONCURRENT_FORWARDS = 16;
  * incident's workflow as paced batches, so a storm of any size is a few signals a second per incident. While
  * Temporal cannot be reached, accept() refuses with `unavailable` (the receiver's 503): nothing piles up
  * unforwarded behind an outage the sender does not know about.
+ *
+ * Several replicas may share the inbox. Each incident's inbox is forwarded by one lease holder at a time, in
+ * order; a batch keeps its id until it is marked forwarded, so one a dead replica had sent goes again unchanged
+ * and the workflow drops the repeat. A periodic sweep picks up rows whose replica died.
  */
 export class AlertCoalescer implements AlertSink {
   private readonly minInterval: number;
@@ -58,20 +74,36 @@ export class AlertCoalescer implements AlertSink {
   /** Set by a forward that found Temporal unreachable, cleared by the next that gets through. */
   private unreachable = false;
   private stopped = false;
+  private readonly replicaId: string;
+  private readonly leaseMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: CoalescerOptions) {
     this.minInterval = o.minSignalIntervalMs ?? 250;
     this.retryDelay = o.retryDelayMs ?? 1000;
     this.now = o.now ?? (() => new Date());
+    this.replicaId = o.replicaId ?? randomUUID();
+    this.leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
-  /** Picks up what an earlier process accepted but had not forwarded yet. */
+  /** Picks up what an earlier process accepted but had not forwarded yet, then keeps sweeping for such rows. */
   async resume(): Promise<void> {
+    await this.sweep();
+    const interval = this.o.sweepIntervalMs ?? 5000;
+    this.sweeper ??= setInterval(() => {
+      this.sweep().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'alert inbox sweep failed'));
+    }, interval);
+    this.sweeper.unref();
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
     for (const id of await this.o.store.incidentsWithPendingAlerts()) this.pump(id);
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.sweeper);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
@@ -133,16 +165,7 @@ export class AlertCoalescer implements AlertSink {
     this.inFlight.add(incidentId);
     let retryIn: number | undefined;
     try {
-      const rows = await this.o.store.pendingAlerts(incidentId, MAX_BATCH_ROWS);
-      if (!rows.length) return;
-      await this.o.alerts.forward(incidentId, foldAlertUpdates(rows.map((r) => r.alert as AlertUpdate)));
-      await this.o.store.markAlertsForwarded(
-        rows.map((r) => r.id),
-        this.now().toISOString(),
-      );
-      this.lastSignal.set(incidentId, Date.now());
-      this.unreachable = false;
-      if (rows.length === MAX_BATCH_ROWS || (await this.o.store.pendingAlerts(incidentId, 1)).length) retryIn = this.minInterval;
+      retryIn = await this.forwardUnderLease(incidentId);
     } catch (err) {
       const outage = err instanceof ServiceError && err.code === 'unavailable';
       if (outage) this.unreachable = true;
@@ -161,6 +184,32 @@ export class AlertCoalescer implements AlertSink {
       }
     }
     if (retryIn !== undefined) this.pump(incidentId, retryIn);
+  }
+
+  /** Forwards one batch if this replica gets the incident's lease; answers when to look again, if at all. */
+  private async forwardUnderLease(incidentId: string): Promise<number | undefined> {
+    const at = this.now();
+    const until = new Date(at.getTime() + this.leaseMs).toISOString();
+    // Another replica is forwarding this incident: look again soon, in case it finished before our rows landed.
+    if (!(await this.o.store.claimAlertForwarding(incidentId, this.replicaId, at.toISOString(), until))) return this.retryDelay;
+    try {
+      const taken = await this.o.store.takeAlertBatch(incidentId, MAX_BATCH_ROWS);
+      if (!taken) return undefined;
+      const { batch, rows } = taken;
+      await this.o.alerts.forward(incidentId, foldAlertUpdates(rows.map((r) => r.alert as AlertUpdate)), batch);
+      await this.o.store.markAlertsForwarded(
+        rows.map((r) => r.id),
+        this.now().toISOString(),
+      );
+      this.lastSignal.set(incidentId, Date.now());
+      this.unreachable = false;
+      const more = rows.length === MAX_BATCH_ROWS || (await this.o.store.pendingAlerts(incidentId, 1)).length > 0;
+      return more ? this.minInterval : undefined;
+    } finally {
+      await this.o.store
+        .releaseAlertForwarding(incidentId, this.replicaId)
+        .catch((err: unknown) => this.o.logger.warn({ incidentId, err: (err as Error).message }, 'forwarding lease not released'));
+    }
   }
 }
 

@@ -105,7 +105,7 @@ export function createAlertService(deps: AlertServiceDeps) {
      * One batch into the incident's workflow, starting it if the incident was opened by these alerts. Rejects with
      * ServiceError('unavailable') when Temporal cannot be reached in time.
      */
-    async forward(incidentId: string, updates: AlertUpdate[]): Promise<void> {
+    async forward(incidentId: string, updates: AlertUpdate[], batch: number): Promise<void> {
       const start = await deps.store.getIncidentStart(incidentId);
       try {
         if (start && !start.startedAt) {
@@ -115,7 +115,7 @@ export function createAlertService(deps: AlertServiceDeps) {
               taskQueue: deps.taskQueue,
               args: [start.args as IncidentWorkflowInput],
               signal: alertsSignal,
-              signalArgs: [{ alerts: updates }],
+              signalArgs: [{ alerts: updates, batch }],
               workflowIdConflictPolicy: 'USE_EXISTING',
               workflowIdReusePolicy: 'REJECT_DUPLICATE',
             }),
@@ -124,7 +124,7 @@ export function createAlertService(deps: AlertServiceDeps) {
           return;
         }
         const handle = deps.client.workflow.getHandle<typeof incidentWorkflow>(incidentWorkflowId(incidentId));
-        await withDeadline(() => handle.signal(alertsSignal, { alerts: updates }));
+        await withDeadline(() => handle.signal(alertsSignal, { alerts: updates, batch }));
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) translateTemporalError(err, incidentId);
         // The incident closed before these arrived: keep them on its record; they start nothing.

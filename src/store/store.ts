@@ -12,7 +12,7 @@ import type { SilenceStore } from './aggregates/silences';
 import type { SlackStore } from './aggregates/slack';
 import type { TimelineStore } from './aggregates/timeline';
 
-export type { AlertRecord, AlertStore } from './aggregates/alerts';
+export type { AlertRecord, AlertStore, InboxRow } from './aggregates/alerts';
 export type { AuditEntry, AuditStore } from './aggregates/audit';
 export type { AuthStore, SessionRecord, TokenRecord } from './aggregates/auth';
 export type { IdempotencyStore } from './aggregates/idempotency';

@@ -11,7 +11,8 @@ import { createLogger } from '../../src/logger';
 import { RunbookCatalog } from '../../src/runbooks/catalog';
 import { createIncidentService } from '../../src/services/incidents';
 import type { ActionContext } from '../../src/services/incidents';
-import { SqliteStore } from '../../src/store/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import { createIncidentWorker } from '../../src/temporal/worker';
 import type { incidentWorkflow } from '../../workflows/incident';
@@ -54,7 +55,7 @@ maybe(`the production Temporal server on PostgreSQL${availability.label}`, () =>
   let workerConnection: NativeConnection;
   let worker: Worker;
   let running: Promise<void>;
-  let store: SqliteStore;
+  let store: Store;
   let dir: string;
 
   beforeAll(async () => {
@@ -66,7 +67,7 @@ maybe(`the production Temporal server on PostgreSQL${availability.label}`, () =>
     dir = tempDir('fireline-tserver-');
     fs.mkdirSync(path.join(dir, 'runbooks'));
     fs.writeFileSync(path.join(dir, 'runbooks', `${RUNBOOK_ID}.yaml`), RUNBOOK);
-    store = SqliteStore.open(path.join(dir, 'fireline.db'));
+    store = openSqliteStore(path.join(dir, 'fireline.db'));
     await store.migrate();
     connection = await Connection.connect({ address: server.address });
     ({ worker, connection: workerConnection } = await createIncidentWorker({

@@ -104,8 +104,9 @@ beforeAll(async () => {
   const alerts = createAlertService({ client, store, runbooks, incidents, taskQueue, logger, route: (alert) => routeAlert([], alert) });
   const counted = {
     ...alerts,
-    forward: async (incidentId: string, updates: Parameters<typeof alerts.forward>[1]) => {
-      await alerts.forward(incidentId, updates);
+    forward: async (...args: Parameters<typeof alerts.forward>) => {
+      const [incidentId] = args;
+      await alerts.forward(...args);
       signals.push({ incidentId, at: Date.now() });
     },
   };

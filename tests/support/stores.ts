@@ -1,18 +1,24 @@
 // The read-model engines the store contract suite runs against: every test in tests/store/ runs once on SQLite
 // and once on a real PostgreSQL server, through the same `Store` interface.
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { openPostgresStore } from '../../src/store/postgres';
-import { SqliteStore } from '../../src/store/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
 import { databaseUrl, postgresAvailability, psql, startPostgres } from './postgres';
 import type { TestPostgres } from './postgres';
 
 export interface StoreEngine {
   readonly name: 'sqlite' | 'postgres';
-  /** A migrated store on a database of its own, closed after the test. */
-  fresh(): Promise<Store>;
+  /**
+   * A migrated store on a database of its own, closed after the test. `randomIncidentNumbers`: numbers start at a
+   * random offset, for tests that start workflows on the Temporal server every test file shares (INC-1 of two
+   * tests would be one workflow id).
+   */
+  fresh(options?: { randomIncidentNumbers?: boolean }): Promise<Store>;
   /** A second store on the same database as `fresh()`'s last one: another replica or process. */
   another(): Promise<Store>;
 }
@@ -22,28 +28,39 @@ export interface StoreEngine {
  * test file; each `fresh()` creates a new database on it, so tests never see each other's rows.
  */
 export function describeEachStore(title: string, suite: (engine: StoreEngine) => void): void {
-  describe(`${title} · sqlite`, () => suite(sqliteEngine()));
+  const declare = (makeEngine: (stores: Tracked) => StoreEngine) => () => {
+    const stores = tracked();
+    suite(makeEngine(stores));
+    // Declared after the suite's own hooks, so it runs after them (jest runs afterEach hooks in declaration
+    // order): a suite stops what uses its stores (workers, replicas) before they close.
+    afterEach(() => stores.closeAll());
+  };
+  describe(`${title} · sqlite`, declare(sqliteEngine));
   const pg = postgresAvailability();
-  (pg.run ? describe : describe.skip)(`${title} · postgres${pg.label}`, () => suite(postgresEngine()));
+  (pg.run ? describe : describe.skip)(`${title} · postgres${pg.label}`, declare(postgresEngine));
 }
 
-function tracked(): { track(store: Store): Store } {
+interface Tracked {
+  track(store: Store): Store;
+  closeAll(): Promise<void>;
+}
+
+function tracked(): Tracked {
   let opened: Store[] = [];
-  afterEach(async () => {
-    const closing = opened;
-    opened = [];
-    await Promise.all(closing.map((store) => store.close()));
-  });
   return {
     track(store) {
       opened.push(store);
       return store;
     },
+    async closeAll() {
+      const closing = opened;
+      opened = [];
+      await Promise.all(closing.map((store) => store.close()));
+    },
   };
 }
 
-function sqliteEngine(): StoreEngine {
-  const stores = tracked();
+function sqliteEngine(stores: Tracked): StoreEngine {
   let dir: string;
   let file = '';
   beforeAll(() => {
@@ -52,22 +69,31 @@ function sqliteEngine(): StoreEngine {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   let n = 0;
   const open = async (f: string) => {
-    const store = stores.track(SqliteStore.open(f));
+    const store = stores.track(openSqliteStore(f));
     await store.migrate();
     return store;
   };
   return {
     name: 'sqlite',
-    fresh: () => open((file = path.join(dir, `store-${++n}.db`))),
+    async fresh(options = {}) {
+      const store = await open((file = path.join(dir, `store-${++n}.db`)));
+      if (options.randomIncidentNumbers) {
+        const db = new Database(file);
+        db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident'").run(randomOffset());
+        db.close();
+      }
+      return store;
+    },
     another: () => open(file),
   };
 }
 
+const randomOffset = () => randomInt(1, 2 ** 39);
+
 let cluster: Promise<TestPostgres> | undefined;
 let databases = 0;
 
-function postgresEngine(): StoreEngine {
-  const stores = tracked();
+function postgresEngine(stores: Tracked): StoreEngine {
   let url = '';
   afterAll(async () => {
     const running = cluster;
@@ -82,12 +108,14 @@ function postgresEngine(): StoreEngine {
   };
   return {
     name: 'postgres',
-    async fresh() {
+    async fresh(options = {}) {
       const pg = await (cluster ??= startPostgres());
       const name = `contract_${process.pid}_${++databases}`;
       await psql(pg.binDir, pg.url, `CREATE DATABASE ${name}`);
       url = databaseUrl(pg.url, name);
-      return open(url);
+      const store = await open(url);
+      if (options.randomIncidentNumbers) await psql(pg.binDir, url, `SELECT setval('incident_number', ${randomOffset()})`);
+      return store;
     },
     another: () => open(url),
   };

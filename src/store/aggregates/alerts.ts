@@ -12,9 +12,22 @@ export interface AlertStore {
   /** Accepts alerts into the inbox in one transaction (durable once this resolves). */
   enqueueAlerts(rows: { incidentId: string; alert: unknown; receivedAt: string }[]): Promise<void>;
   /** Inbox rows not yet forwarded, oldest first. */
-  pendingAlerts(incidentId: string, limit: number): Promise<{ id: number; alert: unknown; receivedAt: string }[]>;
-  /** Incidents with alerts waiting in the inbox (to resume forwarding after a restart). */
+  pendingAlerts(incidentId: string, limit: number): Promise<InboxRow[]>;
+  /** Incidents with alerts waiting in the inbox (to resume forwarding after a restart or another replica's death). */
   incidentsWithPendingAlerts(): Promise<string[]>;
+  /**
+   * Takes or extends the lease on forwarding this incident's inbox: one replica at a time sends its batches, in
+   * order. False while another owner holds an unexpired lease; a dead owner's lease lapses at `until`.
+   */
+  claimAlertForwarding(incidentId: string, owner: string, now: string, until: string): Promise<boolean>;
+  releaseAlertForwarding(incidentId: string, owner: string): Promise<void>;
+  /**
+   * The next batch to forward, for the lease holder: a batch taken earlier but never marked forwarded (its
+   * forwarder died; the workflow may have it already, so it goes again unchanged, with the same id), else up to
+   * `limit` of the oldest pending rows, taken as a new batch whose id is its first row's id. Undefined when
+   * nothing is pending.
+   */
+  takeAlertBatch(incidentId: string, limit: number): Promise<{ batch: number; rows: InboxRow[] } | undefined>;
   markAlertsForwarded(ids: number[], at: string): Promise<void>;
   /** The start arguments of an incident opened by alerts, kept until its workflow exists. */
   saveIncidentStart(incidentId: string, args: unknown): Promise<void>;
@@ -38,4 +51,11 @@ export interface AlertRecord {
   received: number;
   firstSeen: string;
   lastSeen: string;
+}
+
+/** An accepted alert in the inbox. */
+export interface InboxRow {
+  id: number;
+  alert: unknown;
+  receivedAt: string;
 }

@@ -1,4 +1,4 @@
-import type { AlertRecord, AlertStore } from '../aggregates/alerts';
+import type { AlertRecord, AlertStore, InboxRow } from '../aggregates/alerts';
 import type { PgDb } from './db';
 import { checkLimit } from './limit';
 
@@ -26,6 +26,16 @@ const UPSERT_ALERT = `INSERT INTO alerts (incident_id, fingerprint, starts_at, s
     summary = excluded.summary,
     received = GREATEST(alerts.received, excluded.received),
     last_seen = GREATEST(alerts.last_seen, excluded.last_seen)`;
+
+interface InboxDbRow {
+  id: number;
+  alert: unknown;
+  received_at: string;
+}
+
+function inboxRow(r: InboxDbRow): InboxRow {
+  return { id: r.id, alert: r.alert, receivedAt: r.received_at };
+}
 
 export function pgAlerts(db: PgDb): AlertStore {
   return {
@@ -71,12 +81,56 @@ export function pgAlerts(db: PgDb): AlertStore {
       );
     },
 
+    async claimAlertForwarding(incidentId, owner, now, until) {
+      const changed = await db.run(
+        `INSERT INTO alert_forward_leases (incident_id, owner, expires_at) VALUES ($1, $2, $4)
+         ON CONFLICT (incident_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE alert_forward_leases.owner = excluded.owner OR alert_forward_leases.expires_at <= $3`,
+        [incidentId, owner, now, until],
+      );
+      return changed === 1;
+    },
+
+    async releaseAlertForwarding(incidentId, owner) {
+      await db.run('DELETE FROM alert_forward_leases WHERE incident_id = $1 AND owner = $2', [incidentId, owner]);
+    },
+
+    async takeAlertBatch(incidentId, limit) {
+      checkLimit(limit);
+      return db.tx(async (client) => {
+        const [unfinished] = await db.rows<{ batch: number }>(
+          'SELECT batch FROM alert_inbox WHERE incident_id = $1 AND forwarded_at IS NULL AND batch IS NOT NULL ORDER BY id LIMIT 1',
+          [incidentId],
+          client,
+        );
+        if (unfinished) {
+          const rows = await db.rows<InboxDbRow>(
+            'SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = $1 AND batch = $2 AND forwarded_at IS NULL ORDER BY id',
+            [incidentId, unfinished.batch],
+            client,
+          );
+          return { batch: unfinished.batch, rows: rows.map(inboxRow) };
+        }
+        // SKIP LOCKED: rows another transaction is taking right now (a forwarder whose lease just lapsed) stay theirs.
+        const rows = await db.rows<InboxDbRow>(
+          `SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = $1 AND forwarded_at IS NULL AND batch IS NULL
+           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [incidentId, limit],
+          client,
+        );
+        if (!rows.length) return undefined;
+        const batch = rows[0]!.id;
+        await db.run('UPDATE alert_inbox SET batch = $1 WHERE id = ANY($2::bigint[])', [batch, rows.map((r) => r.id)], client);
+        return { batch, rows: rows.map(inboxRow) };
+      });
+    },
+
     async pendingAlerts(incidentId, limit) {
       const rows = await db.rows<{ id: number; alert: unknown; received_at: string }>(
         'SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = $1 AND forwarded_at IS NULL ORDER BY id LIMIT $2',
         [incidentId, checkLimit(limit)],
       );
-      return rows.map((r) => ({ id: r.id, alert: r.alert, receivedAt: r.received_at }));
+      return rows.map(inboxRow);
     },
 
     async incidentsWithPendingAlerts() {

@@ -166,7 +166,10 @@ CREATE TABLE alert_inbox (
   incident_id text NOT NULL,
   alert jsonb NOT NULL,
   received_at timestamptz NOT NULL,
-  forwarded_at timestamptz
+  forwarded_at timestamptz,
+  -- The batch (its first row's id) a forwarder took this row into; kept until forwarded, so a batch whose
+  -- forwarder died goes again unchanged and the workflow recognises the repeat.
+  batch bigint
 );
 CREATE INDEX alert_inbox_pending ON alert_inbox (incident_id, id) WHERE forwarded_at IS NULL;
 

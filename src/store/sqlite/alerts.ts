@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { AlertRecord, AlertStore } from '../aggregates/alerts';
+import type { AlertRecord, AlertStore, InboxRow } from '../aggregates/alerts';
 import { checkLimit, parseJson, preparedOnFirstUse } from './db';
 
 interface AlertRow {
@@ -35,6 +35,24 @@ function prepareStatements(db: Database.Database) {
       'SELECT DISTINCT incident_id FROM alert_inbox WHERE forwarded_at IS NULL',
     ),
     markAlertForwarded: db.prepare<[string, number]>('UPDATE alert_inbox SET forwarded_at = ? WHERE id = ?'),
+    claimForwarding: db.prepare<{ incidentId: string; owner: string; now: string; until: string }>(
+      `INSERT INTO alert_forward_leases (incident_id, owner, expires_at) VALUES (@incidentId, @owner, @until)
+       ON CONFLICT (incident_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE alert_forward_leases.owner = excluded.owner OR alert_forward_leases.expires_at <= @now`,
+    ),
+    releaseForwarding: db.prepare<[string, string]>('DELETE FROM alert_forward_leases WHERE incident_id = ? AND owner = ?'),
+    unfinishedBatch: db.prepare<[string], { batch: number }>(
+      'SELECT batch FROM alert_inbox WHERE incident_id = ? AND forwarded_at IS NULL AND batch IS NOT NULL ORDER BY id LIMIT 1',
+    ),
+    batchRows: db.prepare<[string, number], { id: number; alert: string; received_at: string }>(
+      'SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = ? AND batch = ? AND forwarded_at IS NULL ORDER BY id',
+    ),
+    unbatchedRows: db.prepare<[string, number], { id: number; alert: string; received_at: string }>(
+      'SELECT id, alert, received_at FROM alert_inbox WHERE incident_id = ? AND forwarded_at IS NULL AND batch IS NULL ORDER BY id LIMIT ?',
+    ),
+    assignBatch: db.prepare<[number, string]>(
+      'UPDATE alert_inbox SET batch = ? WHERE id IN (SELECT value FROM json_each(?)) AND batch IS NULL',
+    ),
     saveIncidentStart: db.prepare<[string, string]>(
       'INSERT INTO incident_starts (incident_id, args) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING',
     ),
@@ -57,6 +75,10 @@ function prepareStatements(db: Database.Database) {
     ),
     listAlerts: db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE incident_id = ? ORDER BY first_seen, fingerprint'),
   };
+}
+
+function inboxRow(r: { id: number; alert: string; received_at: string }): InboxRow {
+  return { id: r.id, alert: parseJson<unknown>(r.alert), receivedAt: r.received_at };
 }
 
 export function sqliteAlerts(db: Database.Database): AlertStore {
@@ -89,10 +111,32 @@ export function sqliteAlerts(db: Database.Database): AlertStore {
       })();
     },
 
-    async pendingAlerts(incidentId: string, limit: number): Promise<{ id: number; alert: unknown; receivedAt: string }[]> {
-      return statements()
-        .pendingAlerts.all(incidentId, checkLimit(limit))
-        .map((r) => ({ id: r.id, alert: parseJson<unknown>(r.alert), receivedAt: r.received_at }));
+    async pendingAlerts(incidentId: string, limit: number): Promise<InboxRow[]> {
+      return statements().pendingAlerts.all(incidentId, checkLimit(limit)).map(inboxRow);
+    },
+
+    async claimAlertForwarding(incidentId: string, owner: string, now: string, until: string): Promise<boolean> {
+      return statements().claimForwarding.run({ incidentId, owner, now, until }).changes === 1;
+    },
+
+    async releaseAlertForwarding(incidentId: string, owner: string): Promise<void> {
+      statements().releaseForwarding.run(incidentId, owner);
+    },
+
+    async takeAlertBatch(incidentId: string, limit: number): Promise<{ batch: number; rows: InboxRow[] } | undefined> {
+      const s = statements();
+      checkLimit(limit);
+      return db
+        .transaction(() => {
+          const unfinished = s.unfinishedBatch.get(incidentId);
+          if (unfinished) return { batch: unfinished.batch, rows: s.batchRows.all(incidentId, unfinished.batch).map(inboxRow) };
+          const rows = s.unbatchedRows.all(incidentId, limit).map(inboxRow);
+          if (!rows.length) return undefined;
+          const batch = rows[0]!.id;
+          s.assignBatch.run(batch, JSON.stringify(rows.map((r) => r.id)));
+          return { batch, rows };
+        })
+        .immediate();
     },
 
     async incidentsWithPendingAlerts(): Promise<string[]> {
