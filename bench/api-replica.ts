@@ -22,7 +22,6 @@ export interface ReplicaConfig {
   taskQueue: string;
   /** The Alertmanager integration's bearer token. */
   token: string;
-  replicaId: string;
 }
 
 async function main() {
@@ -42,7 +41,7 @@ async function main() {
     logger,
     route: (a) => routeAlert([], a),
   });
-  const sink = new AlertCoalescer({ store, alerts, logger, isSilenced: () => false, replicaId: config.replicaId });
+  const sink = new AlertCoalescer({ store, alerts, logger, isSilenced: () => false });
   await sink.resume();
   const loaded = parseIntegrations(
     'integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: AM_TOKEN }\n',

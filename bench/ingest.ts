@@ -130,17 +130,20 @@ export async function benchIngest(opts: { address: string; count: number; varian
         activities: createActivities({ store }),
       });
       const running = worker.run();
-      const replicas = await Promise.all(
-        Array.from({ length: variant.replicas }, (_, r) =>
-          startReplica({
-            address: opts.address,
-            engine: variant.engine,
-            taskQueue: firelineQueue,
-            token: TOKEN,
-            replicaId: `bench-${r + 1}`,
-          }),
+      const started = await Promise.allSettled(
+        Array.from({ length: variant.replicas }, () =>
+          startReplica({ address: opts.address, engine: variant.engine, taskQueue: firelineQueue, token: TOKEN }),
         ),
       );
+      const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) {
+        await Promise.all(replicas.map((r) => r.stop()));
+        worker.shutdown();
+        await running;
+        await store.close();
+        throw failed.reason;
+      }
       const run = randomUUID().slice(0, 6);
       const common = { count: opts.count, concurrency: CONCURRENCY };
       const http = { ...common, mode: 'http' as const, urls: replicas.map((r) => r.url), token: TOKEN };
