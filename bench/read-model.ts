@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import Database from 'better-sqlite3';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -10,99 +9,44 @@ import { createLogger } from '../src/logger';
 import { RunbookCatalog } from '../src/runbooks/catalog';
 import { createIncidentService } from '../src/services/incidents';
 import { createTokenService } from '../src/services/tokens';
-import { openSqliteStore } from '../src/store/sqlite';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
+import { ENGINE_LABEL, EVENTS_PER_INCIDENT, INCIDENTS, fill, openStore } from './engines';
+import type { Engine } from './engines';
 import { fmt, summarize } from './stats';
-
-const INCIDENTS = 10_000;
-const EVENTS_PER_INCIDENT = 50;
-/** Far above the numbers the declare bench draws on the same dev server, so workflow ids never meet. */
-const FIRST_NUMBER = 5_000_001;
-const SERVICES = ['checkout', 'payments', 'orders-db', 'inventory', 'search', 'catalog', 'shipping', 'customer-data'];
-const RUNBOOKS = ['order-db-outage', 'checkout-error-spike', 'payment-gateway-degradation', 'inventory-sync-drift', 'triage'];
-const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
-const PHASES = ['detect', 'report', 'decide', 'execute', 'recover', 'retrospective'];
-const RUNBOOK_ACTOR = JSON.stringify({ id: 'runbook', name: 'Runbook', role: 'admin' });
-const COMMANDER = JSON.stringify({ id: 'token:bench', name: 'Bench Commander', role: 'commander' });
+import type { Summary } from './stats';
 
 /**
- * 10,000 incidents over two years and 500,000 timeline events, written straight into SQLite in one
- * transaction (what the workflows would have written over time, in seconds instead).
+ * Far above the numbers the declare and ingest benches draw on the same dev server, and apart per engine, so
+ * workflow ids never meet.
  */
-function fill(file: string): { ms: number } {
-  const t0 = performance.now();
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
-  const incident = db.prepare(
-    `INSERT INTO incidents (id, title, service, severity, summary, drill, trigger_kind, trigger_actor, declared_at, runbook_id, runbook_version,
-       workflow_id, status, phase, acknowledged_at, resolved_at, closed_at, updated_at)
-     VALUES (?, ?, ?, ?, NULL, ?, 'manual', ?, ?, ?, 'bench00000000000', ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const event = db.prepare(
-    'INSERT INTO timeline_events (id, incident_id, seq, at, type, phase, actor, summary, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const start = Date.now() - 2 * 365 * 86_400_000;
-  const span = 2 * 365 * 86_400_000;
-  db.transaction(() => {
-    for (let i = 0; i < INCIDENTS; i++) {
-      const id = `INC-${FIRST_NUMBER + i}`;
-      const declared = start + Math.floor((i / INCIDENTS) * span);
-      const at = (ms: number) => new Date(declared + ms).toISOString();
-      const open = i >= INCIDENTS - 40;
-      const status = open ? (i % 2 ? 'open' : 'acknowledged') : 'closed';
-      const ack = 60_000 + (i % 17) * 30_000;
-      const resolved = 30 * 60_000 + (i % 23) * 5 * 60_000;
-      const closed = resolved + 3_600_000;
-      incident.run(
-        id,
-        `${['Checkout errors', 'Payment timeouts', 'Order DB replica lag', 'Inventory drift', 'Search latency'][i % 5]} ${i}`,
-        SERVICES[i % SERVICES.length],
-        SEVERITIES[i % 4],
-        i % 25 === 0 ? 1 : 0,
-        COMMANDER,
-        at(0),
-        RUNBOOKS[i % RUNBOOKS.length],
-        `incident/${id}`,
-        status,
-        open ? 'decide' : 'closed',
-        status === 'open' ? null : at(ack),
-        open ? null : at(resolved),
-        open ? null : at(closed),
-        at(open ? ack : closed),
-      );
-      const last = open ? ack + 120_000 : closed;
-      for (let seq = 1; seq <= EVENTS_PER_INCIDENT; seq++) {
-        const ms = Math.floor(((seq - 1) / (EVENTS_PER_INCIDENT - 1)) * last);
-        const phase = PHASES[Math.min(PHASES.length - 1, Math.floor(((seq - 1) / EVENTS_PER_INCIDENT) * PHASES.length))]!;
-        let type = 'step.succeeded';
-        let summary = `notify step-${seq} done`;
-        let data = `{"stepId":"step-${seq}"}`;
-        if (seq === 1) [type, summary, data] = ['incident.declared', 'Declared', '{"trigger":"manual"}'];
-        else if (seq === 4)
-          [type, summary, data] = ['notification.sent', 'Notified #incidents via slack', '{"stepId":"announce","via":"slack"}'];
-        else if (seq % 8 === 2) [type, summary, data] = ['phase.entered', `Entered ${phase}`, `{"phase":"${phase}"}`];
-        else if (seq === EVENTS_PER_INCIDENT && !open) [type, summary, data] = ['incident.closed', 'Closed after the retrospective', '{}'];
-        event.run(`${id}:${seq}`, id, seq, at(ms), type, phase, seq === 1 ? COMMANDER : RUNBOOK_ACTOR, summary, data);
-      }
-    }
-    db.prepare("UPDATE sequences SET value = ? WHERE name = 'incident'").run(FIRST_NUMBER + INCIDENTS);
-  })();
-  db.pragma('optimize');
-  db.close();
-  return { ms: performance.now() - t0 };
+const FIRST_NUMBER = { sqlite: 5_000_001, postgres: 6_000_001 } as const;
+
+const ROUTES = {
+  first: 'GET /incidents?limit=50, first page',
+  deep: 'GET /incidents?limit=50, pages 2–5 by cursor',
+  filtered: 'GET /incidents?limit=50 with filters (half by cursor)',
+  timeline: `GET /incidents/:id/timeline (${EVENTS_PER_INCIDENT} events)`,
+} as const;
+type Route = keyof typeof ROUTES;
+
+export interface ReadModelResult {
+  engine: Engine['kind'];
+  fillMs: number;
+  describe: Summary;
+  routes: Record<Route, Summary>;
+  summary: { coldMs: number; warm: Summary };
 }
 
 /**
- * The read model at scale against Temporal's own answer for one incident: p95 of the list route (first page,
- * pages 2–5 by cursor, filtered pages) and of the timeline route, each divided by the p95 of
- * DescribeWorkflowExecution of a real incident workflow on the same dev server, measured interleaved.
+ * The read model at scale on one engine against Temporal's own answer for one incident: the list route (first
+ * page, pages 2–5 by cursor, filtered pages) and the timeline route, and DescribeWorkflowExecution of a real
+ * incident workflow on the same dev server, measured interleaved. `engine` must be a fresh database.
  */
-export async function benchReadModel(opts: { address: string; dataDir: string; samples: number }) {
-  const file = path.join(opts.dataDir, 'read-model.db');
-  const store = openSqliteStore(file);
+export async function benchReadModel(opts: { address: string; engine: Engine; samples: number }): Promise<ReadModelResult> {
+  const store = openStore(opts.engine);
   await store.migrate();
-  const filled = fill(file);
+  const first = FIRST_NUMBER[opts.engine.kind];
+  const fillMs = await fill(opts.engine, first);
 
   const logger = createLogger({ level: 'warn' });
   const native = await NativeConnection.connect({ address: opts.address });
@@ -178,7 +122,7 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
     '&service=payments&from=2025-01-01T00:00:00Z',
   ];
   const filtered = await Promise.all(filters.map(async (f) => ({ f, cursors: await cursorsOf(f) })));
-  const ids = Array.from({ length: 97 }, (_, i) => `INC-${FIRST_NUMBER + Math.floor((i / 97) * INCIDENTS)}`);
+  const ids = Array.from({ length: 97 }, (_, i) => `INC-${first + Math.floor((i / 97) * INCIDENTS)}`);
 
   const SUMMARY_FROM = new Date(Date.now() - 3 * 365 * 86_400_000).toISOString();
   const cold = performance.now();
@@ -230,21 +174,62 @@ export async function benchReadModel(opts: { address: string; dataDir: string; s
   await connection.close();
   await store.close();
 
-  const d = summarize(samples.describe);
-  const line = (label: string, values: number[]) => {
-    const s = summarize(values);
-    return `${label} (n=${s.n}): p50 ${fmt(s.p50)}, p95 ${fmt(s.p95)} → ratio p95 ${(s.p95 / d.p95).toFixed(2)} (target ≤ 1.0)`;
-  };
-  const m = summarize(samples.summary);
   return {
-    lines: [
-      `read model: ${INCIDENTS.toLocaleString('en')} incidents, ${(INCIDENTS * EVENTS_PER_INCIDENT).toLocaleString('en')} timeline events, filled in ${(filled.ms / 1000).toFixed(1)} s`,
-      `DescribeWorkflowExecution of one incident (n=${d.n}): p50 ${fmt(d.p50)}, p95 ${fmt(d.p95)}`,
-      line('GET /incidents?limit=50, first page', samples.first),
-      line('GET /incidents?limit=50, pages 2–5 by cursor', samples.deep),
-      line('GET /incidents?limit=50 with filters (half by cursor)', samples.filtered),
-      line(`GET /incidents/:id/timeline (${EVENTS_PER_INCIDENT} events)`, samples.timeline),
-      `GET /metrics/summary over every incident: first call (fills the milestone cache) ${fmt(metricsColdMs)}; afterwards p50 ${fmt(m.p50)}, p95 ${fmt(m.p95)} (n=${m.n})`,
-    ],
+    engine: opts.engine.kind,
+    fillMs,
+    describe: summarize(samples.describe),
+    routes: {
+      first: summarize(samples.first),
+      deep: summarize(samples.deep),
+      filtered: summarize(samples.filtered),
+      timeline: summarize(samples.timeline),
+    },
+    summary: { coldMs: metricsColdMs, warm: summarize(samples.summary) },
   };
+}
+
+/**
+ * One table, a column group per engine: p50, p95, p99 and the p95 ratio against that engine's own
+ * DescribeWorkflowExecution samples (target ≤ 1.0).
+ */
+export function readModelLines(results: ReadModelResult[], skipped: string[]): string[] {
+  const rows: [string, (r: ReadModelResult) => { s: Summary; ratio?: number }][] = [
+    [`DescribeWorkflowExecution (n=${results[0]?.describe.n ?? 0})`, (r) => ({ s: r.describe })],
+    ...(Object.keys(ROUTES) as Route[]).map((k): [string, (r: ReadModelResult) => { s: Summary; ratio: number }] => [
+      ROUTES[k],
+      (r) => ({ s: r.routes[k], ratio: r.routes[k].p95 / r.describe.p95 }),
+    ]),
+  ];
+  const label = Math.max(...rows.map(([name]) => name.length));
+  const cell = (values: string[]) => values.map((v) => v.padStart(8)).join('');
+  const ms = (x: number) => x.toFixed(1);
+  const line = (name: string, cells: string[]) => name.padEnd(label) + cells.map((c) => ` │ ${c}`).join('');
+  return [
+    `${INCIDENTS.toLocaleString('en')} incidents, ${(INCIDENTS * EVENTS_PER_INCIDENT).toLocaleString('en')} timeline events; ` +
+      results.map((r) => `${ENGINE_LABEL[r.engine]} filled in ${(r.fillMs / 1000).toFixed(1)} s`).join(', '),
+    ...skipped,
+    'milliseconds; ratio = route p95 / DescribeWorkflowExecution p95, measured interleaved on the same engine (target ≤ 1.0)',
+    line(
+      '',
+      results.map((r) => ENGINE_LABEL[r.engine].padStart(32)),
+    ),
+    line(
+      '',
+      results.map(() => cell(['p50', 'p95', 'p99', 'ratio'])),
+    ),
+    ...rows.map(([name, of]) =>
+      line(
+        name,
+        results.map((r) => {
+          const { s, ratio } = of(r);
+          return cell([ms(s.p50), ms(s.p95), ms(s.p99), ratio === undefined ? '' : ratio.toFixed(2)]);
+        }),
+      ),
+    ),
+    ...results.map(
+      (r) =>
+        `GET /metrics/summary over every incident, ${ENGINE_LABEL[r.engine]}: first call (fills the milestone cache) ${fmt(r.summary.coldMs)}; ` +
+        `afterwards p50 ${fmt(r.summary.warm.p50)}, p95 ${fmt(r.summary.warm.p95)} (n=${r.summary.warm.n})`,
+    ),
+  ];
 }

@@ -4,8 +4,22 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank]!;
 }
 
-export function summarize(values: number[]) {
-  return { n: values.length, p50: percentile(values, 50), p95: percentile(values, 95), max: Math.max(...values) };
+export interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(values: number[]): Summary {
+  return {
+    n: values.length,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
+    max: Math.max(...values),
+  };
 }
 
 export const fmt = (ms: number) => `${ms.toFixed(1)} ms`;

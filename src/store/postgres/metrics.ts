@@ -51,7 +51,9 @@ const METRICS_COLUMNS = [
   'computed_at',
 ] as const satisfies readonly (keyof MetricsRow)[];
 
-const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id), 0)';
+// incidents.id is COLLATE "C", timeline_events.incident_id is not: compared in "C", the (incident_id, seq) index
+// would not apply and each incident would scan the whole timeline table.
+const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id COLLATE "default"), 0)';
 
 /**
  * A missing row is stale whatever the incident's state; a final row never is; any other row is stale once the

@@ -30,7 +30,9 @@ const UPSERT_EVENT = `INSERT INTO timeline_events (id, incident_id, seq, at, typ
     OR timeline_events.data IS DISTINCT FROM excluded.data OR timeline_events.actor IS DISTINCT FROM excluded.actor
     OR timeline_events.phase IS DISTINCT FROM excluded.phase OR timeline_events.at IS DISTINCT FROM excluded.at`;
 
-const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id), 0)';
+// incidents.id is COLLATE "C", timeline_events.incident_id is not: compared in "C", the (incident_id, seq) index
+// would not apply and each incident would scan the whole timeline table.
+const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id COLLATE "default"), 0)';
 
 export function pgTimeline(db: PgDb): TimelineStore {
   return {
