@@ -666,5 +666,6 @@ function expectTimelineOnce(id: string, events: TimelineEvent[]): void {
   };
   const seen = events.map(identity);
   expect(seen.filter((k, i) => seen.indexOf(k) !== i)).toEqual([]);
-  expect(events[0]?.type).toBe('incident.declared');
+  // Declared once, though not necessarily first: an incident opened by alerts starts with their first batch.
+  expect(events.filter((e) => e.type === 'incident.declared')).toHaveLength(1);
 }
