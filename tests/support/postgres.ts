@@ -121,7 +121,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         'fsync = off',
         'synchronous_commit = off',
         'full_page_writes = off',
-        'max_connections = 30',
+        'max_connections = 200',
         "password_encryption = 'scram-sha-256'",
         '',
       ].join('\n'),
