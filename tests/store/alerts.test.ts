@@ -175,6 +175,17 @@ describeEachStore('alert store', (engine) => {
     });
   });
 
+  it('accept NUL characters in alert text and labels (PostgreSQL keeps U+FFFD in their place)', async () => {
+    const store = await engine.fresh();
+    const nul = 'bad\u0000value';
+    await store.enqueueAlerts([{ incidentId: 'INC-1', alert: { labels: { zone: nul }, summary: nul }, receivedAt: minutes(0) }]);
+    await store.upsertAlerts([alert('fp-nul', { summary: nul, labels: { zone: nul } })]);
+    const replaced = engine.name === 'postgres' ? 'bad\ufffdvalue' : nul;
+    expect((await store.pendingAlerts('INC-1', 10))[0]!.alert).toEqual({ labels: { zone: replaced }, summary: replaced });
+    const [stored] = await store.listAlerts('INC-1');
+    expect([stored!.summary, stored!.labels.zone]).toEqual([replaced, replaced]);
+  });
+
   describe('incident starts', () => {
     it('keep the first arguments saved and when the workflow was started', async () => {
       const store = await engine.fresh();

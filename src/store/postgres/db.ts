@@ -32,6 +32,23 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
+/**
+ * PostgreSQL refuses NUL in text and in jsonb (`\u0000`), which SQLite stores; an alert label or a title with
+ * one must not turn into a failed write. NUL becomes U+FFFD, in plain strings and in JSON text (an escape is a
+ * `\u0000` preceded by an odd number of backslashes in a JSON parameter; an even number is a literal backslash).
+ */
+function withoutNul(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const plain = value.includes('\u0000') ? value.replace(/\u0000/g, '\ufffd') : value;
+  const json = plain.startsWith('{') || plain.startsWith('[');
+  if (!json || !plain.includes('\\u0000')) return plain;
+  return plain.replace(/(\\+)u0000/g, (m: string, slashes: string) => (slashes.length % 2 ? `${slashes}ufffd` : m));
+}
+
+function cleanParams(params: unknown[]): unknown[] {
+  return params.map((p) => (Array.isArray(p) ? p.map(withoutNul) : withoutNul(p)));
+}
+
 export interface PgOptions {
   /** Connections per process; each API or worker replica has its own pool. */
   max?: number;
@@ -53,10 +70,10 @@ export function openPgDb(url: string, options: PgOptions = {}): PgDb {
   const db: PgDb = {
     pool,
     async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], on: Queryable = pool) {
-      return (await on.query<R>(sql, params)).rows;
+      return (await on.query<R>(sql, cleanParams(params))).rows;
     },
     async run(sql: string, params: unknown[] = [], on: Queryable = pool) {
-      return (await on.query(sql, params)).rowCount ?? 0;
+      return (await on.query(sql, cleanParams(params))).rowCount ?? 0;
     },
     async tx<T>(fn: (client: pg.PoolClient) => Promise<T>) {
       const client = await pool.connect();
