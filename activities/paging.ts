@@ -4,7 +4,7 @@ import type { EscalationSnapshot } from '../src/domain/oncall';
 import { UnknownPolicyError } from '../src/oncall/escalation';
 import { snapshotEscalation } from '../src/oncall/overrides';
 import type { OnCallSource } from '../src/oncall/source';
-import type { IncidentStore, OnCallStore, OutboxStore, PageRecord, PagingStore } from '../src/store/store';
+import type { IncidentStore, LeaseStore, OnCallStore, OutboxStore, PageRecord, PagingStore } from '../src/store/store';
 import { uncertainFailure } from './channels/errors';
 import { DEFAULT_THROTTLE_RULES, throttleDelayMs } from './channels/throttle';
 import type { ThrottleKind, ThrottleRules } from './channels/throttle';
@@ -37,7 +37,7 @@ export interface PageResult {
 }
 
 export interface PagingDeps {
-  store: IncidentStore & OnCallStore & OutboxStore & PagingStore;
+  store: IncidentStore & LeaseStore & OnCallStore & OutboxStore & PagingStore;
   oncall?: OnCallSource;
   channels?: Partial<Record<ChannelKind, PageChannel>>;
   publicUrl?: string;
@@ -47,6 +47,8 @@ export interface PagingDeps {
 }
 
 const THROTTLE_LOOKBACK_MS = 3 * 3_600_000;
+/** Long enough for a throttle check and one write; a worker that dies holding it blocks the contact no longer. */
+const CONTACT_LEASE_MS = 15_000;
 
 /** While a send runs the activity heartbeats, so a dead worker's attempt is retried in seconds, not minutes. */
 const HEARTBEAT_MS = 3000;
@@ -139,26 +141,42 @@ export function createPagingActivities(deps: PagingDeps) {
         await record(req, req.channel, 'withdrawn', 'acknowledged before it went out', null);
         throw ApplicationFailure.nonRetryable('acknowledged before this page went out', FAILURE.pageWithdrawn);
       }
-      const rules = deps.throttle?.[req.channel] ?? DEFAULT_THROTTLE_RULES[req.channel];
-      const since = new Date(now().getTime() - THROTTLE_LOOKBACK_MS).toISOString();
-      const delay = throttleDelayMs(await deps.store.recentPages(req.channel, req.to, since), now(), rules);
-      if (delay > 0) {
-        await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
-        throw ApplicationFailure.create({
-          message: `${req.channel} to this contact is throttled`,
-          type: FAILURE.throttled,
-          nextRetryDelay: delay,
-        });
-      }
       // Email cannot be deduplicated by the receiver: an attempt that died mid-send (a crashed worker) leaves
-      // this mark, and the retry then counts the page as uncertain and moves on rather than risk a second one.
-      if (req.channel === 'email') {
-        if (earlierAttempt(await deps.store.listPages(req.incident.id), req.key)) {
-          const why = 'an earlier attempt died while sending; not sent again (it may have arrived)';
-          await record(req, req.channel, 'failed', why, null);
-          throw uncertainFailure('email', why);
+      // the `sending` mark, and the retry then counts the page as uncertain and moves on rather than risk a second one.
+      if (req.channel === 'email' && earlierAttempt(await deps.store.listPages(req.incident.id), req.key)) {
+        const why = 'an earlier attempt died while sending; not sent again (it may have arrived)';
+        await record(req, req.channel, 'failed', why, null);
+        throw uncertainFailure('email', why);
+      }
+      // The throttle decision and the `sending` mark it counts are one step per contact across all workers: two
+      // pages to one person from two replicas at once must not both see a free slot.
+      const contactLease = `page-contact:${req.channel}:${req.to}`;
+      const leaseAt = now();
+      if (
+        !(await deps.store.claimLease(
+          contactLease,
+          req.key,
+          leaseAt.toISOString(),
+          new Date(leaseAt.getTime() + CONTACT_LEASE_MS).toISOString(),
+        ))
+      ) {
+        throw ApplicationFailure.retryable('another worker is paging this contact at this moment', FAILURE.contactBusy);
+      }
+      try {
+        const rules = deps.throttle?.[req.channel] ?? DEFAULT_THROTTLE_RULES[req.channel];
+        const since = new Date(now().getTime() - THROTTLE_LOOKBACK_MS).toISOString();
+        const delay = throttleDelayMs(await deps.store.recentPages(req.channel, req.to, since, req.key), now(), rules);
+        if (delay > 0) {
+          await record(req, req.channel, 'throttled', `throttled for ${Math.ceil(delay / 1000)} s`, null);
+          throw ApplicationFailure.create({
+            message: `${req.channel} to this contact is throttled`,
+            type: FAILURE.throttled,
+            nextRetryDelay: delay,
+          });
         }
         await record(req, req.channel, 'sending', null, null);
+      } finally {
+        await deps.store.releaseLease(contactLease, req.key);
       }
       const startedAt = now().toISOString();
       const beat = setInterval(heartbeat, HEARTBEAT_MS);

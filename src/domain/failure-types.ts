@@ -24,6 +24,8 @@ export const FAILURE = {
   // Paging
   pageWithdrawn: 'PageWithdrawn',
   throttled: 'Throttled',
+  /** Another worker is deciding this contact's throttle right now: retried in a moment. */
+  contactBusy: 'ContactBusy',
   // Actions, checks and their configuration
   actionNetworkError: 'FirelineActionNetworkError',
   actionHttpRetryable: 'FirelineActionHttpRetryable',

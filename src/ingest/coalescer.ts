@@ -4,7 +4,7 @@ import { foldAlertUpdates } from '../domain/alert-episode';
 import type { AlertUpdate } from '../domain/alert-episode';
 import type { Logger } from '../logger';
 import { ServiceError, unavailable } from '../services/errors';
-import type { AlertStore } from '../store/store';
+import type { AlertStore, LeaseStore } from '../store/store';
 import type { AcceptResult, AlertSink } from './sink';
 
 /** The alert use cases the coalescer paces alerts into (src/services/alerts.ts); it never talks to Temporal itself. */
@@ -20,7 +20,7 @@ export interface AlertIncidents {
 
 export interface CoalescerOptions {
   /** The inbox: accepted alerts wait here until forwarded. */
-  store: AlertStore;
+  store: AlertStore & LeaseStore;
   alerts: AlertIncidents;
   logger: Logger;
   isSilenced: (alert: AlertEvent, at: Date) => boolean;
@@ -191,7 +191,8 @@ export class AlertCoalescer implements AlertSink {
     const at = this.now();
     const until = new Date(at.getTime() + this.leaseMs).toISOString();
     // Another replica is forwarding this incident: look again soon, in case it finished before our rows landed.
-    if (!(await this.o.store.claimAlertForwarding(incidentId, this.replicaId, at.toISOString(), until))) return this.retryDelay;
+    const lease = `alert-forwarding:${incidentId}`;
+    if (!(await this.o.store.claimLease(lease, this.replicaId, at.toISOString(), until))) return this.retryDelay;
     try {
       const taken = await this.o.store.takeAlertBatch(incidentId, MAX_BATCH_ROWS);
       if (!taken) return undefined;
@@ -207,7 +208,7 @@ export class AlertCoalescer implements AlertSink {
       return more ? this.minInterval : undefined;
     } finally {
       await this.o.store
-        .releaseAlertForwarding(incidentId, this.replicaId)
+        .releaseLease(lease, this.replicaId)
         .catch((err: unknown) => this.o.logger.warn({ incidentId, err: (err as Error).message }, 'forwarding lease not released'));
     }
   }

@@ -2,6 +2,7 @@ import type { AlertStore } from './aggregates/alerts';
 import type { AuditStore } from './aggregates/audit';
 import type { AuthStore } from './aggregates/auth';
 import type { IdempotencyStore } from './aggregates/idempotency';
+import type { LeaseStore } from './aggregates/leases';
 import type { IncidentStore } from './aggregates/incidents';
 import type { MetricsStore } from './aggregates/metrics';
 import type { OnCallStore } from './aggregates/oncall';
@@ -16,6 +17,7 @@ export type { AlertRecord, AlertStore, InboxRow } from './aggregates/alerts';
 export type { AuditEntry, AuditStore } from './aggregates/audit';
 export type { AuthStore, SessionRecord, TokenRecord } from './aggregates/auth';
 export type { IdempotencyStore } from './aggregates/idempotency';
+export type { LeaseStore } from './aggregates/leases';
 export type { IncidentFilter, IncidentStore, Page } from './aggregates/incidents';
 export type { IncidentMetricsPoint, IncidentMetricsRecord, IncidentMilestones, MetricsStore } from './aggregates/metrics';
 export type { OnCallOverrideRecord, OnCallStore } from './aggregates/oncall';
@@ -61,4 +63,5 @@ export type Store = StoreLifecycle &
   OnCallStore &
   SilenceStore &
   MetricsStore &
-  SlackStore;
+  SlackStore &
+  LeaseStore;

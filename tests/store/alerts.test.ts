@@ -122,27 +122,6 @@ describeEachStore('alert store', (engine) => {
   });
 
   describe('forwarding across replicas', () => {
-    it('has one lease holder per incident; the holder extends it, a lapsed lease goes to whoever asks', async () => {
-      const a = await engine.fresh();
-      const b = await engine.another();
-      const claims = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimAlertForwarding('INC-1', `replica-${i}`, minutes(0), minutes(1))),
-      );
-      expect(claims.filter(Boolean)).toHaveLength(1);
-      const holder = `replica-${claims.indexOf(true)}`;
-      expect(await a.claimAlertForwarding('INC-1', holder, minutes(0.5), minutes(2))).toBe(true);
-      expect(await b.claimAlertForwarding('INC-1', 'other', minutes(1.5), minutes(3))).toBe(false);
-      // Another incident's lease is another lease.
-      expect(await b.claimAlertForwarding('INC-2', 'other', minutes(1.5), minutes(3))).toBe(true);
-      // The holder died: at its expiry the lease is free.
-      expect(await b.claimAlertForwarding('INC-1', 'other', minutes(2), minutes(4))).toBe(true);
-      // Releasing someone else's lease changes nothing; releasing one's own frees it at once.
-      await a.releaseAlertForwarding('INC-1', holder);
-      expect(await a.claimAlertForwarding('INC-1', holder, minutes(2.5), minutes(5))).toBe(false);
-      await b.releaseAlertForwarding('INC-1', 'other');
-      expect(await a.claimAlertForwarding('INC-1', holder, minutes(2.5), minutes(5))).toBe(true);
-    });
-
     it('takes the oldest rows as a batch named by its first row, hands an unfinished batch out again unchanged, then moves on', async () => {
       const store = await engine.fresh();
       expect(await store.takeAlertBatch('INC-1', 10)).toBeUndefined();

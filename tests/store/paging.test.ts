@@ -50,7 +50,7 @@ describeEachStore('paging store', (engine) => {
     expect(await store.listPages('INC-1')).toEqual([page('k', { status: 'sent', attempts: 3, providerId: 'id-1', updatedAt: minutes(3) })]);
   });
 
-  it('answers when pages to one recipient were sent since a time, oldest first', async () => {
+  it('answers when pages to one recipient were sent or are being sent since a time, oldest first, but for the asker', async () => {
     const store = await engine.fresh();
     await store.recordPage(page('old', { updatedAt: minutes(1) }));
     await store.recordPage(page('at-since', { updatedAt: minutes(5) }));
@@ -61,7 +61,8 @@ describeEachStore('paging store', (engine) => {
     await store.recordPage(page('throttled', { updatedAt: minutes(8), status: 'throttled' }));
     await store.recordPage(page('other-person', { updatedAt: minutes(8), recipient: 'bob@example.com' }));
     await store.recordPage(page('other-channel', { updatedAt: minutes(8), channel: 'slack' }));
-    expect(await store.recentPages('email', 'alice@example.com', minutes(5))).toEqual([minutes(5), minutes(7), minutes(9)]);
+    expect(await store.recentPages('email', 'alice@example.com', minutes(5))).toEqual([minutes(5), minutes(7), minutes(8), minutes(9)]);
+    expect(await store.recentPages('email', 'alice@example.com', minutes(5), 'sending')).toEqual([minutes(5), minutes(7), minutes(9)]);
     expect(await store.recentPages('email', 'alice@example.com', minutes(10))).toEqual([]);
     expect(await store.recentPages('slack', 'alice@example.com', minutes(0))).toEqual([minutes(8)]);
   });

@@ -16,13 +16,7 @@ export interface AlertStore {
   /** Incidents with alerts waiting in the inbox (to resume forwarding after a restart or another replica's death). */
   incidentsWithPendingAlerts(): Promise<string[]>;
   /**
-   * Takes or extends the lease on forwarding this incident's inbox: one replica at a time sends its batches, in
-   * order. False while another owner holds an unexpired lease; a dead owner's lease lapses at `until`.
-   */
-  claimAlertForwarding(incidentId: string, owner: string, now: string, until: string): Promise<boolean>;
-  releaseAlertForwarding(incidentId: string, owner: string): Promise<void>;
-  /**
-   * The next batch to forward, for the lease holder: a batch taken earlier but never marked forwarded (its
+   * The next batch to forward, for the holder of the incident's forwarding lease (LeaseStore): a batch taken earlier but never marked forwarded (its
    * forwarder died; the workflow may have it already, so it goes again unchanged, with the same id), else up to
    * `limit` of the oldest pending rows, taken as a new batch whose id is its first row's id. Undefined when
    * nothing is pending.

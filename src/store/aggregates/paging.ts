@@ -3,8 +3,11 @@ export interface PagingStore {
   /** Records a page attempt's outcome; the key is the page's idempotency key, so a retry updates its row. */
   recordPage(page: PageRecord): Promise<void>;
   listPages(incidentId: string): Promise<PageRecord[]>;
-  /** When pages to this recipient were sent since `since` (for per-contact throttling). */
-  recentPages(channel: string, recipient: string, since: string): Promise<string[]>;
+  /**
+   * When pages to this recipient were sent, or are being sent, since `since` (for per-contact throttling), oldest
+   * first; `exceptKey` leaves out the page asking (its own earlier attempt is no reason to wait).
+   */
+  recentPages(channel: string, recipient: string, since: string, exceptKey?: string): Promise<string[]>;
 }
 
 export interface PageRecord {

@@ -81,20 +81,6 @@ export function pgAlerts(db: PgDb): AlertStore {
       );
     },
 
-    async claimAlertForwarding(incidentId, owner, now, until) {
-      const changed = await db.run(
-        `INSERT INTO alert_forward_leases (incident_id, owner, expires_at) VALUES ($1, $2, $4)
-         ON CONFLICT (incident_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE alert_forward_leases.owner = excluded.owner OR alert_forward_leases.expires_at <= $3`,
-        [incidentId, owner, now, until],
-      );
-      return changed === 1;
-    },
-
-    async releaseAlertForwarding(incidentId, owner) {
-      await db.run('DELETE FROM alert_forward_leases WHERE incident_id = $1 AND owner = $2', [incidentId, owner]);
-    },
-
     async takeAlertBatch(incidentId, limit) {
       checkLimit(limit);
       return db.tx(async (client) => {

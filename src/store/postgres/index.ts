@@ -15,6 +15,7 @@ import { pgPaging } from './paging';
 import { pgPostmortems } from './postmortems';
 import { pgSilences } from './silences';
 import { pgSlack } from './slack';
+import { pgLeases } from './leases';
 import { pgTimeline } from './timeline';
 
 function pgLifecycle(db: PgDb): StoreLifecycle {
@@ -49,5 +50,6 @@ export function openPostgresStore(url: string, options: PgOptions = {}): Store {
     pgOnCall(db),
     pgSilences(db),
     pgSlack(db),
+    pgLeases(db),
   );
 }

@@ -179,8 +179,8 @@ CREATE TABLE incident_starts (
   started_at timestamptz
 );
 
-CREATE TABLE alert_forward_leases (
-  incident_id text PRIMARY KEY,
+CREATE TABLE leases (
+  name text PRIMARY KEY,
   owner text NOT NULL,
   expires_at timestamptz NOT NULL
 );

@@ -62,10 +62,11 @@ export function pgPaging(db: PgDb): PagingStore {
       }));
     },
 
-    async recentPages(channel, recipient, since) {
+    async recentPages(channel, recipient, since, exceptKey = '') {
       const rows = await db.rows<{ updated_at: string }>(
-        "SELECT updated_at FROM pages WHERE channel = $1 AND recipient = $2 AND status = 'sent' AND updated_at >= $3 ORDER BY updated_at",
-        [channel, recipient, since],
+        `SELECT updated_at FROM pages WHERE channel = $1 AND recipient = $2 AND status IN ('sent', 'sending') AND updated_at >= $3
+           AND key <> $4 ORDER BY updated_at`,
+        [channel, recipient, since, exceptKey],
       );
       return rows.map((r) => r.updated_at);
     },

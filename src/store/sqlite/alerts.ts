@@ -35,12 +35,6 @@ function prepareStatements(db: Database.Database) {
       'SELECT DISTINCT incident_id FROM alert_inbox WHERE forwarded_at IS NULL',
     ),
     markAlertForwarded: db.prepare<[string, number]>('UPDATE alert_inbox SET forwarded_at = ? WHERE id = ?'),
-    claimForwarding: db.prepare<{ incidentId: string; owner: string; now: string; until: string }>(
-      `INSERT INTO alert_forward_leases (incident_id, owner, expires_at) VALUES (@incidentId, @owner, @until)
-       ON CONFLICT (incident_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-       WHERE alert_forward_leases.owner = excluded.owner OR alert_forward_leases.expires_at <= @now`,
-    ),
-    releaseForwarding: db.prepare<[string, string]>('DELETE FROM alert_forward_leases WHERE incident_id = ? AND owner = ?'),
     unfinishedBatch: db.prepare<[string], { batch: number }>(
       'SELECT batch FROM alert_inbox WHERE incident_id = ? AND forwarded_at IS NULL AND batch IS NOT NULL ORDER BY id LIMIT 1',
     ),
@@ -113,14 +107,6 @@ export function sqliteAlerts(db: Database.Database): AlertStore {
 
     async pendingAlerts(incidentId: string, limit: number): Promise<InboxRow[]> {
       return statements().pendingAlerts.all(incidentId, checkLimit(limit)).map(inboxRow);
-    },
-
-    async claimAlertForwarding(incidentId: string, owner: string, now: string, until: string): Promise<boolean> {
-      return statements().claimForwarding.run({ incidentId, owner, now, until }).changes === 1;
-    },
-
-    async releaseAlertForwarding(incidentId: string, owner: string): Promise<void> {
-      statements().releaseForwarding.run(incidentId, owner);
     },
 
     async takeAlertBatch(incidentId: string, limit: number): Promise<{ batch: number; rows: InboxRow[] } | undefined> {

@@ -15,6 +15,7 @@ import { sqlitePaging } from './paging';
 import { sqlitePostmortems } from './postmortems';
 import { sqliteSilences } from './silences';
 import { sqliteSlack } from './slack';
+import { sqliteLeases } from './leases';
 import { sqliteTimeline } from './timeline';
 
 /** The embedded read model: one SQLite file (or `:memory:`), shared safely by several processes through WAL. */
@@ -35,6 +36,7 @@ export function openSqliteStore(file: string): Store {
     sqliteSilences(db),
     sqliteMetrics(db),
     sqliteSlack(db),
+    sqliteLeases(db),
   );
 }
 

@@ -335,14 +335,14 @@ CREATE TABLE incident_starts (
 `;
 
 /**
- * Several API replicas forward one inbox: a lease per incident lets one of them at a time send its batches, in
- * order; `batch` marks the rows taken into a batch (its first row's id) until they are forwarded, so a batch its
+ * Several replicas share the work: leases (one owner at a time, lapsing at expiry) guard forwarding an incident's
+ * inbox and deciding a contact's page throttle. `batch` marks the rows taken into a batch (its first row's id) until they are forwarded, so a batch its
  * forwarder died with goes again unchanged.
  */
 const ALERT_FORWARDING = `
 ALTER TABLE alert_inbox ADD COLUMN batch INTEGER;
-CREATE TABLE alert_forward_leases (
-  incident_id TEXT PRIMARY KEY,
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
   expires_at TEXT NOT NULL
 );
@@ -359,7 +359,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 8, name: 'pages', sql: PAGES },
   { id: 9, name: 'slack', sql: SLACK },
   { id: 10, name: 'alert-inbox', sql: ALERT_INBOX },
-  { id: 11, name: 'alert-forwarding', sql: ALERT_FORWARDING },
+  { id: 11, name: 'leases-and-alert-batches', sql: ALERT_FORWARDING },
 ];
 
 /** Applies the migrations not applied yet; safe to run from several processes at once. */

@@ -27,8 +27,9 @@ function prepareStatements(db: Database.Database) {
          error = excluded.error, provider_id = excluded.provider_id, updated_at = excluded.updated_at`,
     ),
     listPages: db.prepare<[string], PageRow>('SELECT * FROM pages WHERE incident_id = ? ORDER BY updated_at, key'),
-    recentPages: db.prepare<[string, string, string], { updated_at: string }>(
-      "SELECT updated_at FROM pages WHERE channel = ? AND recipient = ? AND status = 'sent' AND updated_at >= ? ORDER BY updated_at",
+    recentPages: db.prepare<[string, string, string, string], { updated_at: string }>(
+      `SELECT updated_at FROM pages WHERE channel = ? AND recipient = ? AND status IN ('sent', 'sending') AND updated_at >= ? AND key <> ?
+       ORDER BY updated_at`,
     ),
   };
 }
@@ -74,9 +75,9 @@ export function sqlitePaging(db: Database.Database): PagingStore {
         }));
     },
 
-    async recentPages(channel: string, recipient: string, since: string): Promise<string[]> {
+    async recentPages(channel: string, recipient: string, since: string, exceptKey = ''): Promise<string[]> {
       return statements()
-        .recentPages.all(channel, recipient, since)
+        .recentPages.all(channel, recipient, since, exceptKey)
         .map((r) => r.updated_at);
     },
   };
