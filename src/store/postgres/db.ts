@@ -39,7 +39,7 @@ const types = {
  */
 function withoutNul(value: unknown): unknown {
   if (typeof value !== 'string') return value;
-  const plain = value.includes('\u0000') ? value.replace(/\u0000/g, '\ufffd') : value;
+  const plain = value.includes('\u0000') ? value.split('\u0000').join('\ufffd') : value;
   const json = plain.startsWith('{') || plain.startsWith('[');
   if (!json || !plain.includes('\\u0000')) return plain;
   return plain.replace(/(\\+)u0000/g, (m: string, slashes: string) => (slashes.length % 2 ? `${slashes}ufffd` : m));
