@@ -1,4 +1,5 @@
-// Records the replay corpus: `npm run record-histories`. Run it when a release changes the workflow on purpose,
+// Records the replay corpus: `npm run record-histories -- <version>` (v1, v2, …) writes `<version>-<scenario>.json`
+// for each scenario no version has recorded yet. Run it when a release changes the workflow on purpose,
 // and keep the old files: they are what running incidents of the old version will replay.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -44,12 +45,14 @@ async function main() {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const version = process.argv[2] ?? 'v1';
+  const recorded = new Set(fs.readdirSync(OUT_DIR).flatMap((f) => /^v\d+-(.+)\.json$/.exec(f)?.slice(1) ?? []));
   try {
     await worker.runUntil(async () => {
       for (const scenario of SCENARIOS) {
+        // Recorded histories are the record of what shipped: never overwrite one, and a scenario recorded by an
+        // earlier version stays that version's (its file is what incidents started then replay).
+        if (recorded.has(scenario.name)) continue;
         const file = path.join(OUT_DIR, `${version}-${scenario.name}.json`);
-        // Recorded histories are the record of what shipped: never overwrite one.
-        if (fs.existsSync(file)) continue;
         const handle = await runScenario(client, store, taskQueue, scenario);
         fs.writeFileSync(file, historyToJSON(await handle.fetchHistory()));
         log(`wrote ${path.relative(process.cwd(), file)}`);
