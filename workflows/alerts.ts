@@ -1,4 +1,5 @@
 // Alert folding: batches from the receivers update the incident's alert episodes.
+import { patched } from '@temporalio/workflow';
 import { alertEpisodeKey } from '../src/domain/alert-episode';
 import type { Actor } from '../src/domain/roles';
 import type { AlertBatch } from './messages';
@@ -17,7 +18,9 @@ const RECENT_BATCHES = 16;
  */
 export function applyAlerts(run: IncidentRun, batch: AlertBatch): void {
   const { state, timeline } = run;
-  if (batch.batch !== undefined) {
+  // Behind a patch: a worker of the previous version applied every batch, repeats included, and its histories must
+  // replay the same way.
+  if (batch.batch !== undefined && patched('drop-repeated-alert-batches')) {
     const recent = (state.alertBatches ??= []);
     if (recent.includes(batch.batch)) return;
     recent.push(batch.batch);
