@@ -237,30 +237,40 @@ async function commandMigrate(config: Config) {
 }
 
 async function commandStore(config: Config, args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { to: { type: 'string' }, from: { type: 'string' } },
-  });
-  if (positionals[0] !== 'copy')
-    throw new UsageError('fireline store copy --to postgres://user:pass@host:5432/db [--from data/fireline.db]');
+  const usage = 'fireline store copy --to postgres://user:pass@host:5432/db [--from data/fireline.db]';
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { to: { type: 'string' }, from: { type: 'string' } } });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${usage}`);
+  }
+  const { positionals, values } = parsed;
+  if (positionals[0] !== 'copy' || positionals.length > 1) throw new UsageError(usage);
   const to = values.to ?? '';
-  if (!/^postgres(ql)?:\/\//.test(to)) throw new UsageError('--to: expected postgres://user:pass@host:port/db');
+  if (!/^postgres(ql)?:\/\//.test(to)) throw new UsageError(`--to: expected postgres://user:pass@host:port/db\n${usage}`);
   const from = values.from ?? sqliteFile(config);
   if (!fs.existsSync(from)) throw new UsageError(`--from: ${from} does not exist (an embedded install keeps it in its data dir)`);
+  const started = Date.now();
   // The target's schema first, through the same migrations every replica runs.
   const target = await openStore({ ...config, DATABASE_URL: to });
   await target.close();
   out(`copying ${from} → ${redactUrl(to)}`);
   const results = await copyStoreToPostgres(from, to, (p) => {
-    if (p.target >= 0) out(`  ${p.table.padEnd(18)} ${String(p.source).padStart(8)} rows, ${p.inserted} new, ${p.target} there now`);
+    if (p.target < 0) return;
+    const line = `  ${p.table.padEnd(18)} ${String(p.source).padStart(8)} rows, ${p.inserted} new, ${p.target} there now`;
+    out(p.resumed ? `${line} (copied by the interrupted run)` : line);
   });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const short = results.filter((r) => r.target < r.source);
   if (short.length) {
     out(`not complete: ${short.map((r) => r.table).join(', ')} has fewer rows in PostgreSQL than in SQLite`);
     return 1;
   }
-  out('done: every row is in PostgreSQL; start the scaled stack with DATABASE_URL set to it');
+  const rows = results.reduce((n, r) => n + r.source, 0);
+  const inserted = results.reduce((n, r) => n + r.inserted, 0);
+  out(
+    `done in ${seconds} s: ${rows} rows, ${inserted} new; every row is in PostgreSQL, start the scaled stack with DATABASE_URL set to it`,
+  );
   return 0;
 }
 

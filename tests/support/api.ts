@@ -159,6 +159,8 @@ export interface ApiHarness {
   client: Client;
   taskQueue: string;
   runbooksDir: string;
+  /** Holds the SQLite read model, `fireline.db`. */
+  dataDir: string;
   tokens: Record<Role, string>;
   /** Token record ids by role; audit entries name actors `token:<id>`. */
   tokenIds: Record<Role, string>;
@@ -248,6 +250,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
     client,
     taskQueue,
     runbooksDir,
+    dataDir,
     tokens,
     tokenIds,
     tokenService,
