@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import type { IncidentPatch, IncidentPhase, IncidentRecord, IncidentStatus } from '../../domain/incident';
 import type { Actor } from '../../domain/roles';
 import type { Severity } from '../../domain/severity';
 import type { IncidentFilter, IncidentStore, Page } from '../aggregates/incidents';
-import { IncidentNotFoundError, InvalidCursorError } from '../store-errors';
+import { decodeIncidentCursor, encodeIncidentCursor, INCIDENT_COLUMNS } from '../shared-rows';
+import { IncidentNotFoundError } from '../store-errors';
 import type { PgDb } from './db';
 import { checkLimit } from './limit';
 
@@ -29,26 +29,7 @@ export interface IncidentRow {
   updated_at: string;
 }
 
-const INCIDENT_COLUMNS = [
-  'id',
-  'title',
-  'service',
-  'severity',
-  'summary',
-  'drill',
-  'trigger_kind',
-  'trigger_actor',
-  'declared_at',
-  'runbook_id',
-  'runbook_version',
-  'workflow_id',
-  'status',
-  'phase',
-  'acknowledged_at',
-  'resolved_at',
-  'closed_at',
-  'updated_at',
-] as const satisfies readonly (keyof IncidentRow)[];
+INCIDENT_COLUMNS satisfies readonly (keyof IncidentRow)[];
 
 // Idempotent: the record activity may be retried after its insert committed.
 const INSERT_INCIDENT = `INSERT INTO incidents (${INCIDENT_COLUMNS.join(', ')})
@@ -86,22 +67,6 @@ const LIST_CONDITIONS = {
   to: 'declared_at < $::timestamptz',
 } as const satisfies Partial<Record<keyof IncidentFilter, string>>;
 const LIST_KEYS = Object.keys(LIST_CONDITIONS) as (keyof typeof LIST_CONDITIONS)[];
-
-interface Cursor {
-  declaredAt: string;
-  id: string;
-}
-
-// The store issues cursors from rows, whose times are always `toISOString()` text; anything else was not issued
-// here, and would otherwise reach PostgreSQL as a timestamp it cannot parse.
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const CursorSchema = z.object({
-  declaredAt: z
-    .string()
-    .regex(ISO_UTC)
-    .refine((v) => !Number.isNaN(Date.parse(v))),
-  id: z.string().min(1),
-});
 
 export function pgIncidents(db: PgDb): IncidentStore {
   return {
@@ -153,7 +118,7 @@ export function pgIncidents(db: PgDb): IncidentStore {
  */
 async function listPage(db: PgDb, filter: IncidentFilter, titleContains: string | undefined): Promise<Page<IncidentRecord>> {
   const limit = checkLimit(filter.limit);
-  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+  const after = filter.cursor === undefined ? undefined : decodeIncidentCursor(filter.cursor);
   const conditions: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => {
@@ -180,32 +145,11 @@ async function listPage(db: PgDb, filter: IncidentFilter, titleContains: string 
   );
   const items = rows.slice(0, limit).map(incidentFromRow);
   const last = items.at(-1);
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  return { items, nextCursor: rows.length > limit && last ? encodeIncidentCursor(last) : null };
 }
 
 function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
-
-function encodeCursor(incident: IncidentRecord): string {
-  const cursor: Cursor = { declaredAt: incident.declaredAt, id: incident.id };
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): Cursor {
-  // Buffer skips characters outside the alphabet, so check it to reject damaged cursors.
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
-  const parsed = CursorSchema.safeParse(tryParseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
-  if (!parsed.success) throw new InvalidCursorError();
-  return parsed.data;
-}
-
-function tryParseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function patchParams(patch: IncidentPatch): unknown[] {

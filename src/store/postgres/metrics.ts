@@ -4,6 +4,7 @@ import type { PgDb } from './db';
 import { incidentFromRow } from './incidents';
 import type { IncidentRow } from './incidents';
 import { checkLimit } from './limit';
+import { METRICS_COLUMNS } from '../shared-rows';
 
 interface MetricsRow {
   incident_id: string;
@@ -28,28 +29,7 @@ interface MetricsRow {
   computed_at: string;
 }
 
-const METRICS_COLUMNS = [
-  'incident_id',
-  'declared_at',
-  'severity',
-  'service',
-  'runbook_id',
-  'drill',
-  'impact_started_at',
-  'detected_at',
-  'reported_at',
-  'acknowledged_at',
-  'mitigated_at',
-  'resolved_at',
-  'time_to_detect_ms',
-  'time_to_acknowledge_ms',
-  'time_to_mitigate_ms',
-  'time_to_resolve_ms',
-  'final',
-  'source_updated_at',
-  'source_seq',
-  'computed_at',
-] as const satisfies readonly (keyof MetricsRow)[];
+METRICS_COLUMNS satisfies readonly (keyof MetricsRow)[];
 
 // incidents.id is COLLATE "C", timeline_events.incident_id is not: compared in "C", the (incident_id, seq) index
 // would not apply and each incident would scan the whole timeline table.

@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { IncidentStatus } from '../../domain/incident';
 import type { Severity } from '../../domain/severity';
-import type { ActionItemRecord, ActionItemStatus, PostmortemRecord, PostmortemStore } from '../aggregates/postmortems';
-import { InvalidCursorError } from '../store-errors';
+import type { PostmortemRecord, PostmortemStore } from '../aggregates/postmortems';
+import { actionItemFromRow, actionItemToRow, decodeActionItemCursor, encodeActionItemCursor, NO_DUE } from '../shared-rows';
+import type { ActionItemRow } from '../shared-rows';
 import type { PgDb } from './db';
 import { checkLimit } from './limit';
 
@@ -17,19 +17,6 @@ interface PostmortemRow {
   version: number;
 }
 
-interface ActionItemRow {
-  id: string;
-  incident_id: string;
-  position: number;
-  title: string;
-  owner: string | null;
-  due: string | null;
-  status: ActionItemStatus;
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
-}
-
 interface ActionItemListingRow extends ActionItemRow {
   incident_title: string;
   incident_severity: Severity;
@@ -37,7 +24,6 @@ interface ActionItemListingRow extends ActionItemRow {
 }
 
 /** Undated action items sort after every dated one (as on SQLite, and in the action_items_status index). */
-const NO_DUE = '9999-12-31';
 // `due` is a date: read it as the calendar day's text, never through a JS Date (which would shift it by the zone).
 const ACTION_ITEM_COLUMNS = `a.id, a.incident_id, a.position, a.title, a.owner, to_char(a.due, 'YYYY-MM-DD') AS due, a.status,
   a.created_at, a.updated_at, a.completed_at`;
@@ -108,7 +94,7 @@ export function pgPostmortems(db: PgDb): PostmortemStore {
 
     async listActionItems(filter) {
       const limit = checkLimit(filter.limit);
-      const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+      const after = filter.cursor === undefined ? undefined : decodeActionItemCursor(filter.cursor);
       // Same expression as the action_items_status index, so a status page is one index range.
       const rows = await db.rows<ActionItemListingRow>(
         `SELECT ${ACTION_ITEM_COLUMNS}, i.title AS incident_title, i.severity AS incident_severity, i.status AS incident_status
@@ -124,7 +110,7 @@ export function pgPostmortems(db: PgDb): PostmortemStore {
         incident: { title: row.incident_title, severity: row.incident_severity, status: row.incident_status },
       }));
       const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      return { items, nextCursor: rows.length > limit && last ? encodeActionItemCursor(last) : null };
     },
   };
 }
@@ -139,67 +125,4 @@ function postmortemFromRow(row: PostmortemRow): PostmortemRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-function actionItemToRow(item: ActionItemRecord): ActionItemRow {
-  return {
-    id: item.id,
-    incident_id: item.incidentId,
-    position: item.position,
-    title: item.title,
-    owner: item.owner,
-    due: item.due,
-    status: item.status,
-    created_at: item.createdAt,
-    updated_at: item.updatedAt,
-    completed_at: item.completedAt,
-  };
-}
-
-function actionItemFromRow(row: ActionItemRow): ActionItemRecord {
-  return {
-    id: row.id,
-    incidentId: row.incident_id,
-    position: row.position,
-    title: row.title,
-    owner: row.owner,
-    due: row.due,
-    status: row.status,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-  };
-}
-
-// Cursors carry the day as text; anything that is not a calendar day was not issued here, and would otherwise
-// reach PostgreSQL as a date it cannot parse.
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const CursorSchema = z.object({
-  due: z
-    .string()
-    .regex(DAY)
-    .refine((v) => {
-      const day = new Date(`${v}T00:00:00.000Z`);
-      return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(v);
-    }),
-  id: z.string().min(1),
-});
-
-function encodeCursor(item: ActionItemRecord): string {
-  return Buffer.from(JSON.stringify({ due: item.due ?? NO_DUE, id: item.id }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): { due: string; id: string } {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
-  const parsed = CursorSchema.safeParse(tryParseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
-  if (!parsed.success) throw new InvalidCursorError();
-  return parsed.data;
-}
-
-function tryParseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
-import { z } from 'zod';
 import type { IncidentPatch, IncidentPhase, IncidentRecord, IncidentStatus } from '../../domain/incident';
 import type { Actor } from '../../domain/roles';
 import type { Severity } from '../../domain/severity';
 import type { IncidentFilter, IncidentStore, Page } from '../aggregates/incidents';
-import { IncidentNotFoundError, InvalidCursorError } from '../store-errors';
-import { checkLimit, insertSql, parseJson, preparedOnFirstUse, toBit, tryParseJson } from './db';
+import { decodeIncidentCursor, encodeIncidentCursor, INCIDENT_COLUMNS } from '../shared-rows';
+import type { IncidentCursor } from '../shared-rows';
+import { IncidentNotFoundError } from '../store-errors';
+import { checkLimit, insertSql, parseJson, preparedOnFirstUse, toBit } from './db';
 import type { Bit, NamedParams } from './db';
 
 export interface IncidentRow {
@@ -29,13 +30,6 @@ export interface IncidentRow {
   updated_at: string;
 }
 
-interface Cursor {
-  declaredAt: string;
-  id: string;
-}
-
-const CursorSchema = z.object({ declaredAt: z.string().min(1), id: z.string().min(1) });
-
 /** Patchable fields and their columns; `satisfies` keeps it in step with `IncidentPatch`. */
 const PATCH_COLUMNS = {
   status: 'status',
@@ -58,26 +52,7 @@ const LIST_CONDITIONS = {
 } as const satisfies Partial<Record<keyof IncidentFilter, string>>;
 const LIST_KEYS = Object.keys(LIST_CONDITIONS) as (keyof typeof LIST_CONDITIONS)[];
 
-const INCIDENT_COLUMNS = [
-  'id',
-  'title',
-  'service',
-  'severity',
-  'summary',
-  'drill',
-  'trigger_kind',
-  'trigger_actor',
-  'declared_at',
-  'runbook_id',
-  'runbook_version',
-  'workflow_id',
-  'status',
-  'phase',
-  'acknowledged_at',
-  'resolved_at',
-  'closed_at',
-  'updated_at',
-] as const satisfies readonly (keyof IncidentRow)[];
+INCIDENT_COLUMNS satisfies readonly (keyof IncidentRow)[];
 
 /**
  * One statement for every patch shape: `@set_<field>` says whether the field is present, so an explicit
@@ -147,12 +122,12 @@ export function sqliteIncidents(db: Database.Database): IncidentStore {
 
     async listIncidents(filter: IncidentFilter): Promise<Page<IncidentRecord>> {
       const limit = checkLimit(filter.limit);
-      const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+      const after = filter.cursor === undefined ? undefined : decodeIncidentCursor(filter.cursor);
       const { sql, params } = listIncidentsQuery(filter, after, limit + 1);
       const rows = listStatement(sql).all(params);
       const items = rows.slice(0, limit).map(incidentFromRow);
       const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      return { items, nextCursor: rows.length > limit && last ? encodeIncidentCursor(last) : null };
     },
 
     async incidentsHead(): Promise<string | null> {
@@ -161,7 +136,7 @@ export function sqliteIncidents(db: Database.Database): IncidentStore {
 
     async searchIncidents(filter: IncidentFilter & { titleContains?: string }): Promise<Page<IncidentRecord>> {
       const limit = checkLimit(filter.limit);
-      const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+      const after = filter.cursor === undefined ? undefined : decodeIncidentCursor(filter.cursor);
       const { sql, params } = listIncidentsQuery(filter, after, limit + 1);
       let query = sql;
       if (filter.titleContains) {
@@ -175,7 +150,7 @@ export function sqliteIncidents(db: Database.Database): IncidentStore {
       const rows = listStatement(query).all(params);
       const items = rows.slice(0, limit).map(incidentFromRow);
       const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      return { items, nextCursor: rows.length > limit && last ? encodeIncidentCursor(last) : null };
     },
   };
 }
@@ -184,7 +159,11 @@ export function sqliteIncidents(db: Database.Database): IncidentStore {
  * Keyset paging: the cursor is the last row's (declared_at, id), and the next page starts strictly after it
  * in the same order, so the cost is one index range scan however deep the page is.
  */
-function listIncidentsQuery(filter: IncidentFilter, after: Cursor | undefined, limit: number): { sql: string; params: NamedParams } {
+function listIncidentsQuery(
+  filter: IncidentFilter,
+  after: IncidentCursor | undefined,
+  limit: number,
+): { sql: string; params: NamedParams } {
   const conditions: string[] = [];
   const params: NamedParams = { limit };
   for (const key of LIST_KEYS) {
@@ -200,19 +179,6 @@ function listIncidentsQuery(filter: IncidentFilter, after: Cursor | undefined, l
   }
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
   return { sql: `SELECT * FROM incidents ${where} ORDER BY declared_at DESC, id DESC LIMIT @limit`, params };
-}
-
-function encodeCursor(incident: IncidentRecord): string {
-  const cursor: Cursor = { declaredAt: incident.declaredAt, id: incident.id };
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): Cursor {
-  // Buffer skips characters outside the alphabet, so check it to reject damaged cursors.
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
-  const parsed = CursorSchema.safeParse(tryParseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
-  if (!parsed.success) throw new InvalidCursorError();
-  return parsed.data;
 }
 
 function patchParams(patch: IncidentPatch): NamedParams {

@@ -7,6 +7,7 @@ import type { Bit } from './db';
 import { incidentFromRow } from './incidents';
 import type { IncidentRow } from './incidents';
 import { LAST_SEQ } from './timeline';
+import { METRICS_COLUMNS } from '../shared-rows';
 
 interface MetricsRow {
   incident_id: string;
@@ -45,28 +46,7 @@ type MetricsPointRow = [
   number | null,
 ];
 
-const METRICS_COLUMNS = [
-  'incident_id',
-  'declared_at',
-  'severity',
-  'service',
-  'runbook_id',
-  'drill',
-  'impact_started_at',
-  'detected_at',
-  'reported_at',
-  'acknowledged_at',
-  'mitigated_at',
-  'resolved_at',
-  'time_to_detect_ms',
-  'time_to_acknowledge_ms',
-  'time_to_mitigate_ms',
-  'time_to_resolve_ms',
-  'final',
-  'source_updated_at',
-  'source_seq',
-  'computed_at',
-] as const satisfies readonly (keyof MetricsRow)[];
+METRICS_COLUMNS satisfies readonly (keyof MetricsRow)[];
 
 function prepareStatements(db: Database.Database) {
   const metricsUpdates = METRICS_COLUMNS.filter((c) => c !== 'incident_id' && c !== 'declared_at').map((c) => `${c} = excluded.${c}`);

@@ -1,19 +1,18 @@
 import type Database from 'better-sqlite3';
-import { z } from 'zod';
 import type { IncidentStatus } from '../../domain/incident';
 import type { Severity } from '../../domain/severity';
 import type { Page } from '../aggregates/incidents';
 import type {
   ActionItemListing,
-  ActionItemRecord,
   ActionItemStatus,
   EditablePostmortem,
   PostmortemChange,
   PostmortemRecord,
   PostmortemStore,
 } from '../aggregates/postmortems';
-import { InvalidCursorError } from '../store-errors';
-import { checkLimit, insertSql, preparedOnFirstUse, tryParseJson } from './db';
+import { actionItemFromRow, actionItemToRow, decodeActionItemCursor, encodeActionItemCursor, NO_DUE } from '../shared-rows';
+import type { ActionItemRow } from '../shared-rows';
+import { checkLimit, insertSql, preparedOnFirstUse } from './db';
 
 interface PostmortemRow {
   incident_id: string;
@@ -25,19 +24,6 @@ interface PostmortemRow {
   updated_at: string;
 }
 
-interface ActionItemRow {
-  id: string;
-  incident_id: string;
-  position: number;
-  title: string;
-  owner: string | null;
-  due: string | null;
-  status: ActionItemStatus;
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
-}
-
 interface ActionItemListingRow extends ActionItemRow {
   incident_title: string;
   incident_severity: Severity;
@@ -45,7 +31,6 @@ interface ActionItemListingRow extends ActionItemRow {
 }
 
 /** Undated action items sort after every dated one. */
-const NO_DUE = '9999-12-31';
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -178,47 +163,4 @@ export function sqlitePostmortems(db: Database.Database): PostmortemStore {
       return { items, nextCursor: rows.length > limit && last ? encodeActionItemCursor(last) : null };
     },
   };
-}
-
-function actionItemToRow(item: ActionItemRecord): ActionItemRow {
-  return {
-    id: item.id,
-    incident_id: item.incidentId,
-    position: item.position,
-    title: item.title,
-    owner: item.owner,
-    due: item.due,
-    status: item.status,
-    created_at: item.createdAt,
-    updated_at: item.updatedAt,
-    completed_at: item.completedAt,
-  };
-}
-
-function actionItemFromRow(row: ActionItemRow): ActionItemRecord {
-  return {
-    id: row.id,
-    incidentId: row.incident_id,
-    position: row.position,
-    title: row.title,
-    owner: row.owner,
-    due: row.due,
-    status: row.status,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-  };
-}
-
-const ActionItemCursorSchema = z.object({ due: z.string().min(1), id: z.string().min(1) });
-
-function encodeActionItemCursor(item: ActionItemRecord): string {
-  return Buffer.from(JSON.stringify({ due: item.due ?? NO_DUE, id: item.id }), 'utf8').toString('base64url');
-}
-
-function decodeActionItemCursor(cursor: string): { due: string; id: string } {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
-  const parsed = ActionItemCursorSchema.safeParse(tryParseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
-  if (!parsed.success) throw new InvalidCursorError();
-  return parsed.data;
 }
