@@ -31,6 +31,7 @@ import type { ReceivedMail } from '../support/smtp';
 import { tempDir } from '../support/temporal';
 import { startTemporalServer, temporalServerAvailability } from '../support/temporal-server';
 import type { TestTemporalServer } from '../support/temporal-server';
+import { prng } from '../support/prng';
 
 const FULL = process.env.FIRELINE_SCALED_FULL === '1';
 const SHAPE = FULL
@@ -137,18 +138,6 @@ const INTEGRATIONS_YAML = `integrations:
     description: The storm's Alertmanager
     token: { env: FIRELINE_ALERTMANAGER_TOKEN }
 `;
-
-/** A seeded PRNG so a failing storm can be replayed (STORM_SEED). */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Delivery {
   group: number;

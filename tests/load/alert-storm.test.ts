@@ -17,6 +17,7 @@ import type { Store } from '../../src/store/store';
 import path from 'node:path';
 import { openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
+import { prng } from '../support/prng';
 
 const GROUPS = 20;
 const PER_GROUP = 10;
@@ -24,18 +25,6 @@ const DELIVERIES = 10_000;
 const WINDOW_MS = 60_000;
 const CONCURRENCY = 40;
 const TOKEN = 'storm-test-alertmanager-token-0123456789';
-
-/** A seeded PRNG so a failing storm can be replayed. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Delivery {
   group: number;
