@@ -22,7 +22,7 @@ import type { ActionContext, IncidentService } from '../../src/services/incident
 import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
-import { describeExit, killAllTracked, killHard, spawnFireline, tail, waitUntil } from '../support/processes';
+import { killAllTracked, spawnFireline, waitUntil, sigkill, waitForWorkerPolling } from '../support/processes';
 import type { SpawnedProcess } from '../support/processes';
 import { TestSmtpServer } from '../support/smtp';
 import type { ReceivedMail } from '../support/smtp';
@@ -32,9 +32,6 @@ import { runningTimers, unsettledActivities } from '../support/workflow-harness'
 // Scenario (b) waits out sendPage's one-minute startToCloseTimeout (the only way a lost attempt is retried).
 jest.setTimeout(240_000);
 
-// Numeric values of Temporal API enums (temporal.api.enums.v1), spelled out to avoid a direct proto import.
-const TASK_QUEUE_TYPE_WORKFLOW = 1;
-const TASK_QUEUE_TYPE_ACTIVITY = 2;
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
 const RUNBOOK_ID = 'escalation-crash';
@@ -174,33 +171,8 @@ async function startWorkerProcess(name: string): Promise<SpawnedProcess> {
     FIRELINE_MAIL_FROM: MAIL_FROM,
     FIRELINE_LOG_LEVEL: 'warn',
   });
-  const identity = `${worker.pid}@`;
-  await waitUntil(
-    async () => {
-      const exit = worker.exit();
-      if (exit) throw new Error(`${name} exited (${describeExit(exit)}) during start-up\n${tail(worker.output())}`);
-      for (const taskQueueType of [TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY]) {
-        const res = await connection.workflowService.describeTaskQueue({
-          namespace: 'default',
-          taskQueue: { name: taskQueue },
-          taskQueueType,
-        });
-        if (!res.pollers.some((p) => p.identity?.startsWith(identity))) return false;
-      }
-      return true;
-    },
-    `${name} (pid ${worker.pid}) to poll ${taskQueue}`,
-    60_000,
-    200,
-  ).catch((err: Error) => {
-    throw worker.exit() ? err : new Error(`${err.message}\n${tail(worker.output())}`);
-  });
+  await waitForWorkerPolling(worker, { name, connection, namespace: 'default', taskQueue, timeoutMs: 60_000, intervalMs: 200 });
   return worker;
-}
-
-async function sigkill(worker: SpawnedProcess): Promise<void> {
-  await killHard(worker);
-  expect(worker.exit()).toEqual({ code: null, signal: 'SIGKILL' });
 }
 
 async function declare(): Promise<string> {

@@ -24,7 +24,7 @@ import { openPostgresStore } from '../../src/store/postgres';
 import type { Store } from '../../src/store/store';
 import { databaseUrl, postgresAvailability, psql, startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
-import { describeExit, findFreePort, killAllTracked, killHard, spawnFireline, tail, waitForHttp, waitUntil } from '../support/processes';
+import { findFreePort, killAllTracked, spawnFireline, waitForHttp, waitUntil, sigkill, waitForWorkerPolling } from '../support/processes';
 import type { SpawnedProcess } from '../support/processes';
 import { TestSmtpServer } from '../support/smtp';
 import type { ReceivedMail } from '../support/smtp';
@@ -61,10 +61,6 @@ const LEVEL_DELAY_S = 8;
 /** How long the test waits before sending a refused or cut delivery again (Alertmanager backs off similarly). */
 const RETRY_MS = 100;
 const STARTS_AT = '2026-12-03T10:00:00Z';
-
-// Numeric values of Temporal API enums (temporal.api.enums.v1), spelled out to avoid a direct proto import.
-const TASK_QUEUE_TYPE_WORKFLOW = 1;
-const TASK_QUEUE_TYPE_ACTIVITY = 2;
 
 const runbookOf = (group: number) => `scaled-g${group}`;
 const policyOf = (group: number) => `scaled-g${group}`;
@@ -291,33 +287,15 @@ maybe(`scaled: two APIs and two workers on the production Temporal server and on
   /** Resolves once the worker polls both the workflow and the activity side of the task queue. */
   async function startWorker(name: string): Promise<SpawnedProcess> {
     const worker = fireline(name, 'worker');
-    const identity = `${worker.pid}@`;
-    await waitUntil(
-      async () => {
-        const exit = worker.exit();
-        if (exit) throw new Error(`${name} exited (${describeExit(exit)}) during start-up\n${tail(worker.output())}`);
-        for (const taskQueueType of [TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY]) {
-          const res = await connection.workflowService.describeTaskQueue({
-            namespace: temporal.namespace,
-            taskQueue: { name: TASK_QUEUE },
-            taskQueueType,
-          });
-          if (!res.pollers.some((p) => p.identity?.startsWith(identity))) return false;
-        }
-        return true;
-      },
-      `${name} (pid ${worker.pid}) to poll ${TASK_QUEUE}`,
-      180_000,
-      250,
-    ).catch((err: Error) => {
-      throw worker.exit() ? err : new Error(`${err.message}\n${tail(worker.output())}`);
+    await waitForWorkerPolling(worker, {
+      name,
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: TASK_QUEUE,
+      timeoutMs: 180_000,
+      intervalMs: 250,
     });
     return worker;
-  }
-
-  async function sigkill(p: SpawnedProcess): Promise<void> {
-    await killHard(p);
-    expect(p.exit()).toEqual({ code: null, signal: 'SIGKILL' });
   }
 
   async function apiGet<T>(port: number, route: string): Promise<T> {

@@ -18,15 +18,12 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import type { incidentWorkflow } from '../../workflows/incident';
-import { describeExit, killAllTracked, killHard, spawnFireline, tail, waitForExit, waitUntil } from '../support/processes';
+import { killAllTracked, spawnFireline, waitForExit, waitUntil, sigkill, waitForWorkerPolling } from '../support/processes';
 import type { SpawnedProcess } from '../support/processes';
 import { connectClient, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 
 jest.setTimeout(120_000);
 
-// Numeric values of Temporal API enums (temporal.api.enums.v1), spelled out to avoid a direct proto import.
-const TASK_QUEUE_TYPE_WORKFLOW = 1;
-const TASK_QUEUE_TYPE_ACTIVITY = 2;
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
 const RUNBOOK_ID = 'crash-drill';
@@ -137,33 +134,8 @@ async function startWorkerProcess(name: string): Promise<SpawnedProcess> {
     FIRELINE_RUNBOOKS_DIR: runbooksDir,
     FIRELINE_LOG_LEVEL: 'warn',
   });
-  const identity = `${worker.pid}@`;
-  await waitUntil(
-    async () => {
-      const exit = worker.exit();
-      if (exit) throw new Error(`${name} exited (${describeExit(exit)}) during start-up\n${tail(worker.output())}`);
-      for (const taskQueueType of [TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY]) {
-        const res = await connection.workflowService.describeTaskQueue({
-          namespace: 'default',
-          taskQueue: { name: taskQueue },
-          taskQueueType,
-        });
-        if (!res.pollers.some((p) => p.identity?.startsWith(identity))) return false;
-      }
-      return true;
-    },
-    `${name} (pid ${worker.pid}) to poll ${taskQueue}`,
-    60_000,
-    200,
-  ).catch((err: Error) => {
-    throw worker.exit() ? err : new Error(`${err.message}\n${tail(worker.output())}`);
-  });
+  await waitForWorkerPolling(worker, { name, connection, namespace: 'default', taskQueue, timeoutMs: 60_000, intervalMs: 200 });
   return worker;
-}
-
-async function sigkill(worker: SpawnedProcess): Promise<void> {
-  await killHard(worker);
-  expect(worker.exit()).toEqual({ code: null, signal: 'SIGKILL' });
 }
 
 async function declare(): Promise<string> {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import type { Connection } from '@temporalio/client';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const FIRELINE_BIN = path.join(REPO_ROOT, 'bin', 'fireline.cjs');
@@ -318,4 +319,44 @@ export async function waitForHttp(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** temporal.api.enums.v1.TaskQueueType WORKFLOW and ACTIVITY, spelled out to avoid a direct proto import. */
+const WORKFLOW_AND_ACTIVITY_QUEUES = [1, 2];
+
+/**
+ * Resolves once the `fireline worker` child polls both the workflow and the activity side of `taskQueue` (its
+ * pollers' identities start with its pid); fails at once, with its output, if it exits first.
+ */
+export async function waitForWorkerPolling(
+  worker: SpawnedProcess,
+  o: { name: string; connection: Connection; namespace: string; taskQueue: string; timeoutMs: number; intervalMs: number },
+): Promise<void> {
+  const identity = `${worker.pid}@`;
+  await waitUntil(
+    async () => {
+      const exit = worker.exit();
+      if (exit) throw new Error(`${o.name} exited (${describeExit(exit)}) during start-up\n${tail(worker.output())}`);
+      for (const taskQueueType of WORKFLOW_AND_ACTIVITY_QUEUES) {
+        const res = await o.connection.workflowService.describeTaskQueue({
+          namespace: o.namespace,
+          taskQueue: { name: o.taskQueue },
+          taskQueueType,
+        });
+        if (!res.pollers.some((p) => p.identity?.startsWith(identity))) return false;
+      }
+      return true;
+    },
+    `${o.name} (pid ${worker.pid}) to poll ${o.taskQueue}`,
+    o.timeoutMs,
+    o.intervalMs,
+  ).catch((err: Error) => {
+    throw worker.exit() ? err : new Error(`${err.message}\n${tail(worker.output())}`);
+  });
+}
+
+/** SIGKILLs the child and checks that this, not something else, ended it. */
+export async function sigkill(p: SpawnedProcess): Promise<void> {
+  await killHard(p);
+  expect(p.exit()).toEqual({ code: null, signal: 'SIGKILL' });
 }
