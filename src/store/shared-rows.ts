@@ -1,9 +1,15 @@
-// What both engines store alike: table column lists, the action item row, and the keyset cursors of the lists.
+// What both engines store alike: the limit rule, table column lists, the action item row, and the keyset cursors of the lists.
 // The engines differ in types (booleans, JSON, dates) and SQL, never in these.
 import { z } from 'zod';
 import type { ActionItemRecord, ActionItemStatus } from './aggregates/postmortems';
 import type { IncidentRecord } from '../domain/incident';
 import { InvalidCursorError } from './store-errors';
+
+/** Both engines refuse a limit that is not a positive integer (SQLite would read a negative one as "no limit"). */
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  return limit;
+}
 
 export const INCIDENT_COLUMNS = [
   'id',

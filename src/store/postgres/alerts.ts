@@ -1,6 +1,6 @@
 import type { AlertRecord, AlertStore, InboxRow } from '../aggregates/alerts';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
 
 interface AlertRow {
   incident_id: string;

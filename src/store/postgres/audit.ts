@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditStore } from '../aggregates/audit';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
 
 interface AuditRow {
   id: string;

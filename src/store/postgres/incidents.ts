@@ -2,10 +2,9 @@ import type { IncidentPatch, IncidentPhase, IncidentRecord, IncidentStatus } fro
 import type { Actor } from '../../domain/roles';
 import type { Severity } from '../../domain/severity';
 import type { IncidentFilter, IncidentStore, Page } from '../aggregates/incidents';
-import { decodeIncidentCursor, encodeIncidentCursor, INCIDENT_COLUMNS } from '../shared-rows';
+import { checkLimit, decodeIncidentCursor, encodeIncidentCursor, INCIDENT_COLUMNS } from '../shared-rows';
 import { IncidentNotFoundError } from '../store-errors';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
 
 /** A row of `incidents` as the pool returns it: times as ISO text, booleans as booleans. */
 export interface IncidentRow {

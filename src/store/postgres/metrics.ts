@@ -3,8 +3,8 @@ import type { IncidentMetricsPoint, IncidentMetricsRecord, MetricsStore } from '
 import type { PgDb } from './db';
 import { incidentFromRow } from './incidents';
 import type { IncidentRow } from './incidents';
-import { checkLimit } from './limit';
-import { METRICS_COLUMNS } from '../shared-rows';
+import { checkLimit, METRICS_COLUMNS } from '../shared-rows';
+import { LAST_SEQ } from './timeline';
 
 interface MetricsRow {
   incident_id: string;
@@ -30,10 +30,6 @@ interface MetricsRow {
 }
 
 METRICS_COLUMNS satisfies readonly (keyof MetricsRow)[];
-
-// incidents.id is COLLATE "C", timeline_events.incident_id is not: compared in "C", the (incident_id, seq) index
-// would not apply and each incident would scan the whole timeline table.
-const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id COLLATE "default"), 0)';
 
 /**
  * A missing row is stale whatever the incident's state; a final row never is; any other row is stale once the

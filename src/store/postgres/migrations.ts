@@ -5,7 +5,8 @@ import type { PgDb } from './db';
  * a new one. It holds the same tables as the SQLite schema (src/store/sqlite/migrations.ts) with native types:
  * timestamptz, boolean, jsonb, a sequence for incident numbers. No foreign keys to incidents, for the same reason
  * as there: rows come from independent, retried activities in any order. Ids that break ties in a list order are
- * COLLATE "C" (byte order, as SQLite compares text) whatever the database's locale. incident_metrics keeps SQLite's
+ * COLLATE "C" (byte order, as SQLite compares text) whatever the database's locale, and so is every incident_id:
+ * joined to incidents.id in another collation, the (incident_id, …) indexes would not apply. incident_metrics keeps SQLite's
  * clustered key (declared_at, incident_id) as a unique index: it is the upsert's conflict target on both engines.
  */
 export interface PgMigration {
@@ -46,7 +47,7 @@ CREATE INDEX incidents_updated_at ON incidents (updated_at);
 
 CREATE TABLE timeline_events (
   id text PRIMARY KEY,
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   seq integer NOT NULL,
   at timestamptz NOT NULL,
   type text NOT NULL,
@@ -59,7 +60,7 @@ CREATE TABLE timeline_events (
 
 CREATE TABLE outbox (
   id text COLLATE "C" PRIMARY KEY,
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   channel text NOT NULL,
   recipient text,
   subject text NOT NULL,
@@ -95,7 +96,7 @@ CREATE TABLE audit_log (
   method text NOT NULL,
   path text NOT NULL,
   request_id text NOT NULL,
-  incident_id text,
+  incident_id text COLLATE "C",
   details jsonb NOT NULL,
   outcome text NOT NULL
 );
@@ -103,7 +104,7 @@ CREATE INDEX audit_log_at ON audit_log (at, id);
 CREATE INDEX audit_log_incident ON audit_log (incident_id, at, id);
 
 CREATE TABLE postmortems (
-  incident_id text PRIMARY KEY,
+  incident_id text COLLATE "C" PRIMARY KEY,
   template text NOT NULL,
   status text NOT NULL,
   due_at timestamptz NOT NULL,
@@ -116,7 +117,7 @@ CREATE INDEX postmortems_due ON postmortems (status, due_at);
 
 CREATE TABLE action_items (
   id text COLLATE "C" PRIMARY KEY,
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   position integer NOT NULL,
   title text NOT NULL,
   owner text,
@@ -140,13 +141,13 @@ CREATE TABLE idempotency_keys (
 CREATE TABLE alert_groups (
   integration text NOT NULL,
   group_key text NOT NULL,
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   updated_at timestamptz NOT NULL,
   PRIMARY KEY (integration, group_key)
 );
 
 CREATE TABLE alerts (
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   fingerprint text COLLATE "C" NOT NULL,
   starts_at timestamptz NOT NULL,
   status text NOT NULL,
@@ -163,7 +164,7 @@ CREATE INDEX alerts_fingerprint ON alerts (fingerprint, starts_at);
 
 CREATE TABLE alert_inbox (
   id bigserial PRIMARY KEY,
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   alert jsonb NOT NULL,
   received_at timestamptz NOT NULL,
   forwarded_at timestamptz,
@@ -174,7 +175,7 @@ CREATE TABLE alert_inbox (
 CREATE INDEX alert_inbox_pending ON alert_inbox (incident_id, id) WHERE forwarded_at IS NULL;
 
 CREATE TABLE incident_starts (
-  incident_id text PRIMARY KEY,
+  incident_id text COLLATE "C" PRIMARY KEY,
   args jsonb NOT NULL,
   started_at timestamptz
 );
@@ -200,7 +201,7 @@ CREATE INDEX oncall_overrides_ends ON oncall_overrides (ends_at);
 
 CREATE TABLE pages (
   key text COLLATE "C" PRIMARY KEY,
-  incident_id text NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
   step_id text NOT NULL,
   round integer NOT NULL,
   level integer NOT NULL,
@@ -253,7 +254,7 @@ CREATE TABLE incident_metrics (
 CREATE UNIQUE INDEX incident_metrics_declared ON incident_metrics (declared_at, incident_id);
 
 CREATE TABLE slack_incidents (
-  incident_id text PRIMARY KEY,
+  incident_id text COLLATE "C" PRIMARY KEY,
   channel_id text,
   channel_name text NOT NULL,
   card_ts text,

@@ -1,6 +1,6 @@
 import type { OnCallOverrideRecord, OnCallStore } from '../aggregates/oncall';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
 
 interface OnCallOverrideRow {
   id: string;

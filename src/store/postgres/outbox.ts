@@ -1,6 +1,6 @@
 import type { OutboxMessage, OutboxStore } from '../aggregates/outbox';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
 
 interface OutboxRow {
   id: string;

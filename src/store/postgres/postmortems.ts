@@ -1,10 +1,9 @@
 import type { IncidentStatus } from '../../domain/incident';
 import type { Severity } from '../../domain/severity';
 import type { PostmortemRecord, PostmortemStore } from '../aggregates/postmortems';
-import { actionItemFromRow, actionItemToRow, decodeActionItemCursor, encodeActionItemCursor, NO_DUE } from '../shared-rows';
+import { actionItemFromRow, actionItemToRow, checkLimit, decodeActionItemCursor, encodeActionItemCursor, NO_DUE } from '../shared-rows';
 import type { ActionItemRow } from '../shared-rows';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
 
 interface PostmortemRow {
   incident_id: string;

@@ -1,6 +1,6 @@
 import type { SilenceRecord, SilenceStore } from '../aggregates/silences';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
 
 interface SilenceRow {
   id: string;

@@ -2,7 +2,8 @@ import type { SlackIncidentRecord, SlackStore } from '../aggregates/slack';
 import type { PgDb } from './db';
 import { incidentFromRow } from './incidents';
 import type { IncidentRow } from './incidents';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
+import { LAST_SEQ } from './timeline';
 
 interface SlackIncidentRow {
   incident_id: string;
@@ -44,9 +45,6 @@ const SAVE = `INSERT INTO slack_incidents (${SLACK_COLUMNS.join(', ')})
 
 type CandidateRow = IncidentRow & { max_seq: number } & { [K in keyof SlackIncidentRow as `slack_${K}`]: SlackIncidentRow[K] | null };
 
-// incidents.id is COLLATE "C", timeline_events.incident_id is not: compared in "C", the (incident_id, seq) index
-// would not apply and each incident would scan the whole timeline table.
-const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id COLLATE "default"), 0)';
 const SLACK_SELECT = SLACK_COLUMNS.map((c) => `s.${c} AS slack_${c}`).join(', ');
 
 // As on SQLite: two index-driven halves instead of one OR, open incidents by status and closed ones whose card

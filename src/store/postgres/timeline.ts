@@ -3,7 +3,7 @@ import type { Actor } from '../../domain/roles';
 import type { TimelineEvent, TimelineEventType } from '../../domain/timeline';
 import type { TimelineStore } from '../aggregates/timeline';
 import type { PgDb } from './db';
-import { checkLimit } from './limit';
+import { checkLimit } from '../shared-rows';
 
 interface TimelineRow {
   id: string;
@@ -30,9 +30,8 @@ const UPSERT_EVENT = `INSERT INTO timeline_events (id, incident_id, seq, at, typ
     OR timeline_events.data IS DISTINCT FROM excluded.data OR timeline_events.actor IS DISTINCT FROM excluded.actor
     OR timeline_events.phase IS DISTINCT FROM excluded.phase OR timeline_events.at IS DISTINCT FROM excluded.at`;
 
-// incidents.id is COLLATE "C", timeline_events.incident_id is not: compared in "C", the (incident_id, seq) index
-// would not apply and each incident would scan the whole timeline table.
-const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id COLLATE "default"), 0)';
+/** The last timeline seq of the incident aliased `i` in the enclosing query, 0 before its first event. */
+export const LAST_SEQ = 'coalesce((SELECT max(seq) FROM timeline_events t WHERE t.incident_id = i.id), 0)';
 
 export function pgTimeline(db: PgDb): TimelineStore {
   return {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AlertRecord, AlertStore, InboxRow } from '../aggregates/alerts';
-import { checkLimit, parseJson, preparedOnFirstUse } from './db';
+import { parseJson, preparedOnFirstUse } from './db';
+import { checkLimit } from '../shared-rows';
 
 interface AlertRow {
   incident_id: string;

@@ -33,12 +33,6 @@ export function insertSql(table: string, columns: readonly string[], onConflict:
   return `INSERT INTO ${table} (${names}) VALUES (${values}) ${onConflict}`;
 }
 
-export function checkLimit(limit: number): number {
-  // SQLite reads a negative LIMIT as "no limit"; refuse rather than return everything.
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
-  return limit;
-}
-
 export function tryParseJson(text: string): unknown {
   try {
     return JSON.parse(text);

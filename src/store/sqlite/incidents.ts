@@ -3,10 +3,10 @@ import type { IncidentPatch, IncidentPhase, IncidentRecord, IncidentStatus } fro
 import type { Actor } from '../../domain/roles';
 import type { Severity } from '../../domain/severity';
 import type { IncidentFilter, IncidentStore, Page } from '../aggregates/incidents';
-import { decodeIncidentCursor, encodeIncidentCursor, INCIDENT_COLUMNS } from '../shared-rows';
+import { checkLimit, decodeIncidentCursor, encodeIncidentCursor, INCIDENT_COLUMNS } from '../shared-rows';
 import type { IncidentCursor } from '../shared-rows';
 import { IncidentNotFoundError } from '../store-errors';
-import { checkLimit, insertSql, parseJson, preparedOnFirstUse, toBit } from './db';
+import { insertSql, parseJson, preparedOnFirstUse, toBit } from './db';
 import type { Bit, NamedParams } from './db';
 
 export interface IncidentRow {

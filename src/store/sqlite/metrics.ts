@@ -2,12 +2,12 @@ import type Database from 'better-sqlite3';
 import type { IncidentRecord } from '../../domain/incident';
 import type { Severity } from '../../domain/severity';
 import type { IncidentMetricsPoint, IncidentMetricsRecord, MetricsStore } from '../aggregates/metrics';
-import { checkLimit, insertSql, preparedOnFirstUse, toBit } from './db';
+import { insertSql, preparedOnFirstUse, toBit } from './db';
+import { checkLimit, METRICS_COLUMNS } from '../shared-rows';
 import type { Bit } from './db';
 import { incidentFromRow } from './incidents';
 import type { IncidentRow } from './incidents';
 import { LAST_SEQ } from './timeline';
-import { METRICS_COLUMNS } from '../shared-rows';
 
 interface MetricsRow {
   incident_id: string;

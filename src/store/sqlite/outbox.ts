@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { OutboxMessage, OutboxStore } from '../aggregates/outbox';
-import { checkLimit, insertSql, preparedOnFirstUse, toBit } from './db';
+import { insertSql, preparedOnFirstUse, toBit } from './db';
+import { checkLimit } from '../shared-rows';
 import type { Bit } from './db';
 
 interface OutboxRow {

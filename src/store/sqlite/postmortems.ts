@@ -10,9 +10,9 @@ import type {
   PostmortemRecord,
   PostmortemStore,
 } from '../aggregates/postmortems';
-import { actionItemFromRow, actionItemToRow, decodeActionItemCursor, encodeActionItemCursor, NO_DUE } from '../shared-rows';
+import { actionItemFromRow, actionItemToRow, checkLimit, decodeActionItemCursor, encodeActionItemCursor, NO_DUE } from '../shared-rows';
 import type { ActionItemRow } from '../shared-rows';
-import { checkLimit, insertSql, preparedOnFirstUse } from './db';
+import { insertSql, preparedOnFirstUse } from './db';
 
 interface PostmortemRow {
   incident_id: string;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SilenceRecord, SilenceStore } from '../aggregates/silences';
-import { checkLimit, insertSql, parseJson, preparedOnFirstUse } from './db';
+import { insertSql, parseJson, preparedOnFirstUse } from './db';
+import { checkLimit } from '../shared-rows';
 
 interface SilenceRow {
   id: string;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SlackIncidentRecord, SlackStore, SlackSyncCandidate } from '../aggregates/slack';
-import { checkLimit, insertSql, parseJson, preparedOnFirstUse } from './db';
+import { insertSql, parseJson, preparedOnFirstUse } from './db';
+import { checkLimit } from '../shared-rows';
 import type { Bit } from './db';
 import { incidentFromRow } from './incidents';
 import type { IncidentRow } from './incidents';

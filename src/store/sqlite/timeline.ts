@@ -3,7 +3,8 @@ import type { IncidentPhase } from '../../domain/incident';
 import type { Actor } from '../../domain/roles';
 import type { TimelineEvent, TimelineEventType } from '../../domain/timeline';
 import type { TimelineStore } from '../aggregates/timeline';
-import { checkLimit, insertSql, parseJson, preparedOnFirstUse } from './db';
+import { insertSql, parseJson, preparedOnFirstUse } from './db';
+import { checkLimit } from '../shared-rows';
 
 interface TimelineRow {
   id: string;
