@@ -44,6 +44,11 @@ export const ConfigSchema = z
         .optional(),
     ),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /**
+     * Keys that encrypt workflow payloads and sealed secrets: `id=base64(32 bytes),…`, the first seals, all open.
+     * Required with TEMPORAL_ADDRESS (every replica needs the same ring); embedded mode keeps one in the data dir.
+     */
+    FIRELINE_PAYLOAD_KEYS: optionalText,
     /** TLS to TEMPORAL_ADDRESS; unset means on when any other TEMPORAL_TLS_* setting or TEMPORAL_API_KEY is set. */
     TEMPORAL_TLS: optionalText
       .transform((v) => v?.toLowerCase())
