@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -13,6 +14,37 @@ const port = (fallback: number) =>
     .min(1, 'expected a port from 1 to 65535')
     .max(65535, 'expected a port from 1 to 65535')
     .default(fallback);
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(part: string): boolean {
+  if (PROXY_NAMES.has(part)) return true;
+  const [ip, bits, extra] = part.split('/');
+  if (extra !== undefined || !ip || isIP(ip) === 0) return false;
+  if (bits === undefined) return true;
+  const max = isIP(ip) === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
+
+/**
+ * Which hops in front of Fireline may say who the client is (X-Forwarded-For), in Express's terms: off (the
+ * default: the peer address is the client), a hop count, or addresses and CIDRs. The auth throttle counts per
+ * client address, so trusting too much lets a guesser pick a fresh address per request.
+ */
+const trustProxy = optionalText.transform((v, ctx): boolean | number | string[] => {
+  if (v === undefined || v === 'off' || v === 'false') return false;
+  if (/^\d{1,2}$/.test(v)) return Number(v);
+  const parts = v.split(',').map((p) => p.trim());
+  const bad = parts.find((p) => !isProxyAddress(p));
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected off, a hop count, or addresses/CIDRs such as loopback,10.0.0.0/8',
+    });
+    return z.NEVER;
+  }
+  return parts;
+});
 
 /** The settings that only make sense over TLS to an external Temporal. */
 const TEMPORAL_TLS_SETTINGS = [
@@ -32,6 +64,7 @@ export const ConfigSchema = z
     FIRELINE_CONFIG_DIR: z.string().min(1).default('./config'),
     FIRELINE_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
     FIRELINE_PUBLIC_URL: z.url({ error: 'expected an http(s) URL such as http://localhost:3000' }).optional(),
+    FIRELINE_TRUST_PROXY: trustProxy,
     FIRELINE_ADMIN_TOKEN: optionalText.pipe(
       z.string().min(24, 'expected at least 24 characters; make one with `openssl rand -hex 24`').optional(),
     ),

@@ -4,6 +4,10 @@ import type { Express, RequestHandler } from 'express';
 import { EMPTY_ONCALL } from '../domain/oncall';
 import type { OnCallConfig } from '../domain/oncall';
 import type { Logger } from '../logger';
+import { createMetrics } from '../observability/metrics';
+import type { Metrics } from '../observability/metrics';
+import { createAuthThrottle } from '../services/auth-throttle';
+import type { AuthThrottle } from '../services/auth-throttle';
 import type { Integrations } from '../ingest/integrations';
 import type { AlertSink } from '../ingest/sink';
 import type { ParseOptions } from '../runbooks/load';
@@ -19,6 +23,7 @@ import { createSilenceService } from '../services/silences';
 import type { TokenService } from '../services/tokens';
 import type { Store } from '../store/store';
 import { createSessionAuth } from './auth';
+import { authThrottleGuard } from './auth-throttle';
 import { alertRoutes, pagerDutyRoutes } from './routes/alerts';
 import { silenceRoutes } from './routes/silences';
 import { errorHandler, notFoundHandler } from './errors';
@@ -64,6 +69,12 @@ export interface AppDeps {
   streamIntervalMs?: number;
   /** The Slack receiver (src/slack): mounted before anything reads the body, since Bolt verifies the raw bytes. */
   slack?: { router: RequestHandler };
+  /** FIRELINE_TRUST_PROXY: which hops may name the client address (off: the peer is the client). */
+  trustProxy?: boolean | number | string[];
+  /** Slows credential guessing per client address; one backed by the store is made when absent. */
+  authThrottle?: AuthThrottle;
+  /** Fireline's Prometheus metrics; a registry of this app's own when absent. */
+  telemetry?: Metrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -95,8 +106,16 @@ async function probe(check: () => Promise<void>): Promise<'ok' | 'unreachable'> 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestContext(deps.logger));
+  app.use(
+    authThrottleGuard({
+      throttle:
+        deps.authThrottle ??
+        createAuthThrottle({ store: deps.store, onError: (err) => deps.logger.warn({ err }, 'auth throttle: the store missed a count') }),
+      metrics: deps.telemetry ?? createMetrics(),
+    }),
+  );
   if (deps.slack) app.use(deps.slack.router);
 
   app.get('/healthz', async (_req, res) => {

@@ -5,6 +5,7 @@ import type { IngestErrorCode } from '../ingest/errors';
 import { ServiceError } from '../services/errors';
 import { InvalidCursorError } from '../store/store-errors';
 import { HttpError } from './http-error';
+import { INVALID_UTF8 } from './json-body';
 
 interface ErrorBody {
   status: number;
@@ -60,6 +61,8 @@ function fromBodyParser(err: { type?: string; status?: number; message?: string 
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { status: 415, code: 'unsupported_encoding', message: err.message ?? 'unsupported encoding' };
+    case INVALID_UTF8:
+      return { status: 400, code: 'invalid_encoding', message: 'the request body is not valid UTF-8' };
     case 'request.aborted':
       return { status: 400, code: 'request_aborted', message: 'the request was aborted' };
     default:

@@ -65,6 +65,7 @@ export async function startApi(opts: {
     parseOptions,
     oncall: () => oncall.current(),
     publicUrl: config.publicUrl,
+    trustProxy: config.FIRELINE_TRUST_PROXY,
     alertSink: ingestion.sink,
     integrations: ingestion.integrations,
     silenceCache: ingestion.silences,

@@ -10,7 +10,7 @@ import { createSlackWebClient, SlackGateway, slackClientOptions, toSlackCallErro
 import { registerSlackHandlers } from './handlers';
 import type { SlackHandlerDeps } from './handlers';
 import { SlackDirectory } from './identity';
-import { slackTimestampGuard } from './verify';
+import { slackRawBody, slackTimestampGuard } from './verify';
 
 /** Where Slack sends commands, interactions and events (the Slack app's Request URL for all three). */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -111,7 +111,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
     const receiver = new ExpressReceiver({ signingSecret: options.signingSecret, endpoints: SLACK_EVENTS_PATH, logger: log });
     bolt = new App({ token: options.token, receiver, logger: log, clientOptions, ...identity });
     router = Router();
-    router.post(SLACK_EVENTS_PATH, slackTimestampGuard(options.now));
+    router.post(SLACK_EVENTS_PATH, slackTimestampGuard(options.now), ...slackRawBody());
     router.use(receiver.router);
   }
   bolt.error(async (error) => {

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import express from 'express';
 import type { RequestHandler } from 'express';
 
 /** Slack's replay window: requests signed more than five minutes from now, either way, are refused. */
@@ -26,4 +28,28 @@ export function slackTimestampGuard(now: () => number = Date.now): RequestHandle
     }
     next();
   };
+}
+
+/** Slack's payloads (a view submission with its blocks is the biggest) stay far below this. */
+export const SLACK_BODY_LIMIT = '1mb';
+
+/**
+ * Reads the body for Bolt (its receiver takes `req.rawBody` when set) with a limit (Bolt's own has none) and
+ * refuses bytes that are not UTF-8 with 400: the signature would match, and Bolt would decode them to U+FFFD.
+ */
+export function slackRawBody(): RequestHandler[] {
+  return [
+    express.raw({ type: () => true, limit: SLACK_BODY_LIMIT }),
+    (req, res, next) => {
+      if (Buffer.isBuffer(req.body)) {
+        if (!isUtf8(req.body)) {
+          req.log?.warn({ path: req.path }, 'slack: request refused (body is not UTF-8)');
+          res.status(400).end();
+          return;
+        }
+        (req as { rawBody?: Buffer }).rawBody = req.body;
+      }
+      next();
+    },
+  ];
 }

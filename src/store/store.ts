@@ -1,6 +1,7 @@
 import type { AlertStore } from './aggregates/alerts';
 import type { AuditStore } from './aggregates/audit';
 import type { AuthStore } from './aggregates/auth';
+import type { AuthThrottleStore } from './aggregates/auth-throttle';
 import type { IdempotencyStore } from './aggregates/idempotency';
 import type { LeaseStore } from './aggregates/leases';
 import type { IncidentStore } from './aggregates/incidents';
@@ -16,6 +17,7 @@ import type { TimelineStore } from './aggregates/timeline';
 export type { AlertRecord, AlertStore, InboxRow } from './aggregates/alerts';
 export type { AuditEntry, AuditStore } from './aggregates/audit';
 export type { AuthStore, SessionRecord, TokenRecord } from './aggregates/auth';
+export type { AuthThrottleStore } from './aggregates/auth-throttle';
 export type { IdempotencyStore } from './aggregates/idempotency';
 export type { LeaseStore } from './aggregates/leases';
 export type { IncidentFilter, IncidentStore, Page } from './aggregates/incidents';
@@ -58,6 +60,7 @@ export type Store = StoreLifecycle &
   AlertStore &
   PagingStore &
   AuthStore &
+  AuthThrottleStore &
   PostmortemStore &
   AuditStore &
   OnCallStore &

@@ -14,7 +14,7 @@ import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
 import type { Store } from '../../src/store/store';
 import { signPayload } from '../../src/targets/sign';
-import { listen } from '../support/api';
+import { listen, unlimitedGuessing } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
 
 const CASES_PER_RECEIVER = Number(process.env.FUZZ_CASES ?? 1000);
@@ -316,6 +316,7 @@ beforeAll(async () => {
     createApp({
       logger: createLogger({ level: 'silent' }),
       store,
+      authThrottle: unlimitedGuessing(store),
       incidents: {} as IncidentService,
       tokens: createTokenService({ store }),
       runbooks: { list: async () => [], get: async () => undefined },

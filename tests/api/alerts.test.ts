@@ -17,7 +17,7 @@ import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
 import type { Store } from '../../src/store/store';
 import { signPayload } from '../../src/targets/sign';
-import { expectError, listen } from '../support/api';
+import { expectError, listen, unlimitedGuessing } from '../support/api';
 import type { ErrorBody } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
 
@@ -82,6 +82,7 @@ beforeAll(async () => {
   const app = createApp({
     logger: createLogger({ level: process.env.FIRELINE_TEST_LOG_LEVEL ?? 'silent' }),
     store,
+    authThrottle: unlimitedGuessing(store),
     // The receivers never reach the incident service; the incident routes are not under test here.
     incidents: {} as IncidentService,
     tokens: createTokenService({ store }),

@@ -40,8 +40,11 @@ const maybe = availability.run ? describe : describe.skip;
 
 const PASSWORD = 'c0py-s3cret-Pw';
 const AUDIT_ROWS = 2_500;
-/** Tables of the SQLite file the copy leaves out on purpose: leases belong to running processes. */
-const NOT_COPIED = ['leases', 'schema_migrations', 'sequences', 'slack_sync_lease'];
+/**
+ * Tables of the SQLite file the copy leaves out on purpose: leases and the auth throttle's failure counts belong
+ * to running processes.
+ */
+const NOT_COPIED = ['auth_failures', 'leases', 'schema_migrations', 'sequences', 'slack_sync_lease'];
 
 const REVIEW_RUNBOOK = `
 id: review

@@ -1,7 +1,10 @@
 // Requests into the real Bolt receiver mounted on Fireline's Express app: only correctly signed, fresh requests with
 // Slack's exact content type get through; every other one is a 401 (or 400) and changes nothing.
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { DEFAULT_AUTH_THROTTLE } from '../../src/services/auth-throttle';
 import { postEvent, postSignedForm, slackSignature } from '../support/fake-slack';
 import { eventually } from '../support/temporal';
 import { SIGNING_SECRET, startSlackHarness, USERS } from './harness';
@@ -168,4 +171,47 @@ test('Events API: the URL verification challenge is answered only when signed', 
     body: JSON.stringify(challenge),
   });
   expect(forged.status).toBe(401);
+});
+
+/** A raw POST from another loopback address, so throttling it leaves the other tests' 127.0.0.1 alone. */
+function postFrom(from: string, body: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(h.eventsUrl, { method: 'POST', headers, localAddress: from, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The audit rows and incidents so far: a refusal is answered before any handler runs, so they must not move. */
+async function counts(): Promise<[number, number]> {
+  return [(await h.store.listAudit({ limit: 500 })).length, (await h.store.listIncidents({ limit: 200 })).items.length];
+}
+
+test('a correctly signed body that is not UTF-8 is refused with 400 and changes nothing', async () => {
+  const before = await counts();
+  const good = fixtureBody('utf8');
+  const body = Buffer.concat([Buffer.from(good.replace(/text=[^&]*/, 'text=')), Buffer.from([0xff, 0xfe, 0xc3, 0x28])]);
+  const ts = Math.floor(Date.now() / 1000);
+  const signature = `v0=${createHmac('sha256', SIGNING_SECRET)
+    .update(Buffer.concat([Buffer.from(`v0:${ts}:`), body]))
+    .digest('hex')}`;
+  const status = await postFrom('127.0.0.11', body, {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(ts),
+    'x-slack-signature': signature,
+  });
+  expect(status).toBe(400);
+  expect(await counts()).toEqual(before);
+});
+
+test('forged signatures from one address: 401 up to the limit, then 429 even for a correct one', async () => {
+  const before = await counts();
+  const body = fixtureBody('forged');
+  const forged = { ...signed(body), 'x-slack-signature': `v0=${'0'.repeat(64)}` };
+  for (let i = 0; i < DEFAULT_AUTH_THROTTLE.limit; i++) expect(await postFrom('127.0.0.12', Buffer.from(body), forged)).toBe(401);
+  expect(await postFrom('127.0.0.12', Buffer.from(body), signed(body))).toBe(429);
+  expect(await counts()).toEqual(before);
 });

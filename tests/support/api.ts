@@ -13,6 +13,8 @@ import type { Role } from '../../src/domain/roles';
 import type { TimelineEvent } from '../../src/domain/timeline';
 import { createLogger } from '../../src/logger';
 import { RunbookCatalog } from '../../src/runbooks/catalog';
+import { createAuthThrottle } from '../../src/services/auth-throttle';
+import type { AuthThrottle } from '../../src/services/auth-throttle';
 import { createIncidentService } from '../../src/services/incidents';
 import type { IncidentDetail } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
@@ -172,6 +174,14 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
+/**
+ * For apps under tests that send refusals by the hundred on purpose (401 on every route, the fuzz): the throttle
+ * would answer 429 after 20 and hide what they check. tests/api/auth-throttle.test.ts tests the real limit.
+ */
+export function unlimitedGuessing(store: Store): AuthThrottle {
+  return createAuthThrottle({ store, policy: { limit: Number.MAX_SAFE_INTEGER, windowMs: 60_000 } });
+}
+
 export async function listen(app: Express): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -237,6 +247,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
     incidents,
     tokens: tokenService,
     runbooks,
+    authThrottle: unlimitedGuessing(store),
     checkTemporal: async () => {
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },

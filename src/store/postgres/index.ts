@@ -16,6 +16,7 @@ import { pgPostmortems } from './postmortems';
 import { pgSilences } from './silences';
 import { pgSlack } from './slack';
 import { pgLeases } from './leases';
+import { pgAuthThrottle } from './auth-throttle';
 import { pgTimeline } from './timeline';
 
 function pgLifecycle(db: PgDb): StoreLifecycle {
@@ -51,5 +52,6 @@ export function openPostgresStore(url: string, options: PgOptions = {}): Store {
     pgSilences(db),
     pgSlack(db),
     pgLeases(db),
+    pgAuthThrottle(db),
   );
 }

@@ -278,7 +278,21 @@ CREATE TABLE slack_sync_lease (
 );
 `;
 
-export const PG_MIGRATIONS: readonly PgMigration[] = [{ id: 1, name: 'initial', sql: INITIAL }];
+/** Failed authentication per door and client address, per window (src/services/auth-throttle.ts). */
+const AUTH_FAILURES = `
+CREATE TABLE auth_failures (
+  key text COLLATE "C" NOT NULL,
+  window_start timestamptz NOT NULL,
+  failures integer NOT NULL,
+  PRIMARY KEY (key, window_start)
+);
+CREATE INDEX auth_failures_window ON auth_failures (window_start);
+`;
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { id: 1, name: 'initial', sql: INITIAL },
+  { id: 4, name: 'auth-failures', sql: AUTH_FAILURES },
+];
 
 /** Any constant: all Fireline processes on one database agree on it, nothing else there takes it. */
 const MIGRATION_LOCK = 0x66697265; // 'fire'

@@ -4,6 +4,7 @@ import type { Store, StoreLifecycle } from '../store';
 import { sqliteAlerts } from './alerts';
 import { sqliteAudit } from './audit';
 import { sqliteAuth } from './auth';
+import { sqliteAuthThrottle } from './auth-throttle';
 import { openDatabase } from './db';
 import { sqliteIdempotency } from './idempotency';
 import { sqliteIncidents } from './incidents';
@@ -37,6 +38,7 @@ export function openSqliteStore(file: string): Store {
     sqliteMetrics(db),
     sqliteSlack(db),
     sqliteLeases(db),
+    sqliteAuthThrottle(db),
   );
 }
 

@@ -348,6 +348,17 @@ CREATE TABLE leases (
 );
 `;
 
+/** Failed authentication per door and client address, per window (src/services/auth-throttle.ts). */
+const AUTH_FAILURES = `
+CREATE TABLE auth_failures (
+  key TEXT NOT NULL,
+  window_start TEXT NOT NULL,
+  failures INTEGER NOT NULL,
+  PRIMARY KEY (key, window_start)
+);
+CREATE INDEX auth_failures_window ON auth_failures (window_start);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
@@ -360,6 +371,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 9, name: 'slack', sql: SLACK },
   { id: 10, name: 'alert-inbox', sql: ALERT_INBOX },
   { id: 11, name: 'leases-and-alert-batches', sql: ALERT_FORWARDING },
+  { id: 14, name: 'auth-failures', sql: AUTH_FAILURES },
 ];
 
 /** Applies the migrations not applied yet; safe to run from several processes at once. */
