@@ -13,7 +13,8 @@ import {
   throwIfCancelled,
 } from './shared/activity';
 import { exchange, parseRetryAfter, prepareHttpTarget, readText } from './shared/http';
-import { formatMs, oneLine, quote, Scrubber } from './shared/text';
+import { Scrubber } from '../src/secrets/scrubber';
+import { formatMs, oneLine, quote } from './shared/text';
 import type { TemplateContext } from './template';
 import { FAILURE } from '../src/domain/failure-types';
 

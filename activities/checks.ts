@@ -6,7 +6,8 @@ import type { Check } from '../src/domain/runbook';
 import type { DatabaseTarget, Targets } from '../src/domain/targets';
 import { activityCancellationSignal, configFailure, renderer, resolveTargetValue, throwIfCancelled } from './shared/activity';
 import { describeNetworkError, discardBody, exchange, isNetworkErrorCode, prepareHttpTarget, readText } from './shared/http';
-import { errorMessage, formatMs, oneLine, quote, Scrubber, truncate } from './shared/text';
+import { Scrubber } from '../src/secrets/scrubber';
+import { errorMessage, formatMs, oneLine, quote, truncate } from './shared/text';
 import type { TemplateContext } from './template';
 
 export interface CheckRequest {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, secretSettingValues } from './config';
 import type { Config } from './config';
 import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
@@ -13,6 +13,7 @@ import { loadOnCallSource } from './launch/oncall';
 import { loadTargetsOrFail } from './launch/targets';
 import { startWorker } from './launch/worker';
 import { createLogger } from './logger';
+import { processSecrets } from './secrets/scrubber';
 import type { Logger } from './logger';
 import { runDrill } from './launch/drill';
 import { runbookJsonSchema } from './runbooks/json-schema';
@@ -287,6 +288,7 @@ export async function main(argv: string[]): Promise<number> {
     return -1;
   }
   const config = loadConfig(process.env);
+  processSecrets.add(...secretSettingValues(config));
   const logger = createLogger({ level: config.FIRELINE_LOG_LEVEL });
   switch (command) {
     case 'start':

@@ -167,6 +167,43 @@ export const ConfigSchema = z
     }
   });
 
+/** Settings whose whole value is a secret: masked in every log line (src/secrets/scrubber.ts), never echoed. */
+export const SECRET_SETTINGS = [
+  'FIRELINE_ADMIN_TOKEN',
+  'FIRELINE_PAYLOAD_KEYS',
+  'TEMPORAL_API_KEY',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'PAGING_WEBHOOK_SECRET',
+] as const;
+
+/** Settings that are URLs whose password part is a secret. */
+const URL_SETTINGS_WITH_PASSWORDS = ['SMTP_URL', 'DATABASE_URL'] as const;
+
+/** The secret values among the settings: whole values, each payload key, and the passwords inside URLs. */
+export function secretSettingValues(config: z.infer<typeof ConfigSchema>): string[] {
+  const values: string[] = [];
+  for (const name of SECRET_SETTINGS) {
+    const value = config[name];
+    if (value === undefined) continue;
+    values.push(value);
+    // A key ring's entries are `id=key`: each key alone is as secret as the ring.
+    if (name === 'FIRELINE_PAYLOAD_KEYS') for (const entry of value.split(',')) values.push(entry.slice(entry.indexOf('=') + 1).trim());
+  }
+  for (const name of URL_SETTINGS_WITH_PASSWORDS) {
+    const value = config[name];
+    if (value === undefined) continue;
+    try {
+      const password = new URL(value).password;
+      if (password) values.push(password, decodeURIComponent(password));
+    } catch {
+      // Not a parseable URL: the schema already refused it or it carries no password to find.
+    }
+  }
+  return values;
+}
+
 export type Config = z.infer<typeof ConfigSchema> & {
   publicUrl: string;
   dataDir: string;

@@ -1,5 +1,7 @@
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { processSecrets } from './secrets/scrubber';
+import type { Scrubber } from './secrets/scrubber';
 
 export type { Logger };
 
@@ -23,12 +25,19 @@ export const REDACT_PATHS = [
   '*.auth.pass',
 ];
 
-export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+/**
+ * Fields known to carry secrets are redacted by path; on top, every line is scrubbed of the secret VALUES the
+ * process knows (`secrets`, by default processSecrets), wherever they turn up: in a URL, an upstream error message,
+ * a stack trace.
+ */
+export function createLogger(options: { level?: string; destination?: pino.DestinationStream; secrets?: Scrubber } = {}): Logger {
+  const secrets = options.secrets ?? processSecrets;
   return pino(
     {
       name: 'fireline',
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: { streamWrite: (line) => (secrets.size > 0 ? secrets.scrub(line) : line) },
     },
     options.destination,
   );

@@ -3,7 +3,7 @@ import { FAILURE } from '../../src/domain/failure-types';
 import type { BackupProviderConfig } from '../../src/domain/targets';
 import { cancellationOf, nonRetryable, throwIfCancelled } from '../shared/activity';
 import { basicAuthorization, displayUrl } from '../shared/http';
-import { Scrubber } from '../shared/text';
+import { Scrubber } from '../../src/secrets/scrubber';
 import type { ProviderContext, ProviderOutcome } from './types';
 
 type HttpBackupConfig = Extract<BackupProviderConfig, { provider: 'http' }>;

@@ -6,7 +6,7 @@ import { FAILURE } from '../../src/domain/failure-types';
 import type { BackupProviderConfig } from '../../src/domain/targets';
 import type { ActivityRuntime } from '../shared/activity';
 import { nonRetryable, throwIfCancelled } from '../shared/activity';
-import { Scrubber } from '../shared/text';
+import { Scrubber } from '../../src/secrets/scrubber';
 import type { ToolResult } from './common';
 import { commitBackupFile, discardTemp, fileSize, hashFile, lastLines, prepareBackupFile, runTool } from './common';
 import type { ProviderContext, ProviderOutcome } from './types';

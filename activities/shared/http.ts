@@ -1,6 +1,6 @@
 import { configFailure, throwIfCancelled } from './activity';
 import { errorMessage, formatMs, quote } from './text';
-import type { Scrubber } from './text';
+import type { Scrubber } from '../../src/secrets/scrubber';
 
 /** HTTP for checks, actions and the webhook channel: targets from templates, bounded requests, readable failures. */
 

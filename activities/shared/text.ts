@@ -25,26 +25,3 @@ export function quote(text: string): string {
 export function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`;
 }
-
-/** Remembers resolved values that must not appear in a detail or error message, and masks them. */
-export class Scrubber {
-  private readonly values = new Set<string>();
-
-  add(...values: (string | undefined)[]): void {
-    for (const value of values) {
-      // Very short values ("1", "on") would mask ordinary words; they are not secrets worth the noise.
-      if (value && value.length >= 4) {
-        this.values.add(value);
-        const encoded = encodeURIComponent(value);
-        if (encoded !== value) this.values.add(encoded);
-      }
-    }
-  }
-
-  scrub(text: string): string {
-    let out = text;
-    // Longest first, so a value containing another is masked whole.
-    for (const value of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(value).join('***');
-    return out;
-  }
-}

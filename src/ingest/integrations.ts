@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RunbookPath } from '../runbooks/check';
+import { processSecrets } from '../secrets/scrubber';
 import { GRAFANA_SIGNATURE_HEADERS } from './grafana';
 import { secretsEqual } from './keys';
 import { parseYamlText, readYamlFile, sortProblems, zodProblems } from './yaml-config';
@@ -225,6 +226,8 @@ function resolve(read: YamlRead, env: Env): LoadIntegrationsResult {
         warnings.push(at([...base, ...path, 'env'], `${ref.env} is not set: integration "${id}" refuses every request until it is`));
         return '';
       }
+      // Masked in this process's logs from now on (src/logger.ts).
+      processSecrets.add(value);
       if (value.length < MIN_SECRET_LENGTH)
         warnings.push(at([...base, ...path, 'env'], `${ref.env} is shorter than ${MIN_SECRET_LENGTH} characters: use a long random value`));
       return value;

@@ -1,5 +1,6 @@
 import { EMPTY_TARGETS, type Targets, TargetsSchema } from '../domain/targets';
 import type { PathSegment, RunbookProblem } from '../runbooks/check';
+import { processSecrets } from '../secrets/scrubber';
 import {
   type At,
   formatProblem,
@@ -52,6 +53,8 @@ export function parseTargets(source: string | Uint8Array, file: string, env?: En
   problems.push(...placeholderProblems(data, at));
   if (!parsed.success || problems.length > 0) return fail(problems);
 
+  // The signing secrets are masked in this process's logs from now on, whichever code reads them later.
+  if (env) for (const secret of Object.values(parsed.data.secrets)) processSecrets.add(env[secret.env]);
   return { ok: true, targets: parsed.data, warnings: env ? sortProblems(envWarnings(parsed.data, data, env, at)) : [] };
 }
 
