@@ -8,6 +8,7 @@ import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
+import { resolveKeyRing } from './launch/keys';
 import { describeStore, openStore, redactUrl, sqliteFile } from './launch/store';
 import { loadOnCallSource } from './launch/oncall';
 import { loadTargetsOrFail } from './launch/targets';
@@ -92,8 +93,9 @@ function requireTemporalAddress(config: Config, command: string): string {
 }
 
 async function commandStart(config: Config, logger: Logger) {
+  const keys = await resolveKeyRing(config);
   const shutdown = shutdownOnSignal(logger);
-  const running = await startEmbedded({ config, logger, env: process.env });
+  const running = await startEmbedded({ config, logger, keys, env: process.env });
   shutdown.stopWith(running.stop);
   if (shutdown.requested) return;
   out('');
@@ -148,9 +150,10 @@ async function commandDemo(args: string[]) {
 
 async function commandWorker(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'worker');
+  const keys = await resolveKeyRing(config);
   const shutdown = shutdownOnSignal(logger);
   const store = await openStore(config);
-  const worker = await startWorker({ config, logger, store, temporalAddress: address, env: process.env });
+  const worker = await startWorker({ config, logger, store, temporalAddress: address, keys, env: process.env });
   shutdown.stopWith(async () => {
     await worker.stop();
     await store.close();
@@ -161,9 +164,10 @@ async function commandWorker(config: Config, logger: Logger) {
 
 async function commandApi(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'api');
+  const keys = await resolveKeyRing(config);
   const shutdown = shutdownOnSignal(logger);
   const store = await openStore(config);
-  const api = await startApi({ config, logger, store, temporalAddress: address, env: process.env });
+  const api = await startApi({ config, logger, store, temporalAddress: address, keys, env: process.env });
   shutdown.stopWith(async () => {
     await api.stop();
     await store.close();
@@ -221,9 +225,11 @@ async function commandDrill(config: Config, logger: Logger, args: string[]): Pro
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { 'no-follow': { type: 'boolean' } } });
   if (positionals[0] !== 'run' || !positionals[1]) throw new UsageError('fireline drill run <runbook> [--no-follow]');
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+  // Embedded: the running `fireline start`'s key file in the same data dir, so its worker can read the drill.
+  const keys = await resolveKeyRing(config);
   const store = await openStore(config);
   try {
-    const drill = await runDrill({ config, logger, store, address, runbookId: positionals[1], follow: !values['no-follow'], write: out });
+    const drill = await runDrill({ config, logger, store, address, keys, runbookId: positionals[1], follow: !values['no-follow'], write: out });
     return drill.status === 'closed' || values['no-follow'] ? 0 : 1;
   } finally {
     await store.close();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config';
+import type { KeyRing } from '../crypto/key-ring';
 import type { Logger } from '../logger';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
@@ -26,9 +27,11 @@ export interface RunningFireline {
 export async function startEmbedded(opts: {
   config: Config;
   logger: Logger;
+  /** From resolveKeyRing: in embedded mode the key file in the data dir, made on first start. */
+  keys: KeyRing;
   env: Record<string, string | undefined>;
 }): Promise<RunningFireline> {
-  const { config, logger } = opts;
+  const { config, logger, keys } = opts;
   const stack: { name: string; stop: () => Promise<void> }[] = [];
   const stopAll = async () => {
     for (const part of stack.reverse()) {
@@ -58,9 +61,9 @@ export async function startEmbedded(opts: {
     }
     const temporalAddress = config.TEMPORAL_ADDRESS ?? devServer!.address;
 
-    const worker: RunningWorker = await startWorker({ config, logger, store, temporalAddress, env: opts.env });
+    const worker: RunningWorker = await startWorker({ config, logger, store, temporalAddress, keys, env: opts.env });
     stack.push({ name: 'worker', stop: () => worker.stop() });
-    const api = await startApi({ config, logger, store, temporalAddress, env: opts.env });
+    const api = await startApi({ config, logger, store, temporalAddress, keys, env: opts.env });
     stack.push({ name: 'api', stop: () => api.stop() });
 
     return {
