@@ -19,6 +19,7 @@ import { createTokenService } from '../../src/services/tokens';
 import type { TokenService } from '../../src/services/tokens';
 import type { Store } from '../../src/store/store';
 import type { IncidentView } from '../../workflows/messages';
+import { testDataConverter } from './keys';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from './temporal';
 import type { TestWorker } from './temporal';
 
@@ -219,7 +220,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
   const taskQueue = uniqueTaskQueue(opts.name);
   const worker: TestWorker = await startTestWorker({ taskQueue, store });
   const connection = await Connection.connect({ address: testTemporal().address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter() });
   const logger = createLogger({ level: process.env.FIRELINE_TEST_LOG_LEVEL ?? 'silent' });
   const tokenService = createTokenService({ store });
   const tokens = {} as Record<Role, string>;
