@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
+import { KEY_FILE, KeyRingError, newKeyEntry, parseKeyRing } from './crypto/key-ring';
 import type { Config } from './config';
 import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
@@ -32,6 +33,7 @@ const USAGE = `Usage: fireline <command>
   api                        the HTTP server against TEMPORAL_ADDRESS
   token create --role R --name N
                              make a bearer token (roles: viewer, responder, commander, admin)
+  keys new [id]              print a new payload key entry id=base64 for FIRELINE_PAYLOAD_KEYS (rotation)
   runbooks validate [paths]  check runbook files (default: the runbooks directory)
   runbooks schema [--out F]  write the runbook JSON Schema (for editors) to F or stdout
   drill run <runbook>        run a runbook as a drill against the running Fireline and follow its timeline
@@ -196,6 +198,37 @@ async function commandToken(config: Config, args: string[]) {
   }
 }
 
+/**
+ * The entry alone on stdout (so `fireline keys new > file` holds just it), how to roll it out on stderr. It
+ * never reads or prints the current keys.
+ */
+function commandKeys(config: Config, args: string[]) {
+  const { positionals } = parseArgs({ args, allowPositionals: true });
+  if (positionals[0] !== 'new' || positionals.length > 2) throw new UsageError('fireline keys new [id]');
+  const id = positionals[1] ?? `k${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+  const entry = newKeyEntry(id);
+  try {
+    parseKeyRing(entry);
+  } catch (err) {
+    if (err instanceof KeyRingError) throw new UsageError(`id: ${err.message}`);
+    throw err;
+  }
+  const current = config.FIRELINE_PAYLOAD_KEYS;
+  if (current !== undefined && current.split(',').some((e) => e.trim().split('=')[0]?.trim() === id)) {
+    throw new UsageError(`id: "${id}" is already in FIRELINE_PAYLOAD_KEYS; choose another`);
+  }
+  out(entry);
+  const note = (line: string) => process.stderr.write(`${line}\n`);
+  note('');
+  note('To rotate, prepend it to FIRELINE_PAYLOAD_KEYS on every worker and API replica, keeping the old keys after it:');
+  note(`  FIRELINE_PAYLOAD_KEYS=${id}=<the key above>,<the current entries>`);
+  note('The first key seals new payloads, every listed key opens. In a rolling deploy, where old processes still run,');
+  note('first append it (all can open it), then prepend it once every process has it. Drop an old key only when no');
+  note('history sealed with it is still read (past Temporal retention).');
+  note(`Embedded (no FIRELINE_PAYLOAD_KEYS): the ring is ${config.dataDir}/${KEY_FILE}, same format.`);
+  note('Keep it secret: it is shown only now and never logged.');
+}
+
 async function commandRunbooks(config: Config, args: string[]): Promise<number> {
   const [sub, ...paths] = args;
   if (sub === 'schema') {
@@ -306,6 +339,9 @@ export async function main(argv: string[]): Promise<number> {
       return -1;
     case 'token':
       await commandToken(config, rest);
+      return 0;
+    case 'keys':
+      commandKeys(config, rest);
       return 0;
     case 'runbooks':
       return commandRunbooks(config, rest);
