@@ -31,6 +31,7 @@ import { postmortemRoutes } from './routes/postmortems';
 import { sessionRoutes } from './routes/session';
 import { StreamHub, streamRoutes } from './routes/stream';
 import { webRoutes } from './web';
+import { codecRoutes } from './routes/codec';
 import { incidentSearchRoutes } from './web/search';
 import type { RunbookListing } from './routes/runbooks';
 
@@ -64,6 +65,8 @@ export interface AppDeps {
   streamIntervalMs?: number;
   /** The Slack receiver (src/slack): mounted before anything reads the body, since Bolt verifies the raw bytes. */
   slack?: { router: RequestHandler };
+  /** The Temporal codec server at /codec (payload encryption for the Web UI and CLI); absent: not mounted. */
+  codec?: Omit<Parameters<typeof codecRoutes>[0], 'tokens' | 'sessions'>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -137,6 +140,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
   app.use('/api/v1', api);
   app.use('/v2', pagerDutyRoutes(deps));
+  if (deps.codec) app.use('/codec', codecRoutes({ ...deps.codec, tokens: deps.tokens, sessions }));
   app.use(webRoutes());
 
   app.use(notFoundHandler);

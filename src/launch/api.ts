@@ -7,6 +7,7 @@ import type { KeyRing } from '../crypto/key-ring';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
+import { createPayloadCodecService } from '../services/payload-codec';
 import { startSlackApi } from '../slack';
 import { firelineDataConverter } from '../temporal/codec';
 import { temporalConnectionOptions } from '../temporal/connection-options';
@@ -69,6 +70,7 @@ export async function startApi(opts: {
     parseOptions,
     oncall: () => oncall.current(),
     publicUrl: config.publicUrl,
+    codec: { codec: createPayloadCodecService({ keys: opts.keys }), uiOrigins: config.FIRELINE_TEMPORAL_UI_ORIGIN },
     alertSink: ingestion.sink,
     integrations: ingestion.integrations,
     silenceCache: ingestion.silences,
