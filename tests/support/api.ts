@@ -14,12 +14,13 @@ import type { TimelineEvent } from '../../src/domain/timeline';
 import { createLogger } from '../../src/logger';
 import { RunbookCatalog } from '../../src/runbooks/catalog';
 import { createIncidentService } from '../../src/services/incidents';
+import { createPayloadCodecService } from '../../src/services/payload-codec';
 import type { IncidentDetail } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
 import type { TokenService } from '../../src/services/tokens';
 import type { Store } from '../../src/store/store';
 import type { IncidentView } from '../../workflows/messages';
-import { testDataConverter } from './keys';
+import { TEST_KEY_RING, testDataConverter } from './keys';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from './temporal';
 import type { TestWorker } from './temporal';
 
@@ -124,6 +125,9 @@ phases:
     - { id: opened, kind: notify, message: "never runs" }
 `,
 };
+
+/** The Temporal Web UI origin the harness's codec server lets browsers in from. */
+export const API_UI_ORIGIN = 'http://temporal-ui.example.test:8233';
 
 export const TOKEN_NAMES: Record<Role, string> = {
   viewer: 'Vera Viewer',
@@ -241,6 +245,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
     checkTemporal: async () => {
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },
+    codec: { codec: createPayloadCodecService({ keys: TEST_KEY_RING }), uiOrigins: [API_UI_ORIGIN] },
   };
   const server = await listen(createApp(deps));
   const request = <T>(method: string, urlPath: string, o?: RequestOptions) => send<T>(server.url, tokens, method, urlPath, o);

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { EncryptionCodec, isEncrypted } from '../../src/temporal/codec';
+import { EncryptionCodec, METADATA_KEY_ID, isEncrypted } from '../../src/temporal/codec';
 import type { KeyRing } from '../../src/crypto/key-ring';
 
 type History = temporal.api.history.v1.IHistory;
@@ -13,21 +13,55 @@ type History = temporal.api.history.v1.IHistory;
  */
 const NOT_CODEC_FIELDS = new Set(['searchAttributes', 'header']);
 
+/**
+ * Marker details sdk-core writes itself, past the codecs: a local activity's bookkeeping (type, seq, times; its
+ * `result` is sealed) and a patch's id. The secrets check in expectHistoryEncrypted still covers them.
+ */
+const CORE_MARKER_DETAILS: Record<string, readonly string[]> = { core_local_activity: ['data'], core_patch: ['patch-data'] };
+
+const PAYLOAD_FIELDS = new Set(['metadata', 'data', 'externalPayloads']);
+/** At run time a protobufjs reflection type, whose decoded messages are instances of its `ctor`. */
+const PayloadMessage = (temporal.api.common.v1.Payload as unknown as { ctor: abstract new () => object }).ctor;
+
+/**
+ * A Payload message: decoded from the wire it is an instance of the message class; parsed from JSON
+ * (historyFromJSON) a plain object with only Payload's fields and byte-valued metadata.
+ */
+function isPayload(value: object): value is Payload {
+  if (value instanceof PayloadMessage) return true;
+  const metadata = (value as { metadata?: unknown }).metadata;
+  return (
+    Object.keys(value).every((k) => PAYLOAD_FIELDS.has(k)) &&
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    Object.values(metadata).every((v) => ArrayBuffer.isView(v))
+  );
+}
+
 /** Every Payload object in a history, found by walking it rather than by a list of fields. */
 export function historyPayloads(history: History): { path: string; payload: Payload }[] {
   const found: { path: string; payload: Payload }[] = [];
   const walk = (value: unknown, path: string): void => {
     if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return;
-    if (value instanceof temporal.api.common.v1.Payload) {
-      found.push({ path, payload: value as Payload });
+    if (!Array.isArray(value) && isPayload(value)) {
+      found.push({ path, payload: value });
       return;
     }
     if (Array.isArray(value)) {
       value.forEach((item, i) => walk(item, `${path}[${i}]`));
       return;
     }
+    const marker = value as temporal.api.history.v1.IMarkerRecordedEventAttributes;
+    const coreOwned = (marker.markerName && CORE_MARKER_DETAILS[marker.markerName]) || [];
     for (const [key, child] of Object.entries(value)) {
-      if (!NOT_CODEC_FIELDS.has(key)) walk(child, `${path}.${key}`);
+      if (NOT_CODEC_FIELDS.has(key)) continue;
+      if (key === 'details' && coreOwned.length > 0) {
+        for (const [detail, payloads] of Object.entries(child as object)) {
+          if (!coreOwned.includes(detail)) walk(payloads, `${path}.details.${detail}`);
+        }
+        continue;
+      }
+      walk(child, `${path}.${key}`);
     }
   };
   (history.events ?? []).forEach((event, i) => walk(event, `events[${i}]`));
@@ -50,14 +84,25 @@ export async function rawHistory(client: Client, workflowId: string, runId?: str
   return { events };
 }
 
-/** Asserts the server holds no payload of this workflow in the clear, and that there were payloads to check. */
-export async function expectHistoryEncrypted(client: Client, workflowId: string): Promise<{ payloads: number }> {
-  const payloads = historyPayloads(await rawHistory(client, workflowId));
+/**
+ * Asserts the server holds no payload of this workflow in the clear (and that there were payloads to check),
+ * and that none of `secrets` occurs anywhere in the history's bytes, payload or not.
+ */
+export async function expectHistoryEncrypted(
+  client: Client,
+  workflowId: string,
+  secrets: string[] = [],
+): Promise<{ payloads: number; keyIds: string[] }> {
+  const history = await rawHistory(client, workflowId);
+  const payloads = historyPayloads(history);
   const clear = payloads.filter(({ payload }) => !isEncrypted(payload)).map(({ path }) => path);
   expect(clear).toEqual([]);
   // The incident's input, results and activity arguments at least: a walk that found nothing checked nothing.
   expect(payloads.length).toBeGreaterThan(3);
-  return { payloads: payloads.length };
+  const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+  expect(secrets.filter((s) => bytes.includes(s))).toEqual([]);
+  const keyIds = new Set(payloads.map(({ payload }) => Buffer.from(payload.metadata![METADATA_KEY_ID]!).toString()));
+  return { payloads: payloads.length, keyIds: [...keyIds].sort() };
 }
 
 /** The history with every payload opened, as `temporal workflow show --codec-endpoint` exports it. Mutates it. */
