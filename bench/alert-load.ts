@@ -53,6 +53,7 @@ async function main() {
     });
   } else {
     const connection = await Connection.connect({ address: config.address });
+    // The bare baseline: no codec (see bench/codec.ts).
     const client = new Client({ connection });
     const { taskQueue } = config;
     seconds = await drive(config.count, config.concurrency, async (i) => {

@@ -13,6 +13,7 @@ import { RunbookCatalog } from '../src/runbooks/catalog';
 import { createAlertService } from '../src/services/alerts';
 import { createIncidentService } from '../src/services/incidents';
 import { createTokenService } from '../src/services/tokens';
+import { FIRELINE_BENCH_CONVERTER } from './codec';
 import { openStore } from './engines';
 import type { Engine } from './engines';
 
@@ -29,7 +30,7 @@ async function main() {
   const logger = createLogger({ level: 'silent' });
   const store = openStore(config.engine);
   const connection = await Connection.connect({ address: config.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: FIRELINE_BENCH_CONVERTER });
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const incidents = createIncidentService({ client, store, runbooks, taskQueue: config.taskQueue, logger });
   const alerts = createAlertService({

@@ -13,6 +13,7 @@ import { createTokenService } from '../src/services/tokens';
 import { openSqliteStore } from '../src/store/sqlite';
 import type { OutboxMessage, Store } from '../src/store/store';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
+import { FIRELINE_BENCH_CONVERTER } from './codec';
 import { fmt, summarize } from './stats';
 
 const RUNBOOK = 'triage';
@@ -48,7 +49,9 @@ export async function benchDeclareLatency(opts: { address: string; dataDir: stri
   const logger = createLogger({ level: 'warn' });
   const native = await NativeConnection.connect({ address: opts.address });
   const connection = await Connection.connect({ address: opts.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: FIRELINE_BENCH_CONVERTER });
+  // The bare baseline: no codec (see bench/codec.ts).
+  const bareClient = new Client({ connection });
 
   const firelineQueue = `bench-fireline-${randomUUID().slice(0, 6)}`;
   const bareQueue = `bench-bare-${randomUUID().slice(0, 6)}`;
@@ -60,6 +63,7 @@ export async function benchDeclareLatency(opts: { address: string; dataDir: stri
       workflowsPath: WORKFLOWS_PATH,
       activities: createActivities({ store: watch.wrap(store) }),
       maxCachedWorkflows: 500,
+      dataConverter: FIRELINE_BENCH_CONVERTER,
     }),
     await Worker.create({
       connection: native,
@@ -106,7 +110,7 @@ export async function benchDeclareLatency(opts: { address: string; dataDir: stri
     const workflowId = `bare-${randomUUID()}`;
     const started = new Promise<number>((resolve) => activityStarted.set(workflowId, resolve));
     const t0 = performance.now();
-    await client.workflow.start('bareWorkflow', { workflowId, taskQueue: bareQueue });
+    await bareClient.workflow.start('bareWorkflow', { workflowId, taskQueue: bareQueue });
     const t1 = await started;
     activityStarted.delete(workflowId);
     return t1 - t0;

@@ -9,6 +9,7 @@ import { createActivities } from '../activities';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import type { LoadConfig } from './alert-load';
 import type { ReplicaConfig } from './api-replica';
+import { FIRELINE_BENCH_CONVERTER } from './codec';
 import { ENGINE_LABEL, openStore, setNextIncidentNumber } from './engines';
 import type { Engine } from './engines';
 
@@ -87,6 +88,7 @@ function startReplica(config: ReplicaConfig): Promise<Replica> {
 export async function benchIngest(opts: { address: string; count: number; variants: IngestVariant[] }) {
   const native = await NativeConnection.connect({ address: opts.address });
   const connection = await Connection.connect({ address: opts.address });
+  // Lists and terminates only, which carry no payloads; the bare worker has no codec (see bench/codec.ts).
   const client = new Client({ connection });
   const bareQueue = `bench-bare-signal-${randomUUID().slice(0, 6)}`;
   const bareWorker = await Worker.create({
@@ -128,6 +130,7 @@ export async function benchIngest(opts: { address: string; count: number; varian
         taskQueue: firelineQueue,
         workflowBundle: bundle,
         activities: createActivities({ store }),
+        dataConverter: FIRELINE_BENCH_CONVERTER,
       });
       const running = worker.run();
       const started = await Promise.allSettled(

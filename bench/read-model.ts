@@ -12,6 +12,7 @@ import { createTokenService } from '../src/services/tokens';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { ENGINE_LABEL, EVENTS_PER_INCIDENT, INCIDENTS, fill, openStore } from './engines';
 import type { Engine } from './engines';
+import { FIRELINE_BENCH_CONVERTER } from './codec';
 import { fmt, summarize } from './stats';
 import type { Summary } from './stats';
 
@@ -51,13 +52,14 @@ export async function benchReadModel(opts: { address: string; engine: Engine; sa
   const logger = createLogger({ level: 'warn' });
   const native = await NativeConnection.connect({ address: opts.address });
   const connection = await Connection.connect({ address: opts.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: FIRELINE_BENCH_CONVERTER });
   const taskQueue = `bench-read-${randomUUID().slice(0, 6)}`;
   const worker = await Worker.create({
     connection: native,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({ store }),
+    dataConverter: FIRELINE_BENCH_CONVERTER,
   });
   const running = worker.run();
   const tokens = createTokenService({ store });

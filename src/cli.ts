@@ -3,11 +3,13 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig, secretSettingValues } from './config';
+import { KEY_FILE, KeyRingError, newKeyEntry, parseKeyRing } from './crypto/key-ring';
 import type { Config } from './config';
 import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
+import { resolveKeyRing } from './launch/keys';
 import { describeStore, openStore, redactUrl, sqliteFile } from './launch/store';
 import { loadOnCallSource } from './launch/oncall';
 import { loadTargetsOrFail } from './launch/targets';
@@ -32,6 +34,7 @@ const USAGE = `Usage: fireline <command>
   api                        the HTTP server against TEMPORAL_ADDRESS
   token create --role R --name N
                              make a bearer token (roles: viewer, responder, commander, admin)
+  keys new [id]              print a new payload key entry id=base64 for FIRELINE_PAYLOAD_KEYS (rotation)
   runbooks validate [paths]  check runbook files (default: the runbooks directory)
   runbooks schema [--out F]  write the runbook JSON Schema (for editors) to F or stdout
   drill run <runbook>        run a runbook as a drill against the running Fireline and follow its timeline
@@ -93,8 +96,9 @@ function requireTemporalAddress(config: Config, command: string): string {
 }
 
 async function commandStart(config: Config, logger: Logger) {
+  const keys = await resolveKeyRing(config);
   const shutdown = shutdownOnSignal(logger);
-  const running = await startEmbedded({ config, logger, env: process.env });
+  const running = await startEmbedded({ config, logger, keys, env: process.env });
   shutdown.stopWith(running.stop);
   if (shutdown.requested) return;
   out('');
@@ -149,9 +153,10 @@ async function commandDemo(args: string[]) {
 
 async function commandWorker(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'worker');
+  const keys = await resolveKeyRing(config);
   const shutdown = shutdownOnSignal(logger);
   const store = await openStore(config);
-  const worker = await startWorker({ config, logger, store, temporalAddress: address, env: process.env });
+  const worker = await startWorker({ config, logger, store, temporalAddress: address, keys, env: process.env });
   shutdown.stopWith(async () => {
     await worker.stop();
     await store.close();
@@ -162,9 +167,10 @@ async function commandWorker(config: Config, logger: Logger) {
 
 async function commandApi(config: Config, logger: Logger) {
   const address = requireTemporalAddress(config, 'api');
+  const keys = await resolveKeyRing(config);
   const shutdown = shutdownOnSignal(logger);
   const store = await openStore(config);
-  const api = await startApi({ config, logger, store, temporalAddress: address, env: process.env });
+  const api = await startApi({ config, logger, store, temporalAddress: address, keys, env: process.env });
   shutdown.stopWith(async () => {
     await api.stop();
     await store.close();
@@ -191,6 +197,37 @@ async function commandToken(config: Config, args: string[]) {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The entry alone on stdout (so `fireline keys new > file` holds just it), how to roll it out on stderr. It
+ * never reads or prints the current keys.
+ */
+function commandKeys(config: Config, args: string[]) {
+  const { positionals } = parseArgs({ args, allowPositionals: true });
+  if (positionals[0] !== 'new' || positionals.length > 2) throw new UsageError('fireline keys new [id]');
+  const id = positionals[1] ?? `k${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+  const entry = newKeyEntry(id);
+  try {
+    parseKeyRing(entry);
+  } catch (err) {
+    if (err instanceof KeyRingError) throw new UsageError(`id: ${err.message}`);
+    throw err;
+  }
+  const current = config.FIRELINE_PAYLOAD_KEYS;
+  if (current !== undefined && current.split(',').some((e) => e.trim().split('=')[0]?.trim() === id)) {
+    throw new UsageError(`id: "${id}" is already in FIRELINE_PAYLOAD_KEYS; choose another`);
+  }
+  out(entry);
+  const note = (line: string) => process.stderr.write(`${line}\n`);
+  note('');
+  note('To rotate, prepend it to FIRELINE_PAYLOAD_KEYS on every worker and API replica, keeping the old keys after it:');
+  note(`  FIRELINE_PAYLOAD_KEYS=${id}=<the key above>,<the current entries>`);
+  note('The first key seals new payloads, every listed key opens. In a rolling deploy, where old processes still run,');
+  note('first append it (all can open it), then prepend it once every process has it. Drop an old key only when no');
+  note('history sealed with it is still read (past Temporal retention).');
+  note(`Embedded (no FIRELINE_PAYLOAD_KEYS): the ring is ${config.dataDir}/${KEY_FILE}, same format.`);
+  note('Keep it secret: it is shown only now and never logged.');
 }
 
 async function commandRunbooks(config: Config, args: string[]): Promise<number> {
@@ -222,9 +259,11 @@ async function commandDrill(config: Config, logger: Logger, args: string[]): Pro
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { 'no-follow': { type: 'boolean' } } });
   if (positionals[0] !== 'run' || !positionals[1]) throw new UsageError('fireline drill run <runbook> [--no-follow]');
   const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`;
+  // Embedded: the running `fireline start`'s key file in the same data dir, so its worker can read the drill.
+  const keys = await resolveKeyRing(config);
   const store = await openStore(config);
   try {
-    const drill = await runDrill({ config, logger, store, address, runbookId: positionals[1], follow: !values['no-follow'], write: out });
+    const drill = await runDrill({ config, logger, store, address, keys, runbookId: positionals[1], follow: !values['no-follow'], write: out });
     return drill.status === 'closed' || values['no-follow'] ? 0 : 1;
   } finally {
     await store.close();
@@ -302,6 +341,9 @@ export async function main(argv: string[]): Promise<number> {
       return -1;
     case 'token':
       await commandToken(config, rest);
+      return 0;
+    case 'keys':
+      commandKeys(config, rest);
       return 0;
     case 'runbooks':
       return commandRunbooks(config, rest);

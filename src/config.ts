@@ -82,6 +82,23 @@ export const ConfigSchema = z
      * Required with TEMPORAL_ADDRESS (every replica needs the same ring); embedded mode keeps one in the data dir.
      */
     FIRELINE_PAYLOAD_KEYS: optionalText,
+    /**
+     * Browser origins of the Temporal Web UI that may call the codec server (/codec), comma-separated
+     * `scheme://host[:port]`. Unset: embedded mode allows its own dev server's UI, anything else no browser.
+     */
+    FIRELINE_TEMPORAL_UI_ORIGIN: optionalText.transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const origins = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      const isOrigin = (o: string) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o;
+      if (origins.length === 0 || !origins.every(isOrigin)) {
+        ctx.addIssue({ code: 'custom', message: 'expected origins such as http://localhost:8233 (scheme://host[:port], no path)' });
+        return z.NEVER;
+      }
+      return origins;
+    }),
     /** TLS to TEMPORAL_ADDRESS; unset means on when any other TEMPORAL_TLS_* setting or TEMPORAL_API_KEY is set. */
     TEMPORAL_TLS: optionalText
       .transform((v) => v?.toLowerCase())

@@ -36,6 +36,7 @@ import { postmortemRoutes } from './routes/postmortems';
 import { sessionRoutes } from './routes/session';
 import { StreamHub, streamRoutes } from './routes/stream';
 import { webRoutes } from './web';
+import { codecRoutes } from './routes/codec';
 import { incidentSearchRoutes } from './web/search';
 import type { RunbookListing } from './routes/runbooks';
 
@@ -75,6 +76,8 @@ export interface AppDeps {
   authThrottle?: AuthThrottle;
   /** Fireline's Prometheus metrics; a registry of this app's own when absent. */
   telemetry?: Metrics;
+  /** The Temporal codec server at /codec (payload encryption for the Web UI and CLI); absent: not mounted. */
+  codec?: Omit<Parameters<typeof codecRoutes>[0], 'tokens' | 'sessions'>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -156,6 +159,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
   app.use('/api/v1', api);
   app.use('/v2', pagerDutyRoutes(deps));
+  if (deps.codec) app.use('/codec', codecRoutes({ ...deps.codec, tokens: deps.tokens, sessions }));
   app.use(webRoutes());
 
   app.use(notFoundHandler);

@@ -123,6 +123,9 @@ export function createSessionAuth(opts: SessionAuthOptions) {
     };
   }
 
+  /** Requests of routes that change nothing, let through without the CSRF header (see readOnlyMiddleware). */
+  const changesNothing = new WeakSet<Request>();
+
   /** Sets `req.auth` from a valid session cookie; refuses unsafe methods without the matching CSRF header. */
   const middleware: RequestHandler = async (req, _res, next) => {
     if (req.get('authorization')) return next();
@@ -130,7 +133,7 @@ export function createSessionAuth(opts: SessionAuthOptions) {
     if (!id) return next();
     const found = await sessions.find(id);
     if (!found) return next();
-    if (!SAFE_METHODS.has(req.method)) {
+    if (!SAFE_METHODS.has(req.method) && !changesNothing.has(req)) {
       const given = req.get(CSRF_HEADER);
       if (!given || !sameSecret(given, found.session.csrf)) {
         return next(
@@ -150,6 +153,15 @@ export function createSessionAuth(opts: SessionAuthOptions) {
 
   return {
     middleware,
+    /**
+     * For POST routes that change nothing (the codec server): the cookie stands without the CSRF header, which a
+     * page of another origin (the Temporal UI with "include credentials") cannot send. CSRF guards state
+     * changes; who may read the answer is CORS's call, and SameSite=Strict keeps other sites' requests cookieless.
+     */
+    readOnlyMiddleware: ((req, res, next) => {
+      changesNothing.add(req);
+      return middleware(req, res, next);
+    }) as RequestHandler,
 
     /** Opens a session for `token` and sets its cookies; answers undefined when the token is not valid. */
     async signIn(req: Request, res: Response, token: string): Promise<{ token: TokenRecord; session: SessionRecord } | undefined> {

@@ -9,6 +9,7 @@ import { ConfigError } from '../config';
 import type { Config } from '../config';
 import type { TimelineEvent } from '../domain/timeline';
 import { startEmbedded } from '../launch/embedded';
+import { resolveKeyRing } from '../launch/keys';
 import { openStore } from '../launch/store';
 import type { Logger } from '../logger';
 import { createTokenService } from '../services/tokens';
@@ -102,6 +103,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
     const running = await startEmbedded({
       config,
       logger,
+      keys: await resolveKeyRing(config),
       env: { ...opts.env, [DEMO_ORDERS_URL_VAR]: orders.url, [DEMO_HMAC_VAR]: secret },
     });
     parts.push(running);

@@ -3,10 +3,13 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
 import { ConfigError } from '../config';
 import type { Config } from '../config';
+import type { KeyRing } from '../crypto/key-ring';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
+import { createPayloadCodecService } from '../services/payload-codec';
 import { startSlackApi } from '../slack';
+import { firelineDataConverter } from '../temporal/codec';
 import { temporalConnectionOptions } from '../temporal/connection-options';
 import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
@@ -29,11 +32,13 @@ export async function startApi(opts: {
   logger: Logger;
   store: Store;
   temporalAddress: string;
+  /** From resolveKeyRing: seals what this API puts into Temporal and opens what it reads back. */
+  keys: KeyRing;
   env: Record<string, string | undefined>;
 }): Promise<RunningApi> {
   const { config, logger, store } = opts;
   const connection = await Connection.connect(temporalConnectionOptions(config, opts.temporalAddress));
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: firelineDataConverter(opts.keys) });
   const tokens = createTokenService({ store });
   const oncall = loadOnCallSource(config, logger);
   const parseOptions = {
@@ -66,6 +71,7 @@ export async function startApi(opts: {
     oncall: () => oncall.current(),
     publicUrl: config.publicUrl,
     trustProxy: config.FIRELINE_TRUST_PROXY,
+    codec: { codec: createPayloadCodecService({ keys: opts.keys }), uiOrigins: config.FIRELINE_TEMPORAL_UI_ORIGIN },
     alertSink: ingestion.sink,
     integrations: ingestion.integrations,
     silenceCache: ingestion.silences,

@@ -2,10 +2,12 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
+import type { KeyRing } from '../crypto/key-ring';
 import type { IncidentRecord } from '../domain/incident';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
+import { firelineDataConverter } from '../temporal/codec';
 import { temporalConnectionOptions } from '../temporal/connection-options';
 import type { AuditStore, IdempotencyStore, IncidentStore, TimelineStore } from '../store/store';
 
@@ -20,13 +22,14 @@ export async function runDrill(opts: {
   logger: Logger;
   store: AuditStore & IdempotencyStore & IncidentStore & TimelineStore;
   address: string;
+  keys: KeyRing;
   runbookId: string;
   follow: boolean;
   write: (line: string) => void;
 }): Promise<IncidentRecord> {
   const connection = await Connection.connect(temporalConnectionOptions(opts.config, opts.address));
   try {
-    const client = new Client({ connection, namespace: opts.config.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection, namespace: opts.config.TEMPORAL_NAMESPACE, dataConverter: firelineDataConverter(opts.keys) });
     const incidents = createIncidentService({
       client,
       store: opts.store,

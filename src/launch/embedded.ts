@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config';
+import type { KeyRing } from '../crypto/key-ring';
 import type { Logger } from '../logger';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
@@ -26,9 +27,11 @@ export interface RunningFireline {
 export async function startEmbedded(opts: {
   config: Config;
   logger: Logger;
+  /** From resolveKeyRing: in embedded mode the key file in the data dir, made on first start. */
+  keys: KeyRing;
   env: Record<string, string | undefined>;
 }): Promise<RunningFireline> {
-  const { config, logger } = opts;
+  const { config, logger, keys } = opts;
   const stack: { name: string; stop: () => Promise<void> }[] = [];
   const stopAll = async () => {
     for (const part of stack.reverse()) {
@@ -52,15 +55,25 @@ export async function startEmbedded(opts: {
         uiPort: config.TEMPORAL_DEV_PORT + 1000,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         namespace: config.TEMPORAL_NAMESPACE,
+        uiCodecEndpoint: `${config.publicUrl}/codec`,
         log: (m) => logger.info({ component: 'temporal-dev-server' }, m),
       });
       stack.push({ name: 'temporal dev server', stop: () => devServer!.stop() });
     }
     const temporalAddress = config.TEMPORAL_ADDRESS ?? devServer!.address;
 
-    const worker: RunningWorker = await startWorker({ config, logger, store, temporalAddress, env: opts.env });
+    const worker: RunningWorker = await startWorker({ config, logger, store, temporalAddress, keys, env: opts.env });
     stack.push({ name: 'worker', stop: () => worker.stop() });
-    const api = await startApi({ config, logger, store, temporalAddress, env: opts.env });
+    // The dev server's UI decodes through our /codec from the browser, so its origin needs CORS by default.
+    const uiOrigins = config.FIRELINE_TEMPORAL_UI_ORIGIN ?? (devServer?.uiUrl ? devUiOrigins(devServer.uiUrl) : undefined);
+    const api = await startApi({
+      config: { ...config, FIRELINE_TEMPORAL_UI_ORIGIN: uiOrigins },
+      logger,
+      store,
+      temporalAddress,
+      keys,
+      env: opts.env,
+    });
     stack.push({ name: 'api', stop: () => api.stop() });
 
     return {
@@ -74,4 +87,12 @@ export async function startEmbedded(opts: {
     await stopAll();
     throw err;
   }
+}
+
+/** The UI as the dev server reports it (its --ip) and as people type it: the same server under localhost. */
+export function devUiOrigins(uiUrl: string): string[] {
+  const url = new URL(uiUrl);
+  const origins = [url.origin];
+  if (url.hostname === '127.0.0.1') origins.push(`${url.protocol}//localhost:${url.port}`);
+  return origins;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config';
+import type { KeyRing } from '../crypto/key-ring';
 import type { Logger } from '../logger';
 import type { Store } from '../store/store';
 import { startSlackWorker } from '../slack';
@@ -22,6 +23,8 @@ export async function startWorker(opts: {
   logger: Logger;
   store: Store;
   temporalAddress: string;
+  /** From resolveKeyRing: the same ring as every API and worker on this Temporal namespace. */
+  keys: KeyRing;
   /** The process environment: `${ENV_VAR}` references in targets, and what backup tools inherit. */
   env: Record<string, string | undefined>;
   workflowBundlePath?: string;
@@ -45,6 +48,7 @@ export async function startWorker(opts: {
     connection: temporalConnectionOptions(config, opts.temporalAddress),
     namespace: opts.config.TEMPORAL_NAMESPACE,
     taskQueue: opts.config.FIRELINE_TASK_QUEUE,
+    keys: opts.keys,
     store: opts.store,
     targets,
     env,

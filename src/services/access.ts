@@ -30,6 +30,10 @@ export const PERMISSIONS = {
   'silence.create': 'admin',
   'silence.expire': 'admin',
   'session.read': 'viewer',
+  // The codec server: decoding shows what a history holds, which is what reading the incident shows; encoding
+  // only seals a value (acting on a workflow with it still takes Temporal access).
+  'payload.decode': 'viewer',
+  'payload.encode': 'viewer',
 } as const satisfies Record<string, Role>;
 
 export type UseCase = keyof typeof PERMISSIONS;

@@ -26,6 +26,8 @@ export interface StartDevServerOptions {
   startTimeoutMs?: number;
   /** More `start-dev` arguments, appended last (e.g. `--dynamic-config-value key=value`). */
   extraArgs?: string[];
+  /** The codec server the Web UI decodes payloads through (Fireline's `<public URL>/codec`); ignored headless. */
+  uiCodecEndpoint?: string;
 }
 
 const STDERR_TAIL_LINES = 50;
@@ -60,8 +62,13 @@ export function devServerArgs(opts: StartDevServerOptions): string[] {
     // process (a power cut may drop the last commits) at a fraction of FULL's fsyncs. Pragmas mean nothing in memory.
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
+  args.push(...uiCodecArgs(opts));
   if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
+}
+
+function uiCodecArgs(opts: StartDevServerOptions): string[] {
+  return opts.uiPort !== false && opts.uiCodecEndpoint !== undefined ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : [];
 }
 
 export async function startDevServer(opts: StartDevServerOptions): Promise<DevServer> {
@@ -87,7 +94,7 @@ async function startWithSdk(opts: StartDevServerOptions, ip: string, address: st
       namespace: opts.namespace ?? 'default',
       ui: opts.uiPort !== false,
       uiPort: opts.uiPort === false ? undefined : opts.uiPort,
-      extraArgs: opts.extraArgs,
+      extraArgs: [...uiCodecArgs(opts), ...(opts.extraArgs ?? [])],
     },
   });
   return { address, uiUrl, stop: once(() => env.teardown()) };

@@ -4,6 +4,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityDeps } from '../../activities';
+import type { KeyRing } from '../crypto/key-ring';
+import { firelineDataConverter } from './codec';
 import type { TemporalConnectionOptions } from './connection-options';
 
 /** Running from dist/ (`npm run build`) rather than from the TypeScript sources through tsx or jest. */
@@ -22,6 +24,8 @@ export interface IncidentWorkerOptions extends ActivityDeps {
   connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue: string;
+  /** Required, so no worker ever runs without the payload codec its clients use. */
+  keys: KeyRing;
   /** A bundle from bundleWorkflowCode, to skip bundling at start (tests build it once); else the prebuilt one when compiled. */
   workflowBundlePath?: string;
   extra?: Partial<WorkerOptions>;
@@ -38,6 +42,7 @@ export async function createIncidentWorker(options: IncidentWorkerOptions): Prom
       taskQueue: options.taskQueue,
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
       activities: createActivities(options),
+      dataConverter: firelineDataConverter(options.keys),
       // Bounded: each cached workflow costs about 1 MB, and a cache OOM kills the worker.
       maxCachedWorkflows: 500,
       shutdownGraceTime: '10s',

@@ -9,6 +9,7 @@ import { ChannelFailureType } from '../../activities/channels/errors';
 import { createSlackChannel } from '../../activities/channels/slack';
 import type { PageChannel, PageDelivery, PageMessage } from '../../activities/channels/types';
 import { FakeSlack } from '../support/fake-slack';
+import { testDataConverter } from '../support/keys';
 import { TestSmtpServer } from '../support/smtp';
 import { connectClient, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 
@@ -77,6 +78,7 @@ async function pageThroughTemporal(
     connection: native,
     taskQueue,
     workflowBundle: { code: workflowCode },
+    dataConverter: testDataConverter(),
     activities: {
       async sendPage(m: PageMessage): Promise<PageDelivery> {
         const at = Date.now();

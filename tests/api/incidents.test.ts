@@ -2,6 +2,7 @@
 // audit, outbox. Real app, real Temporal dev server, real SQLite.
 import type { TimelineEvent } from '../../src/domain/timeline';
 import type { OutboxMessage } from '../../src/store/store';
+import { expectHistoryEncrypted } from '../support/encrypted-history';
 import { eventually } from '../support/temporal';
 import type { IncidentView } from '../../workflows/messages';
 import {
@@ -94,6 +95,9 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
   expect(closed.incident).toMatchObject({ phase: 'closed', severity: 'SEV1' });
   expect(closed.incident.resolvedAt).not.toBeNull();
   expect(closed.incident.closedAt).not.toBeNull();
+  // All Temporal holds of it is sealed: neither the title nor a note reaches the server in the clear.
+  const sealed = await expectHistoryEncrypted(api.client, closed.incident.workflowId, ['Orders DB | primary', 'rollback | failover']);
+  expect(sealed.keyIds).toEqual(['test-k1']);
 
   // JSON: every event once, in order, the six phases entered in order.
   const { events, next } = await timelineOf(api, id);

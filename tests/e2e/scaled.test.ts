@@ -22,6 +22,7 @@ import type { TimelineEvent } from '../../src/domain/timeline';
 import { buildAlertmanagerMessage } from '../../src/ingest/alertmanager';
 import { openPostgresStore } from '../../src/store/postgres';
 import type { Store } from '../../src/store/store';
+import { TEST_PAYLOAD_KEYS, testDataConverter } from '../support/keys';
 import { databaseUrl, postgresAvailability, psql, startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
 import { findFreePort, killAllTracked, spawnFireline, waitForHttp, waitUntil, sigkill, waitForWorkerPolling } from '../support/processes';
@@ -226,7 +227,7 @@ maybe(`scaled: two APIs and two workers on the production Temporal server and on
     dbUrl = databaseUrl(postgres.url, 'fireline');
     temporal = await startTemporalServer({ postgres });
     connection = await Connection.connect({ address: temporal.address });
-    client = new Client({ connection, namespace: temporal.namespace });
+    client = new Client({ connection, namespace: temporal.namespace, dataConverter: testDataConverter() });
     smtp = await TestSmtpServer.start();
     dir = tempDir('fireline-scaled-');
     configDir = path.join(dir, 'config');
@@ -261,6 +262,8 @@ maybe(`scaled: two APIs and two workers on the production Temporal server and on
       DATABASE_URL: dbUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
+      // One ring for every replica: each has a data dir of its own, so a key file per process could not work.
+      FIRELINE_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
       FIRELINE_TASK_QUEUE: TASK_QUEUE,
       FIRELINE_DATA_DIR: dataDir,
       FIRELINE_CONFIG_DIR: configDir,

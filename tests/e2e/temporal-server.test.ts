@@ -16,6 +16,7 @@ import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import { createIncidentWorker } from '../../src/temporal/worker';
 import type { incidentWorkflow } from '../../workflows/incident';
+import { TEST_KEY_RING, testDataConverter } from '../support/keys';
 import { databaseUrl, postgresAvailability, psql, startPostgres } from '../support/postgres';
 import type { TestPostgres } from '../support/postgres';
 import { waitUntil } from '../support/processes';
@@ -76,6 +77,7 @@ maybe(`the production Temporal server on PostgreSQL${availability.label}`, () =>
       taskQueue: 'fireline',
       store,
       workflowBundlePath: testTemporal().bundlePath,
+      keys: TEST_KEY_RING,
     }));
     running = worker.run();
   });
@@ -92,7 +94,7 @@ maybe(`the production Temporal server on PostgreSQL${availability.label}`, () =>
   });
 
   test('an incident runs its runbook to the end, with its history in PostgreSQL', async () => {
-    const client = new Client({ connection, namespace: server.namespace });
+    const client = new Client({ connection, namespace: server.namespace, dataConverter: testDataConverter() });
     const service = createIncidentService({
       client,
       store,

@@ -13,6 +13,7 @@ import { createIncidentService } from '../../src/services/incidents';
 import type { Store } from '../../src/store/store';
 import { incidentWorkflowId } from '../../src/temporal/ids';
 import { describeEachStore } from '../support/stores';
+import { testDataConverter } from '../support/keys';
 import { startTestWorker, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
 import { eventually } from '../support/wait';
@@ -73,7 +74,7 @@ describeEachStore('alert inbox across replicas', (engine) => {
 
   beforeAll(async () => {
     connection = await Connection.connect({ address: testTemporal().address });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter() });
   });
   afterEach(async () => {
     for (const s of sinks.splice(0)) s.stop();

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
 import { prng } from '../support/prng';
+import { testDataConverter } from '../support/keys';
 
 const GROUPS = 20;
 const PER_GROUP = 10;
@@ -86,7 +87,7 @@ beforeAll(async () => {
   const taskQueue = uniqueTaskQueue('storm');
   worker = await startTestWorker({ taskQueue, store });
   connection = await Connection.connect({ address: testTemporal().address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter() });
   const logger = createLogger({ level: 'silent' });
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', '..', 'runbooks'));
   const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
@@ -126,7 +127,7 @@ afterAll(async () => {
   server?.close();
   const { items } = await store.listIncidents({ limit: 100 });
   for (const i of items)
-    await new Client({ connection }).workflow
+    await new Client({ connection, dataConverter: testDataConverter() }).workflow
       .getHandle(i.workflowId)
       .terminate('storm test done')
       .catch(() => undefined);
@@ -189,7 +190,7 @@ test('10,000 alerts in 60 s become exactly 20 incidents with every alert account
       maxPerSecond = Math.max(maxPerSecond, j - i + 1);
     }
   }
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter() });
   const histories = await Promise.all(
     incidents.map(async (i) => Number((await client.workflow.getHandle(i.workflowId).describe()).historyLength)),
   );

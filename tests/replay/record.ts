@@ -1,6 +1,8 @@
 // Records the replay corpus: `npm run record-histories -- <version>` (v1, v2, …) writes `<version>-<scenario>.json`
 // for each scenario no version has recorded yet. Run it when a release changes the workflow on purpose,
 // and keep the old files: they are what running incidents of the old version will replay.
+// The run goes through Fireline's payload codec as production does; the files are written decoded (what
+// `temporal workflow show --codec-endpoint` exports) so they stay readable in review and replay with any ring.
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,6 +17,8 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { decodeHistory } from '../support/encrypted-history';
+import { TEST_KEY_RING, testDataConverter } from '../support/keys';
 import { SCENARIOS, runScenario } from './scenarios';
 
 const OUT_DIR = path.join(__dirname, 'histories');
@@ -41,9 +45,10 @@ async function main() {
       env: { TARGET_URL: target.url },
       backupDir: path.join(dir, 'backups'),
     }),
+    dataConverter: testDataConverter(),
   });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter() });
   const version = process.argv[2] ?? 'v1';
   const recorded = new Set(fs.readdirSync(OUT_DIR).flatMap((f) => /^v\d+-(.+)\.json$/.exec(f)?.slice(1) ?? []));
   try {
@@ -54,7 +59,7 @@ async function main() {
         if (recorded.has(scenario.name)) continue;
         const file = path.join(OUT_DIR, `${version}-${scenario.name}.json`);
         const handle = await runScenario(client, store, taskQueue, scenario);
-        fs.writeFileSync(file, historyToJSON(await handle.fetchHistory()));
+        fs.writeFileSync(file, historyToJSON(await decodeHistory(await handle.fetchHistory(), TEST_KEY_RING)));
         log(`wrote ${path.relative(process.cwd(), file)}`);
       }
     });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { testDataConverter } from '../support/keys';
 import { testTemporal } from '../support/temporal';
 
 const DIR = path.join(__dirname, 'histories');
@@ -14,8 +15,13 @@ function load(file: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
 }
 
+/** Through Fireline's codec, as production replays: the corpus is stored decoded, which the codec passes through. */
 function replay(history: unknown, workflowId: string) {
-  return Worker.runReplayHistory({ workflowBundle: { codePath: testTemporal().bundlePath } }, historyFromJSON(history), workflowId);
+  return Worker.runReplayHistory(
+    { workflowBundle: { codePath: testTemporal().bundlePath }, dataConverter: testDataConverter() },
+    historyFromJSON(history),
+    workflowId,
+  );
 }
 
 test('the corpus is there', () => {

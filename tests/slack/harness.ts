@@ -27,6 +27,7 @@ import { API_RUNBOOKS, listen, send, TOKEN_NAMES } from '../support/api';
 import type { ApiResponse, RequestOptions } from '../support/api';
 import { FakeSlack, postInteraction, postSlashCommand } from '../support/fake-slack';
 import type { FakeSlackMessage, FakeSlackResponse } from '../support/fake-slack';
+import { testDataConverter } from '../support/keys';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
 
@@ -159,7 +160,7 @@ export async function startSlackHarness(opts: {
   const publicUrl = 'https://fireline.example.com';
   const worker: TestWorker = await startTestWorker({ taskQueue, store, deps: { oncall, publicUrl } });
   const connection = await Connection.connect({ address: testTemporal().address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter() });
   const tokenService = createTokenService({ store });
   const tokens = {} as Record<Role, string>;
   for (const role of Object.keys(TOKEN_NAMES) as Role[]) tokens[role] = (await tokenService.create(TOKEN_NAMES[role], role)).token;

@@ -16,11 +16,13 @@ import { RunbookCatalog } from '../../src/runbooks/catalog';
 import { createAuthThrottle } from '../../src/services/auth-throttle';
 import type { AuthThrottle } from '../../src/services/auth-throttle';
 import { createIncidentService } from '../../src/services/incidents';
+import { createPayloadCodecService } from '../../src/services/payload-codec';
 import type { IncidentDetail } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
 import type { TokenService } from '../../src/services/tokens';
 import type { Store } from '../../src/store/store';
 import type { IncidentView } from '../../workflows/messages';
+import { TEST_KEY_RING, testDataConverter } from './keys';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from './temporal';
 import type { TestWorker } from './temporal';
 
@@ -126,6 +128,9 @@ phases:
 `,
 };
 
+/** The Temporal Web UI origin the harness's codec server lets browsers in from. */
+export const API_UI_ORIGIN = 'http://temporal-ui.example.test:8233';
+
 export const TOKEN_NAMES: Record<Role, string> = {
   viewer: 'Vera Viewer',
   responder: 'Linus Responder',
@@ -229,7 +234,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
   const taskQueue = uniqueTaskQueue(opts.name);
   const worker: TestWorker = await startTestWorker({ taskQueue, store });
   const connection = await Connection.connect({ address: testTemporal().address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter() });
   const logger = createLogger({ level: process.env.FIRELINE_TEST_LOG_LEVEL ?? 'silent' });
   const tokenService = createTokenService({ store });
   const tokens = {} as Record<Role, string>;
@@ -251,6 +256,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
     checkTemporal: async () => {
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },
+    codec: { codec: createPayloadCodecService({ keys: TEST_KEY_RING }), uiOrigins: [API_UI_ORIGIN] },
   };
   const server = await listen(createApp(deps));
   const request = <T>(method: string, urlPath: string, o?: RequestOptions) => send<T>(server.url, tokens, method, urlPath, o);

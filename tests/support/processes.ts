@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
+import { TEST_PAYLOAD_KEYS } from './keys';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const FIRELINE_BIN = path.join(REPO_ROOT, 'bin', 'fireline.cjs');
@@ -210,10 +211,15 @@ export function childEnv(vars: Record<string, string | undefined>): NodeJS.Proce
   return env;
 }
 
-/** `node bin/fireline.cjs <args>` in the repository on the TypeScript sources (no build), as its own process group. */
+/**
+ * `node bin/fireline.cjs <args>` in the repository on the TypeScript sources (no build), as its own process group.
+ * Against an external Temporal a child needs FIRELINE_PAYLOAD_KEYS: the shared test ring unless `vars` names one,
+ * so children and the test's own clients read each other's payloads. Embedded children make their key file.
+ */
 export function spawnFireline(name: string, args: string[], vars: Record<string, string | undefined>): SpawnedProcess {
+  const keys = vars.TEMPORAL_ADDRESS !== undefined ? { FIRELINE_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS } : {};
   return spawnProcess(name, process.execPath, [FIRELINE_BIN, ...args], {
-    env: childEnv({ FIRELINE_FROM_SOURCE: '1', ...vars }),
+    env: childEnv({ FIRELINE_FROM_SOURCE: '1', ...keys, ...vars }),
     detached: true,
   });
 }

@@ -8,8 +8,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityDeps, FirelineActivities } from '../../activities';
+import type { KeyRing } from '../../src/crypto/key-ring';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
+import { TEST_KEY_RING, testDataConverter } from './keys';
 
 export { eventually } from './wait';
 
@@ -43,9 +45,10 @@ export async function openTestStore(dir = tempDir()): Promise<Store> {
   return store;
 }
 
-export async function connectClient(): Promise<{ client: Client; connection: Connection }> {
+/** A client with Fireline's payload codec over `keys` (the shared test ring unless a test rotates keys). */
+export async function connectClient(keys: KeyRing = TEST_KEY_RING): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: testTemporal().address });
-  return { client: new Client({ connection }), connection };
+  return { client: new Client({ connection, dataConverter: testDataConverter(keys) }), connection };
 }
 
 export interface TestWorker {
@@ -61,6 +64,8 @@ export async function startTestWorker(opts: {
   extra?: Partial<WorkerOptions>;
   /** Targets, env and backup dir for the side-effect activities. */
   deps?: Omit<ActivityDeps, 'store'>;
+  /** The payload key ring; the shared test ring unless a test rotates keys. */
+  keys?: KeyRing;
 }): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: testTemporal().address });
   const activities = createActivities({ ...opts.deps, store: opts.store });
@@ -69,6 +74,7 @@ export async function startTestWorker(opts: {
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: testTemporal().bundlePath },
     activities: opts.wrap ? opts.wrap(activities) : activities,
+    dataConverter: testDataConverter(opts.keys),
     ...opts.extra,
   });
   const running = worker.run();

@@ -56,6 +56,11 @@ describe('devServerArgs', () => {
     );
     expect(devServerArgs({ cli, log, port: 7300 })).toEqual(expect.arrayContaining(['--ui-port', '8300']));
   });
+  it('points the Web UI at a codec server, and not when headless', () => {
+    const endpoint = 'http://localhost:3000/codec';
+    expect(devServerArgs({ cli, log, port: 7300, uiCodecEndpoint: endpoint }).join(' ')).toContain(`--ui-codec-endpoint ${endpoint}`);
+    expect(devServerArgs({ cli, log, port: 7300, uiPort: false, uiCodecEndpoint: endpoint })).not.toContain('--ui-codec-endpoint');
+  });
 });
 
 describe('startDevServer', () => {

@@ -15,6 +15,7 @@ import type { incidentWorkflow } from '../../workflows/incident';
 import { alertsSignal, decideUpdate, postEventUpdate, statusQuery } from '../../workflows/messages';
 import type { AlertUpdate } from '../../workflows/messages';
 import { incidentInfo, recordOf, snapshotOf } from '../support/runbooks';
+import { testDataConverter } from '../support/keys';
 import { eventually, openTestStore, uniqueTaskQueue } from '../support/temporal';
 
 // A dev server of its own: Temporal suggests continue-as-new after 40 history events instead of thousands, so an
@@ -49,7 +50,7 @@ beforeAll(async () => {
     extraArgs: ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER}`],
   });
   connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: testDataConverter() });
   store = await openTestStore();
   taskQueue = uniqueTaskQueue('continue-as-new');
   workerConnection = await NativeConnection.connect({ address: server.address });
@@ -58,6 +59,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: { codePath: bundlePath },
     activities: createActivities({ store }),
+    dataConverter: testDataConverter(),
   });
   running = worker.run();
 }, 120_000);
@@ -305,6 +307,7 @@ test('an alert signalled while a run continues as new is recorded once, and no s
     taskQueue: queue,
     workflowBundle: { codePath: process.env.FIRELINE_TEST_BUNDLE! },
     activities: signalling,
+    dataConverter: testDataConverter(),
   });
   const raceRunning = raceWorker.run();
   try {
