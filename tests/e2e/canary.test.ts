@@ -76,6 +76,11 @@ beforeAll(async () => {
     path.join(configDir, 'routing.yaml'),
     'rules:\n  - name: order-db-down\n    match: { labels: { alertname: OrderDBDown } }\n    runbook: demo-order-db-outage\n',
   );
+  // Alerts no rule matches go to triage, which must exist.
+  fs.writeFileSync(
+    path.join(runbooksDir, 'triage.yaml'),
+    'id: triage\ntitle: Triage\nowner: team-test\nphases:\n  retrospective:\n    - { id: review, kind: notify, message: Review }\n',
+  );
   const port = await findFreePort();
   url = `http://127.0.0.1:${port}`;
   fireline = spawnFireline('canary', ['start'], {
@@ -143,7 +148,7 @@ test('a full incident with canary secrets: no canary in logs, histories, respons
   expect((await call('POST', `/api/v1/incidents/${incident.id}/decisions/${DEMO_DECISION_STEP}`, { option: 'failover' })).status).toBe(200);
   // Signed remediation calls and the HTTP backup ran against the order system, then the runbook closed itself.
   await waitUntil(
-    async () => (await call('GET', `/api/v1/incidents/${incident.id}`)).json?.status === 'closed' || undefined,
+    async () => (await call('GET', `/api/v1/incidents/${incident.id}`)).json?.incident?.status === 'closed' || undefined,
     'the incident closed',
     120_000,
     250,
