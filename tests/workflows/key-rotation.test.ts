@@ -54,7 +54,10 @@ test('an incident outlives a key rotation, and its two-key history replays with 
     taskQueue,
     args: [{ incident, snapshot }],
   });
-  await eventually(async () => ((await handleA.query(statusQuery)).openDecisions.some((d) => d.stepId === 'strategy') ? true : undefined), 'the open decision');
+  await eventually(
+    async () => ((await handleA.query(statusQuery)).openDecisions.some((d) => d.stepId === 'strategy') ? true : undefined),
+    'the open decision',
+  );
 
   // The rotation: the old worker stops; the new one (and every client) has B first and still opens A.
   await workerA.stop();
