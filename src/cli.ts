@@ -263,7 +263,16 @@ async function commandDrill(config: Config, logger: Logger, args: string[]): Pro
   const keys = await resolveKeyRing(config);
   const store = await openStore(config);
   try {
-    const drill = await runDrill({ config, logger, store, address, keys, runbookId: positionals[1], follow: !values['no-follow'], write: out });
+    const drill = await runDrill({
+      config,
+      logger,
+      store,
+      address,
+      keys,
+      runbookId: positionals[1],
+      follow: !values['no-follow'],
+      write: out,
+    });
     return drill.status === 'closed' || values['no-follow'] ? 0 : 1;
   } finally {
     await store.close();

@@ -4,7 +4,16 @@ import type { JSONPayload } from '@temporalio/common/lib/proto-utils';
 import { createApp } from '../../src/api/app';
 import { parseKeyRing, newKeyEntry } from '../../src/crypto/key-ring';
 import { createPayloadCodecService } from '../../src/services/payload-codec';
-import { API_UI_ORIGIN, declareIncident, expectError, expectFieldError, listen, send, startApiHarness, waitForOpenDecision } from '../support/api';
+import {
+  API_UI_ORIGIN,
+  declareIncident,
+  expectError,
+  expectFieldError,
+  listen,
+  send,
+  startApiHarness,
+  waitForOpenDecision,
+} from '../support/api';
 import type { ApiHarness, ApiResponse } from '../support/api';
 import { rawHistory } from '../support/encrypted-history';
 
@@ -60,19 +69,30 @@ test("a real incident's history decodes through /codec/<namespace>/decode, as th
 test('bad bodies are 400s naming the field, payloads that do not open are 400s naming the payload, never 500', async () => {
   expectFieldError(await codec('decode', {}), 'payloads');
   expectFieldError(await codec('decode', { payloads: [{ data: 'not base64!' }] }), 'payloads.0.data');
-  expectFieldError(await codec('decode', { payloads: [{ metadata: { encoding: '%%%' }, data: b64('x') }] }), 'payloads.0.metadata.encoding');
+  expectFieldError(
+    await codec('decode', { payloads: [{ metadata: { encoding: '%%%' }, data: b64('x') }] }),
+    'payloads.0.metadata.encoding',
+  );
   expectFieldError(await codec('encode', { payloads: 'all of them' }), 'payloads');
-  expectError(await api.post('/codec/decode', { as: 'viewer', raw: '{"payloads": [', headers: { 'content-type': 'application/json' } }), 400);
+  expectError(
+    await api.post('/codec/decode', { as: 'viewer', raw: '{"payloads": [', headers: { 'content-type': 'application/json' } }),
+    400,
+  );
 
   const [sealed] = (await codec('encode', { payloads: [jsonPayload('tamper with me')] })).body.payloads;
   const bytes = Buffer.from(sealed!.data!, 'base64');
   bytes[bytes.length - 1]! ^= 1;
-  const tampered = expectFieldError(await codec('decode', { payloads: [jsonPayload('fine'), { ...sealed, data: bytes.toString('base64') }] }), 'payloads.1');
+  const tampered = expectFieldError(
+    await codec('decode', { payloads: [jsonPayload('fine'), { ...sealed, data: bytes.toString('base64') }] }),
+    'payloads.1',
+  );
   expect(tampered.message).toContain('integrity check');
 
   const entry = newKeyEntry('elsewhere');
   const other = parseKeyRing(entry);
-  const foreign = await createPayloadCodecService({ keys: other }).encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('1') }]);
+  const foreign = await createPayloadCodecService({ keys: other }).encode([
+    { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('1') },
+  ]);
   const unknown = expectFieldError(await codec('decode', { payloads: foreign.map((p) => payloadToJSON(p)) }), 'payloads.0');
   expect(unknown.message).toContain('no key "elsewhere"');
   // Only key ids are ever named, never key material.
@@ -115,9 +135,12 @@ test('CORS lets the configured Temporal UI origin in, with credentials, and no o
   expect(allowed.headers.get('access-control-allow-origin')).toBe(API_UI_ORIGIN);
   expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
   expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
-  expect(allowed.headers.get('access-control-allow-headers')?.split(',').sort()).toEqual(
-    ['authorization', 'authorization-extras', 'content-type', 'x-namespace'],
-  );
+  expect(allowed.headers.get('access-control-allow-headers')?.split(',').sort()).toEqual([
+    'authorization',
+    'authorization-extras',
+    'content-type',
+    'x-namespace',
+  ]);
   const post = await codec('decode', { payloads: [] }, { headers: { origin: API_UI_ORIGIN } });
   expect(post.headers.get('access-control-allow-origin')).toBe(API_UI_ORIGIN);
 
@@ -127,7 +150,9 @@ test('CORS lets the configured Temporal UI origin in, with credentials, and no o
   }
 
   // Without FIRELINE_TEMPORAL_UI_ORIGIN no browser origin is let in at all.
-  const bare = await listen(createApp({ ...api.deps, codec: { codec: createPayloadCodecService({ keys: parseKeyRing(newKeyEntry('k')) }) } }));
+  const bare = await listen(
+    createApp({ ...api.deps, codec: { codec: createPayloadCodecService({ keys: parseKeyRing(newKeyEntry('k')) }) } }),
+  );
   try {
     const refused = await preflight(API_UI_ORIGIN, bare.url);
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();

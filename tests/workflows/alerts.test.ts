@@ -161,7 +161,10 @@ test('silenced alerts are recorded and start nothing', async () => {
 
 test('while Temporal is unreachable accepted alerts wait in the inbox, new ones are refused, and nothing is lost', async () => {
   const lazy = Connection.lazy({ address: '127.0.0.1:1' });
-  const down = coalescer(runbook('continue'), { client: new Client({ connection: lazy, dataConverter: testDataConverter() }), retryDelayMs: 200 });
+  const down = coalescer(runbook('continue'), {
+    client: new Client({ connection: lazy, dataConverter: testDataConverter() }),
+    retryDelayMs: 200,
+  });
   const g = `group-${groupCounter}-d`;
   // The first alert is accepted (durable in the inbox) before anyone knows Temporal is down.
   const [id] = (await down.accept([alert(g, 'f1')], { requestId: 'r1' })).incidents as [string];

@@ -33,7 +33,10 @@ type Operation = 'encode' | 'decode';
 
 /** The protocol mounts at any depth (`/codec/decode`, `/codec/{namespace}/decode`): the last segment decides. */
 function operationOf(path: string): Operation | undefined {
-  const last = path.split('/').filter((s) => s !== '').at(-1);
+  const last = path
+    .split('/')
+    .filter((s) => s !== '')
+    .at(-1);
   return last === 'encode' || last === 'decode' ? last : undefined;
 }
 
