@@ -47,7 +47,19 @@ const taskQueue = uniqueTaskQueue('canary');
 /** Every response body Fireline gave in this test. */
 const responses: string[] = [];
 
-async function call(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+/** The parts of Fireline's answers this test reads. */
+interface Answer {
+  items?: Array<{ id: string; workflowId: string }>;
+  live?: { openDecisions?: unknown[] };
+  incident?: { status?: string };
+}
+
+async function call(
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Answer | undefined }> {
   const res = await fetch(url + urlPath, {
     method,
     headers: {
@@ -59,7 +71,10 @@ async function call(method: string, urlPath: string, body?: unknown, headers: Re
   });
   const text = await res.text();
   responses.push(text);
-  return { status: res.status, json: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined };
+  return {
+    status: res.status,
+    json: text && (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as Answer) : undefined,
+  };
 }
 
 beforeAll(async () => {
@@ -124,7 +139,7 @@ test('a full incident with canary secrets: no canary in logs, histories, respons
   });
   expect(alert.status).toBe(202);
   const incident = await waitUntil(
-    async () => (await call('GET', '/api/v1/incidents')).json?.items?.[0] as { id: string; workflowId: string } | undefined,
+    async () => (await call('GET', '/api/v1/incidents')).json?.items?.[0],
     'the incident the alert opened',
     60_000,
     200,
@@ -133,14 +148,20 @@ test('a full incident with canary secrets: no canary in logs, histories, respons
   // The page went out over SMTP, logged in with the canary password.
   await waitUntil(async () => smtp.messages.length > 0 || undefined, 'a page over SMTP', 60_000, 200);
   // A Slack command, signed with the canary signing secret.
-  const ack = await postSlashCommand(`${url}/slack/events`, '/incident', `ack ${incident.id}`, { user_id: ANA.id, user_name: ANA.name }, {
-    signingSecret: CANARY.slackSigning,
-  });
+  const ack = await postSlashCommand(
+    `${url}/slack/events`,
+    '/incident',
+    `ack ${incident.id}`,
+    { user_id: ANA.id, user_name: ANA.name },
+    {
+      signingSecret: CANARY.slackSigning,
+    },
+  );
   responses.push(await ack.text());
   expect(ack.status).toBe(200);
   // The decision, through the API.
   await waitUntil(
-    async () => (await call('GET', `/api/v1/incidents/${incident.id}`)).json?.live?.openDecisions?.length > 0 || undefined,
+    async () => ((await call('GET', `/api/v1/incidents/${incident.id}`)).json?.live?.openDecisions?.length ?? 0) > 0 || undefined,
     'the open decision',
     60_000,
     200,
@@ -157,10 +178,15 @@ test('a full incident with canary secrets: no canary in logs, histories, respons
   expect(orders.state().backups).toBeGreaterThan(0);
   const postmortem = await call('GET', `/api/v1/incidents/${incident.id}/postmortem`);
   expect(postmortem.status).toBe(200);
-  for (const p of ['/timeline', '/metrics', '/timeline?format=md', '/timeline?format=csv']) await call('GET', `/api/v1/incidents/${incident.id}${p}`);
-  for (const p of ['/api/v1/outbox', '/api/v1/runbooks', '/api/v1/oncall', '/api/v1/session', '/api/v1/metrics/summary']) await call('GET', p);
+  for (const p of ['/timeline', '/metrics', '/timeline?format=md', '/timeline?format=csv'])
+    await call('GET', `/api/v1/incidents/${incident.id}${p}`);
+  for (const p of ['/api/v1/outbox', '/api/v1/runbooks', '/api/v1/oncall', '/api/v1/session', '/api/v1/metrics/summary'])
+    await call('GET', p);
   // Refusals too: a wrong credential is never answered with the right one.
-  await call('POST', '/api/v1/alerts/alertmanager', ALERT, { authorization: 'Bearer wrong-wrong-wrong-wrong', 'content-type': 'application/json' });
+  await call('POST', '/api/v1/alerts/alertmanager', ALERT, {
+    authorization: 'Bearer wrong-wrong-wrong-wrong',
+    'content-type': 'application/json',
+  });
 
   const secrets = Object.values(CANARY);
   const hits = (where: string, text: string | Buffer) => secrets.filter((s) => text.includes(s)).map((s) => `${where}: ${s}`);
