@@ -31,6 +31,7 @@ import { postmortemRoutes } from './routes/postmortems';
 import { sessionRoutes } from './routes/session';
 import { StreamHub, streamRoutes } from './routes/stream';
 import { webRoutes } from './web';
+import { auditRoutes } from './routes/audit';
 import { incidentSearchRoutes } from './web/search';
 import type { RunbookListing } from './routes/runbooks';
 
@@ -135,6 +136,7 @@ export function createApp(deps: AppDeps): Express {
   );
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
+  api.use('/audit', auditRoutes(deps));
   app.use('/api/v1', api);
   app.use('/v2', pagerDutyRoutes(deps));
   app.use(webRoutes());

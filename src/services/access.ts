@@ -30,6 +30,8 @@ export const PERMISSIONS = {
   'silence.create': 'admin',
   'silence.expire': 'admin',
   'session.read': 'viewer',
+  // Who did what: the trail an auditor reads, with request paths and the details of every change.
+  'audit.read': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type UseCase = keyof typeof PERMISSIONS;
