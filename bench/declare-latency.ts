@@ -14,6 +14,7 @@ import { openSqliteStore } from '../src/store/sqlite';
 import type { OutboxMessage, Store } from '../src/store/store';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { fmt, summarize } from './stats';
+import { cliActionContext } from '../src/services/audit';
 
 const RUNBOOK = 'triage';
 
@@ -77,7 +78,7 @@ export async function benchDeclareLatency(opts: { address: string; dataDir: stri
   const running = workers.map((w) => w.run());
 
   const tokens = createTokenService({ store });
-  const { token } = await tokens.create('bench', 'commander');
+  const { token } = await tokens.create('bench', 'commander', cliActionContext('bench', 'token create'));
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const snapshot = await runbooks.get(RUNBOOK);
   const firstNotify = snapshot?.runbook.phases.detect.find((s) => s.kind === 'notify');

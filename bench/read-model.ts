@@ -14,6 +14,7 @@ import { ENGINE_LABEL, EVENTS_PER_INCIDENT, INCIDENTS, fill, openStore } from '.
 import type { Engine } from './engines';
 import { fmt, summarize } from './stats';
 import type { Summary } from './stats';
+import { cliActionContext } from '../src/services/audit';
 
 /**
  * Far above the numbers the declare and ingest benches draw on the same dev server, and apart per engine, so
@@ -61,7 +62,7 @@ export async function benchReadModel(opts: { address: string; engine: Engine; sa
   });
   const running = worker.run();
   const tokens = createTokenService({ store });
-  const { token } = await tokens.create('bench', 'commander');
+  const { token } = await tokens.create('bench', 'commander', cliActionContext('bench', 'token create'));
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
   const app = createApp({ logger, store, incidents, tokens, runbooks, checkTemporal: async () => undefined });

@@ -21,6 +21,8 @@ import { printValidation, validateRunbookFiles } from './runbooks/validate-comma
 import { createTokenService } from './services/tokens';
 import { TemporalCliNotFoundError } from './temporal/cli-binary';
 import { describeVerification, verifyAuditChain } from './audit/verify';
+import { cliActionContext } from './services/audit';
+import os from 'node:os';
 
 const USAGE = `Usage: fireline <command>
 
@@ -186,7 +188,8 @@ async function commandToken(config: Config, args: string[]) {
   if (!values.name?.trim()) throw new UsageError('--name: give the token a name (who or what uses it)');
   const store = await openStore(config);
   try {
-    const { token, record } = await createTokenService({ store }).create(values.name.trim(), role.data);
+    const by = cliActionContext(os.userInfo().username, 'token create');
+    const { token, record } = await createTokenService({ store }).create(values.name.trim(), role.data, by);
     out(`Created ${record.role} token "${record.name}" (id ${record.id}). It is shown only now:`);
     out(token);
   } finally {

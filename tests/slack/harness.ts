@@ -29,6 +29,7 @@ import { FakeSlack, postInteraction, postSlashCommand } from '../support/fake-sl
 import type { FakeSlackMessage, FakeSlackResponse } from '../support/fake-slack';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
+import { cliActionContext } from '../../src/services/audit';
 
 export const SIGNING_SECRET = 'fireline-test-signing-secret';
 
@@ -162,7 +163,8 @@ export async function startSlackHarness(opts: {
   const client = new Client({ connection });
   const tokenService = createTokenService({ store });
   const tokens = {} as Record<Role, string>;
-  for (const role of Object.keys(TOKEN_NAMES) as Role[]) tokens[role] = (await tokenService.create(TOKEN_NAMES[role], role)).token;
+  for (const role of Object.keys(TOKEN_NAMES) as Role[])
+    tokens[role] = (await tokenService.create(TOKEN_NAMES[role], role, cliActionContext('tests', 'token create'))).token;
   const runbooks = new RunbookCatalog(runbooksDir);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
 
