@@ -18,7 +18,8 @@ export interface ActionContext {
  * Every use case is audited under its own name; closing a review is reached through `postmortem.edit`. The others
  * are changes no role table gates: signing the page in and out, tokens made on the command line or at first start.
  */
-export type AuditAction = UseCase | 'incident.postmortem.review' | 'session.sign-in' | 'session.sign-out' | 'token.create' | 'token.revoke';
+export type AuditAction =
+  UseCase | 'incident.postmortem.review' | 'session.sign-in' | 'session.sign-out' | 'token.create' | 'token.revoke' | 'config.reload';
 
 export interface AuditFact {
   action: AuditAction;
