@@ -15,6 +15,7 @@ import type { OutboxMessage, Store } from '../src/store/store';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { FIRELINE_BENCH_CONVERTER } from './codec';
 import { fmt, summarize } from './stats';
+import { cliActionContext } from '../src/services/audit';
 
 const RUNBOOK = 'triage';
 
@@ -81,7 +82,7 @@ export async function benchDeclareLatency(opts: { address: string; dataDir: stri
   const running = workers.map((w) => w.run());
 
   const tokens = createTokenService({ store });
-  const { token } = await tokens.create('bench', 'commander');
+  const { token } = await tokens.create('bench', 'commander', cliActionContext('bench', 'token create'));
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const snapshot = await runbooks.get(RUNBOOK);
   const firstNotify = snapshot?.runbook.phases.detect.find((s) => s.kind === 'notify');

@@ -15,6 +15,7 @@ import type { Engine } from './engines';
 import { FIRELINE_BENCH_CONVERTER } from './codec';
 import { fmt, summarize } from './stats';
 import type { Summary } from './stats';
+import { cliActionContext } from '../src/services/audit';
 
 /**
  * Far above the numbers the declare and ingest benches draw on the same dev server, and apart per engine, so
@@ -63,7 +64,7 @@ export async function benchReadModel(opts: { address: string; engine: Engine; sa
   });
   const running = worker.run();
   const tokens = createTokenService({ store });
-  const { token } = await tokens.create('bench', 'commander');
+  const { token } = await tokens.create('bench', 'commander', cliActionContext('bench', 'token create'));
   const runbooks = new RunbookCatalog(path.join(__dirname, '..', 'runbooks'));
   const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
   const app = createApp({ logger, store, incidents, tokens, runbooks, checkTemporal: async () => undefined });

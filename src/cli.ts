@@ -23,6 +23,9 @@ import { copyStoreToPostgres } from './store/copy-to-postgres';
 import { printValidation, validateRunbookFiles } from './runbooks/validate-command';
 import { createTokenService } from './services/tokens';
 import { TemporalCliNotFoundError } from './temporal/cli-binary';
+import { describeVerification, verifyAuditChain } from './audit/verify';
+import { cliActionContext } from './services/audit';
+import os from 'node:os';
 
 const USAGE = `Usage: fireline <command>
 
@@ -42,6 +45,7 @@ const USAGE = `Usage: fireline <command>
   store copy --to URL [--from FILE]
                              copy the embedded SQLite read model (default: the data dir's) into PostgreSQL;
                              idempotent and resumable — run it again after an interruption
+  audit verify               check the audit log's hash chain; names the first edited, deleted or reordered entry
   help                       this text
 
 Settings come from the environment; see docs/settings.md.`;
@@ -191,7 +195,8 @@ async function commandToken(config: Config, args: string[]) {
   if (!values.name?.trim()) throw new UsageError('--name: give the token a name (who or what uses it)');
   const store = await openStore(config);
   try {
-    const { token, record } = await createTokenService({ store }).create(values.name.trim(), role.data);
+    const by = cliActionContext(os.userInfo().username, 'token create');
+    const { token, record } = await createTokenService({ store }).create(values.name.trim(), role.data, by);
     out(`Created ${record.role} token "${record.name}" (id ${record.id}). It is shown only now:`);
     out(token);
   } finally {
@@ -323,6 +328,19 @@ async function commandStore(config: Config, args: string[]): Promise<number> {
   return 0;
 }
 
+/** Exit 0 when the chain verifies, 1 naming the first entry that does not. */
+async function commandAudit(config: Config, args: string[]): Promise<number> {
+  if (args[0] !== 'verify' || args.length > 1) throw new UsageError('fireline audit verify');
+  const store = await openStore(config);
+  try {
+    const verification = await verifyAuditChain(store);
+    (verification.ok ? out : (text: string) => process.stderr.write(text + '\n'))(describeVerification(verification));
+    return verification.ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}
+
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
@@ -363,6 +381,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'store':
       return commandStore(config, rest);
+    case 'audit':
+      return commandAudit(config, rest);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }

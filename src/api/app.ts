@@ -37,6 +37,7 @@ import { sessionRoutes } from './routes/session';
 import { StreamHub, streamRoutes } from './routes/stream';
 import { webRoutes } from './web';
 import { codecRoutes } from './routes/codec';
+import { auditRoutes } from './routes/audit';
 import { incidentSearchRoutes } from './web/search';
 import type { RunbookListing } from './routes/runbooks';
 
@@ -157,6 +158,7 @@ export function createApp(deps: AppDeps): Express {
   );
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
+  api.use('/audit', auditRoutes(deps));
   app.use('/api/v1', api);
   app.use('/v2', pagerDutyRoutes(deps));
   if (deps.codec) app.use('/codec', codecRoutes({ ...deps.codec, tokens: deps.tokens, sessions }));

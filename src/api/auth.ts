@@ -96,6 +96,10 @@ export function actionContextOf(req: Request): ActionContext {
   return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.baseUrl + req.path };
 }
 
+function sessionRequestOf(req: Request) {
+  return { requestId: req.id, source: 'api' as const, method: req.method, path: req.baseUrl + req.path };
+}
+
 export interface SessionAuthOptions {
   sessions: SessionService;
   /** Cookies get `Secure` when the public URL is https (or the request itself came over TLS). */
@@ -165,7 +169,7 @@ export function createSessionAuth(opts: SessionAuthOptions) {
 
     /** Opens a session for `token` and sets its cookies; answers undefined when the token is not valid. */
     async signIn(req: Request, res: Response, token: string): Promise<{ token: TokenRecord; session: SessionRecord } | undefined> {
-      const opened = await sessions.open(token, readCookie(req, SESSION_COOKIE));
+      const opened = await sessions.open(token, readCookie(req, SESSION_COOKIE), sessionRequestOf(req));
       if (!opened) return undefined;
       res.cookie(SESSION_COOKIE, opened.id, cookieOptions(req, true, sessions.ttlMs));
       res.cookie(CSRF_COOKIE, opened.session.csrf, cookieOptions(req, false, sessions.ttlMs));
@@ -174,7 +178,7 @@ export function createSessionAuth(opts: SessionAuthOptions) {
 
     async signOut(req: Request, res: Response): Promise<void> {
       const id = readCookie(req, SESSION_COOKIE);
-      if (id) await sessions.close(id);
+      if (id) await sessions.close(id, sessionRequestOf(req));
       res.clearCookie(SESSION_COOKIE, cookieOptions(req, true));
       res.clearCookie(CSRF_COOKIE, cookieOptions(req, false));
     },

@@ -4,7 +4,7 @@ import type { TimelineEvent } from '../domain/timeline';
 const CSV_COLUMNS = ['seq', 'at', 'type', 'phase', 'actor', 'summary'] as const;
 
 /** Quotes a CSV cell and defuses spreadsheet formulas (cells starting with = + - @). */
-function csvCell(value: string): string {
+export function csvCell(value: string): string {
   const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return `"${safe.replace(/"/g, '""')}"`;
 }

@@ -12,6 +12,7 @@ import { startEmbedded } from '../launch/embedded';
 import { resolveKeyRing } from '../launch/keys';
 import { openStore } from '../launch/store';
 import type { Logger } from '../logger';
+import { cliActionContext } from '../services/audit';
 import { createTokenService } from '../services/tokens';
 import { DEMO_DECISION_STEP, DEMO_HMAC_VAR, DEMO_ORDERS_URL_VAR, DEMO_RUNBOOK_ID, writeDemoFiles } from './files';
 import { startDemoOrderSystem } from './order-system';
@@ -75,7 +76,7 @@ function demoConfig(opts: DemoOptions): Config {
 async function demoAdminToken(config: Config): Promise<string> {
   const store = await openStore(config);
   try {
-    return (await createTokenService({ store }).create('demo admin (fireline demo)', 'admin')).token;
+    return (await createTokenService({ store }).create('demo admin (fireline demo)', 'admin', cliActionContext('demo', 'demo'))).token;
   } finally {
     await store.close();
   }

@@ -15,6 +15,7 @@ import { createTokenService } from '../services/tokens';
 import type { Store } from '../store/store';
 import { startIngestion } from './ingest';
 import { loadOnCallSource } from './oncall';
+import { auditOnCallReload } from '../audit/config-change';
 import { loadTargetsOrFail } from './targets';
 
 export interface RunningApi {
@@ -40,7 +41,7 @@ export async function startApi(opts: {
   const connection = await Connection.connect(temporalConnectionOptions(config, opts.temporalAddress));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: firelineDataConverter(opts.keys) });
   const tokens = createTokenService({ store });
-  const oncall = loadOnCallSource(config, logger);
+  const oncall = loadOnCallSource(config, logger, auditOnCallReload({ store, logger }));
   const parseOptions = {
     targets: loadTargetsOrFail(config, opts.env),
     escalationPolicies: oncall.current().escalationPolicies.map((p) => p.id),

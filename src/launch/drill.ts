@@ -1,11 +1,11 @@
 import os from 'node:os';
-import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import type { KeyRing } from '../crypto/key-ring';
 import type { IncidentRecord } from '../domain/incident';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
+import { cliActionContext } from '../services/audit';
 import { createIncidentService } from '../services/incidents';
 import { firelineDataConverter } from '../temporal/codec';
 import { temporalConnectionOptions } from '../temporal/connection-options';
@@ -40,7 +40,7 @@ export async function runDrill(opts: {
     const user = os.userInfo().username;
     const incident = await incidents.declare(
       { title: `Drill: ${opts.runbookId}`, runbook: opts.runbookId, drill: true },
-      { actor: { id: `cli:${user}`, name: `${user} (CLI)`, role: 'admin' }, requestId: randomUUID(), source: 'cli' },
+      cliActionContext(user, 'drill run'),
     );
     opts.write(`Drill ${incident.id} of runbook ${incident.runbookId} (version ${incident.runbookVersion.slice(0, 12)}) started.`);
     opts.write(`Answer its decisions and tasks through ${opts.config.publicUrl}/api/v1/incidents/${incident.id}.`);

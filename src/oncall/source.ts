@@ -27,7 +27,12 @@ function signature(file: string): string {
  */
 export function createOnCallSource(
   file: string,
-  opts: { onProblems?: (problems: OnCallProblem[]) => void; now?: () => number } = {},
+  opts: {
+    onProblems?: (problems: OnCallProblem[]) => void;
+    /** A changed file that loaded cleanly and replaced `previous` (for the audit log). */
+    onReload?: (previous: OnCallConfig, current: OnCallConfig) => void;
+    now?: () => number;
+  } = {},
 ): OnCallSource {
   const now = opts.now ?? Date.now;
   let seen = signature(file);
@@ -41,8 +46,13 @@ export function createOnCallSource(
       if (latest === seen) return config;
       seen = latest;
       const result = loadOnCall(file);
-      if (result.ok) config = result.config;
-      else opts.onProblems?.(result.problems);
+      if (result.ok) {
+        const previous = config;
+        config = result.config;
+        opts.onReload?.(previous, config);
+      } else {
+        opts.onProblems?.(result.problems);
+      }
       return config;
     },
   };

@@ -34,6 +34,8 @@ export const PERMISSIONS = {
   // only seals a value (acting on a workflow with it still takes Temporal access).
   'payload.decode': 'viewer',
   'payload.encode': 'viewer',
+  // Who did what: the trail an auditor reads, with request paths and the details of every change.
+  'audit.read': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type UseCase = keyof typeof PERMISSIONS;

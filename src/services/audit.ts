@@ -14,8 +14,12 @@ export interface ActionContext {
   idempotencyKey?: string;
 }
 
-/** Every use case is audited under its own name; closing a review is reached through `postmortem.edit`. */
-export type AuditAction = UseCase | 'incident.postmortem.review';
+/**
+ * Every use case is audited under its own name; closing a review is reached through `postmortem.edit`. The others
+ * are changes no role table gates: signing the page in and out, tokens made on the command line or at first start.
+ */
+export type AuditAction =
+  UseCase | 'incident.postmortem.review' | 'session.sign-in' | 'session.sign-out' | 'token.create' | 'token.revoke' | 'config.reload';
 
 export interface AuditFact {
   action: AuditAction;
@@ -23,6 +27,17 @@ export interface AuditFact {
   /** What changed (names, ids, counts), or why it was refused. */
   details: Record<string, unknown>;
   outcome?: 'ok' | 'rejected';
+}
+
+/** Someone at this machine's shell: the CLI acts as an admin, named by the OS user. */
+export function cliActionContext(user: string, command: string): ActionContext {
+  return {
+    actor: { id: `cli:${user}`, name: `${user} (CLI)`, role: 'admin' },
+    requestId: randomUUID(),
+    source: 'cli',
+    method: 'cli',
+    path: command,
+  };
 }
 
 /** The one place audit rows are built: actor, action, target, request id, what changed and the outcome. */

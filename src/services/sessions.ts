@@ -1,6 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuthStore, SessionRecord, TokenRecord } from '../store/store';
+import type { AuditStore, AuthStore, SessionRecord, TokenRecord } from '../store/store';
+import { createAuditLog } from './audit';
+import type { ActionContext } from './audit';
 import type { TokenService } from './tokens';
+
+/** Where a sign-in or sign-out came from; the actor is the token the session acts as. */
+export type SessionRequest = Omit<ActionContext, 'actor'>;
 
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
 /** Longer than any id this service hands out; a longer cookie is not worth a lookup. */
@@ -14,8 +19,15 @@ function hashSessionId(id: string): string {
  * Sessions of the web page: a token traded for a random session id, of which only the sha256 is stored, with an
  * expiry and a CSRF secret. A session acts as its token (same actor in the audit log, same role, revoked with it).
  */
-export function createSessionService(deps: { store: AuthStore; tokens: TokenService; ttlMs?: number; now?: () => Date }) {
+export function createSessionService(deps: {
+  store: AuthStore & Pick<AuditStore, 'recordAudit'>;
+  tokens: TokenService;
+  ttlMs?: number;
+  now?: () => Date;
+}) {
   const now = deps.now ?? (() => new Date());
+  const audit = createAuditLog(deps);
+  const actorOf = (token: TokenRecord) => ({ id: `token:${token.id}`, name: token.name, role: token.role });
   const ttlMs = deps.ttlMs ?? DEFAULT_SESSION_TTL_MS;
 
   return {
@@ -34,6 +46,7 @@ export function createSessionService(deps: { store: AuthStore; tokens: TokenServ
     async open(
       token: string,
       replaces: string | undefined,
+      request: SessionRequest,
     ): Promise<{ id: string; token: TokenRecord; session: SessionRecord } | undefined> {
       const record = await deps.tokens.authenticate(token);
       if (!record) return undefined;
@@ -49,11 +62,24 @@ export function createSessionService(deps: { store: AuthStore; tokens: TokenServ
       };
       await deps.store.insertSession(session);
       if (replaces) await deps.store.deleteSession(hashSessionId(replaces));
+      // A failed sign-in is not an entry: guesses would flood the log (the rate limiter counts them instead).
+      await audit.record(
+        { ...request, actor: actorOf(record) },
+        { action: 'session.sign-in', details: { tokenId: record.id, expiresAt: session.expiresAt, replaced: Boolean(replaces) } },
+      );
       return { id, token: record, session };
     },
 
-    async close(id: string): Promise<void> {
+    /** Signs out; audited when the session was live (an unknown or expired cookie changes nothing). */
+    async close(id: string, request: SessionRequest): Promise<void> {
+      const found = id.length > MAX_SESSION_ID_LENGTH ? undefined : await deps.store.findSession(hashSessionId(id), now().toISOString());
       await deps.store.deleteSession(hashSessionId(id));
+      if (found) {
+        await audit.record(
+          { ...request, actor: actorOf(found.token) },
+          { action: 'session.sign-out', details: { tokenId: found.token.id, createdAt: found.session.createdAt } },
+        );
+      }
     },
   };
 }

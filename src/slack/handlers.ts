@@ -65,7 +65,7 @@ interface ModalMetadata {
 }
 
 /** The use case behind each Slack action (its role is in src/services/access.ts), and how a refusal names it. */
-const SLACK_ACTIONS = {
+export const SLACK_ACTIONS = {
   declare: { useCase: 'incident.declare', what: 'declare incidents' },
   run: { useCase: 'incident.declare', what: 'launch runbooks' },
   ack: { useCase: 'incident.acknowledge', what: 'acknowledge incidents' },

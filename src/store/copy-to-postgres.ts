@@ -198,7 +198,7 @@ async function copyTable(
 }
 
 /**
- * Incident numbers and inbox ids go on after the highest the embedded install handed out, never reusing one: an
+ * Incident numbers, inbox ids and the audit chain go on after the highest the embedded install handed out, never reusing one: an
  * inbox id names a batch the incident's workflow may have applied, and a repeat of it is dropped.
  */
 async function alignSequences(source: Database.Database, target: PgDb): Promise<void> {
@@ -210,6 +210,11 @@ async function alignSequences(source: Database.Database, target: PgDb): Promise<
       [incident],
     );
   }
+  // The audit chain's head moves to the last copied entry, so the next entry links to it.
+  await target.run(
+    `UPDATE audit_chain SET (seq, hash) = (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)
+      WHERE id = 1 AND (SELECT max(seq) FROM audit_log) > seq`,
+  );
   const inbox =
     (source.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'alert_inbox'").get() as { seq: number } | undefined)?.seq ?? 0;
   await target.run(

@@ -16,6 +16,7 @@ import type { TimelineStore } from './aggregates/timeline';
 
 export type { AlertRecord, AlertStore, InboxRow } from './aggregates/alerts';
 export type { AuditEntry, AuditStore } from './aggregates/audit';
+export type { AuditFilter, AuditRecord } from './aggregates/audit';
 export type { AuthStore, SessionRecord, TokenRecord } from './aggregates/auth';
 export type { AuthThrottleStore } from './aggregates/auth-throttle';
 export type { IdempotencyStore } from './aggregates/idempotency';

@@ -20,6 +20,7 @@ import {
   waitForStatus,
 } from '../support/api';
 import type { ApiHarness } from '../support/api';
+import { cliActionContext } from '../../src/services/audit';
 
 let api: ApiHarness;
 
@@ -62,7 +63,7 @@ test('declare → decide → closed, then the timeline as JSON, CSV and Markdown
   for (const text of [...FORMULA_NOTES, 'rollback | failover *now*']) {
     expect((await api.post(`${base}/notes`, { as: 'responder', body: { text } })).status).toBe(201);
   }
-  const formulaActor = await api.tokenService.create('=cmd|" /C calc"!A0', 'responder');
+  const formulaActor = await api.tokenService.create('=cmd|" /C calc"!A0', 'responder', cliActionContext('tests', 'token create'));
   expect(
     (
       await send(api.url, { responder: formulaActor.token }, 'POST', `${base}/notes`, {

@@ -15,6 +15,7 @@ import type { Store } from '../../src/store/store';
 import { TOKEN_NAMES, expectError, expectFieldError, listen, send } from '../support/api';
 import type { ApiResponse, RequestOptions } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
+import { cliActionContext } from '../../src/services/audit';
 
 const YAML = `
 people:
@@ -87,7 +88,7 @@ beforeAll(async () => {
   const tokens = {} as Record<Role, string>;
   const tokenIds = {} as Record<Role, string>;
   for (const role of Object.keys(TOKEN_NAMES) as Role[]) {
-    const created = await tokenService.create(TOKEN_NAMES[role], role);
+    const created = await tokenService.create(TOKEN_NAMES[role], role, cliActionContext('tests', 'token create'));
     tokens[role] = created.token;
     tokenIds[role] = created.record.id;
   }

@@ -13,6 +13,7 @@ import type { Store } from '../../src/store/store';
 import { expectError, expectFieldError, listen, send } from '../support/api';
 import type { RequestOptions } from '../support/api';
 import { openTestStore, tempDir } from '../support/temporal';
+import { cliActionContext } from '../../src/services/audit';
 
 type SilenceView = SilenceRecord & { state: 'pending' | 'active' | 'expired' };
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
   store = await openTestStore(tempDir());
   const tokenService = createTokenService({ store });
   for (const role of ['viewer', 'responder', 'commander', 'admin'] as const) {
-    const created = await tokenService.create(`${role} token`, role);
+    const created = await tokenService.create(`${role} token`, role, cliActionContext('tests', 'token create'));
     tokens[role] = created.token;
     tokenIds[role] = created.record.id;
   }

@@ -30,6 +30,7 @@ import type { FakeSlackMessage, FakeSlackResponse } from '../support/fake-slack'
 import { testDataConverter } from '../support/keys';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 import type { TestWorker } from '../support/temporal';
+import { cliActionContext } from '../../src/services/audit';
 
 export const SIGNING_SECRET = 'fireline-test-signing-secret';
 
@@ -163,7 +164,8 @@ export async function startSlackHarness(opts: {
   const client = new Client({ connection, dataConverter: testDataConverter() });
   const tokenService = createTokenService({ store });
   const tokens = {} as Record<Role, string>;
-  for (const role of Object.keys(TOKEN_NAMES) as Role[]) tokens[role] = (await tokenService.create(TOKEN_NAMES[role], role)).token;
+  for (const role of Object.keys(TOKEN_NAMES) as Role[])
+    tokens[role] = (await tokenService.create(TOKEN_NAMES[role], role, cliActionContext('tests', 'token create'))).token;
   const runbooks = new RunbookCatalog(runbooksDir);
   const incidents = createIncidentService({ client, store, runbooks, taskQueue, logger });
 

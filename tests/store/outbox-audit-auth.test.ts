@@ -1,5 +1,5 @@
 // OutboxStore, IdempotencyStore, AuditStore and AuthStore on both engines.
-import type { SessionRecord, TokenRecord } from '../../src/store/store';
+import type { AuditEntry, SessionRecord, TokenRecord } from '../../src/store/store';
 import { describeEachStore } from '../support/stores';
 import { audit, message, minutes } from './records';
 
@@ -85,7 +85,9 @@ describeEachStore('outbox, idempotency, audit and auth stores', (engine) => {
   });
 
   describe('audit', () => {
-    it('records entries and lists them newest first, optionally per incident', async () => {
+    const linked = (entry: AuditEntry, seq: number) => ({ ...entry, seq, prevHash: expect.any(String), hash: expect.any(String) });
+
+    it('records entries and lists them newest first (in chain order), optionally per incident', async () => {
       const store = await engine.fresh();
       await store.recordAudit(audit('a1', 'INC-1', 1));
       await store.recordAudit(audit('a2', null, 2));
@@ -93,22 +95,23 @@ describeEachStore('outbox, idempotency, audit and auth stores', (engine) => {
       await store.recordAudit(audit('a0', 'INC-2', 3));
 
       const everything = await store.listAudit({ limit: 10 });
-      expect(everything.map((e) => e.id)).toEqual(['a3', 'a0', 'a2', 'a1']);
-      expect(everything[2]).toEqual(audit('a2', null, 2));
-      expect(everything[3]).toEqual(audit('a1', 'INC-1', 1));
-      expect((await store.listAudit({ limit: 1 })).map((e) => e.id)).toEqual(['a3']);
+      expect(everything.map((e) => e.id)).toEqual(['a0', 'a3', 'a2', 'a1']);
+      expect(everything[2]).toEqual(linked(audit('a2', null, 2), 2));
+      expect(everything[3]).toEqual(linked(audit('a1', 'INC-1', 1), 1));
+      expect((await store.listAudit({ limit: 1 })).map((e) => e.id)).toEqual(['a0']);
 
       const forOne = await store.listAudit({ incidentId: 'INC-1', limit: 10 });
       expect(forOne.map((e) => e.id)).toEqual(['a3', 'a1']);
-      expect(forOne[0]).toEqual({ ...audit('a3', 'INC-1', 3), outcome: 'rejected', details: {} });
+      expect(forOne[0]).toEqual(linked({ ...audit('a3', 'INC-1', 3), outcome: 'rejected', details: {} }, 3));
       await expect(store.listAudit({ limit: -1 })).rejects.toBeInstanceOf(RangeError);
     });
 
-    it('refuses a second entry with the same id', async () => {
+    it('refuses a second entry with the same id, and the chain goes on as if it had not been tried', async () => {
       const store = await engine.fresh();
       await store.recordAudit(audit('a1', 'INC-1', 1));
       await expect(store.recordAudit(audit('a1', 'INC-2', 2))).rejects.toMatchObject(DUPLICATE);
-      expect(await store.listAudit({ limit: 10 })).toEqual([audit('a1', 'INC-1', 1)]);
+      expect(await store.listAudit({ limit: 10 })).toEqual([linked(audit('a1', 'INC-1', 1), 1)]);
+      expect((await store.recordAudit(audit('a2', null, 2))).seq).toBe(2);
     });
   });
 

@@ -25,6 +25,7 @@ import type { IncidentView } from '../../workflows/messages';
 import { TEST_KEY_RING, testDataConverter } from './keys';
 import { eventually, openTestStore, startTestWorker, tempDir, testTemporal, uniqueTaskQueue } from './temporal';
 import type { TestWorker } from './temporal';
+import { cliActionContext } from '../../src/services/audit';
 
 /**
  * Small runbooks with short durations, written as YAML files the way authors write them.
@@ -240,7 +241,7 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
   const tokens = {} as Record<Role, string>;
   const tokenIds = {} as Record<Role, string>;
   for (const role of Object.keys(TOKEN_NAMES) as Role[]) {
-    const created = await tokenService.create(TOKEN_NAMES[role], role);
+    const created = await tokenService.create(TOKEN_NAMES[role], role, cliActionContext('tests', 'token create'));
     tokens[role] = created.token;
     tokenIds[role] = created.record.id;
   }

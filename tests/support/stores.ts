@@ -21,6 +21,8 @@ export interface StoreEngine {
   fresh(options?: { randomIncidentNumbers?: boolean }): Promise<Store>;
   /** A second store on the same database as `fresh()`'s last one: another replica or process. */
   another(): Promise<Store>;
+  /** Runs SQL (one or more statements) on `fresh()`'s last database directly, as anyone with access to it could. */
+  sql(statements: string): Promise<void>;
 }
 
 /**
@@ -85,6 +87,14 @@ function sqliteEngine(stores: Tracked): StoreEngine {
       return store;
     },
     another: () => open(file),
+    async sql(statements) {
+      const db = new Database(file);
+      try {
+        db.exec(statements);
+      } finally {
+        db.close();
+      }
+    },
   };
 }
 
@@ -118,5 +128,8 @@ function postgresEngine(stores: Tracked): StoreEngine {
       return store;
     },
     another: () => open(url),
+    async sql(statements) {
+      await psql((await cluster!).binDir, url, statements);
+    },
   };
 }

@@ -1,3 +1,5 @@
+import type pg from 'pg';
+import { chainExistingAuditPg } from './audit';
 import type { PgDb } from './db';
 
 /**
@@ -13,6 +15,8 @@ export interface PgMigration {
   readonly id: number;
   readonly name: string;
   readonly sql: string;
+  /** A step in TypeScript after the SQL, in the same transaction (for what SQL cannot compute, such as a hash). */
+  readonly after?: (db: PgDb, client: pg.PoolClient) => Promise<void>;
 }
 
 const INITIAL = `
@@ -289,8 +293,24 @@ CREATE TABLE auth_failures (
 CREATE INDEX auth_failures_window ON auth_failures (window_start);
 `;
 
+/**
+ * The audit log becomes a hash chain (src/audit/chain.ts): seq, prev_hash and hash on every entry and the chain's
+ * head in audit_chain, whose row appends lock. The step chains the entries already there, then makes the columns
+ * NOT NULL and seq unique.
+ */
+const AUDIT_CHAIN = `
+ALTER TABLE audit_log ADD COLUMN seq bigint, ADD COLUMN prev_hash text, ADD COLUMN hash text;
+CREATE TABLE audit_chain (
+  id smallint PRIMARY KEY CHECK (id = 1),
+  seq bigint NOT NULL,
+  hash text NOT NULL
+);
+INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, repeat('0', 64));
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
+  { id: 2, name: 'audit-chain', sql: AUDIT_CHAIN, after: chainExistingAuditPg },
   { id: 4, name: 'auth-failures', sql: AUTH_FAILURES },
 ];
 
@@ -317,6 +337,7 @@ export async function migratePostgres(db: PgDb, migrations: readonly PgMigration
         await client.query('BEGIN');
         try {
           await client.query(migration.sql);
+          await migration.after?.(db, client);
           await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, now())', [migration.id, migration.name]);
           await client.query('COMMIT');
         } catch (err) {

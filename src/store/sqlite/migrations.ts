@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { chainExistingAudit } from './audit';
 
 /**
  * Schema of the SQLite read model, as ordered, append-only migrations: never edit one that has shipped,
@@ -9,6 +10,8 @@ export interface Migration {
   readonly id: number;
   readonly name: string;
   readonly sql: string;
+  /** A step in TypeScript after the SQL, in the same transaction (for what SQL cannot compute, such as a hash). */
+  readonly after?: (db: Database.Database) => void;
 }
 
 /** Created before any migration runs so that `migrate()` can tell which ones are applied. */
@@ -359,6 +362,23 @@ CREATE TABLE auth_failures (
 CREATE INDEX auth_failures_window ON auth_failures (window_start);
 `;
 
+/**
+ * The audit log becomes a hash chain (src/audit/chain.ts): seq, prev_hash and hash on every entry and the chain's
+ * head in audit_chain. The entries already there are chained by the migration's TypeScript step, oldest first.
+ */
+const AUDIT_CHAIN = `
+ALTER TABLE audit_log ADD COLUMN seq INTEGER;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
+CREATE TABLE audit_chain (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
@@ -371,6 +391,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 9, name: 'slack', sql: SLACK },
   { id: 10, name: 'alert-inbox', sql: ALERT_INBOX },
   { id: 11, name: 'leases-and-alert-batches', sql: ALERT_FORWARDING },
+  { id: 12, name: 'audit-chain', sql: AUDIT_CHAIN, after: chainExistingAudit },
   { id: 14, name: 'auth-failures', sql: AUTH_FAILURES },
 ];
 
@@ -389,6 +410,7 @@ function applyMigration(db: Database.Database, migration: Migration): void {
   const apply = db.transaction(() => {
     if (isApplied(db, migration.id)) return;
     db.exec(migration.sql);
+    migration.after?.(db);
     db.prepare<[number, string, string]>('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(
       migration.id,
       migration.name,
