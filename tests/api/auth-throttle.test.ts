@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import type { Metrics } from '../../src/observability/metrics';
 import { DEFAULT_AUTH_THROTTLE } from '../../src/services/auth-throttle';
+import { cliActionContext } from '../../src/services/audit';
 import type { IncidentService } from '../../src/services/incidents';
 import { createTokenService } from '../../src/services/tokens';
 import type { Store } from '../../src/store/store';
@@ -89,7 +90,7 @@ const counter = async (name: 'authFailures' | 'authThrottled', door: string) =>
 
 beforeEach(async () => {
   store = await openTestStore();
-  admin = (await createTokenService({ store }).create('admin', 'admin')).token;
+  admin = (await createTokenService({ store }).create('admin', 'admin', cliActionContext('tests', 'token create'))).token;
   sink.clear();
 });
 afterEach(async () => {

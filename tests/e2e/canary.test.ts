@@ -18,7 +18,7 @@ import type { SpawnedProcess } from '../support/processes';
 import { TestSmtpServer } from '../support/smtp';
 import { tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 
-jest.setTimeout(240_000);
+jest.setTimeout(480_000);
 
 const ALERT = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'reference', 'alertmanager', 'firing-order-db-down.json'), 'utf8');
 
@@ -118,7 +118,9 @@ beforeAll(async () => {
     [DEMO_ORDERS_URL_VAR]: orders.url,
     [DEMO_HMAC_VAR]: CANARY.hmac,
   });
-  await waitForHttp(`${url}/healthz`, { process: fireline, timeoutMs: 120_000 });
+  await waitForHttp(`${url}/healthz`, { process: fireline, timeoutMs: 180_000 });
+  // The worker polls once the start-up block is printed; under a loaded suite its bundle can take a while.
+  await fireline.waitForOutput(/Press Ctrl\+C to stop\./, 180_000);
   connection = await Connection.connect({ address: testTemporal().address });
   // No data converter: the test reads what the server stores, as an operator with Temporal access would.
   client = new Client({ connection });
@@ -146,7 +148,7 @@ test('a full incident with canary secrets: no canary in logs, histories, respons
   );
 
   // The page went out over SMTP, logged in with the canary password.
-  await waitUntil(async () => smtp.messages.length > 0 || undefined, 'a page over SMTP', 60_000, 200);
+  await waitUntil(async () => smtp.messages.length > 0 || undefined, 'a page over SMTP', 120_000, 200);
   // A Slack command, signed with the canary signing secret.
   const ack = await postSlashCommand(
     `${url}/slack/events`,
