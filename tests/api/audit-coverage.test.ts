@@ -34,6 +34,7 @@ const AUDITED: Record<string, string> = {
 /** Mutating methods that change nothing, each with why. */
 const NOT_AUDITED: Record<string, string> = {
   'POST /api/v1/runbooks/validate': 'checks the posted runbook text and answers its problems; stores nothing',
+  'POST /codec/{*path}': 'the codec server seals or opens the payloads it is sent and answers them; stores and changes nothing',
 };
 
 /** The machine doors: alert receivers and Slack, authenticated by integration credentials and signatures. */

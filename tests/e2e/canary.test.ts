@@ -16,7 +16,7 @@ import { FakeSlack, postSlashCommand } from '../support/fake-slack';
 import { findFreePort, killAllTracked, spawnFireline, waitForHttp, waitUntil } from '../support/processes';
 import type { SpawnedProcess } from '../support/processes';
 import { TestSmtpServer } from '../support/smtp';
-import { tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
+import { openTestStore, tempDir, testTemporal, uniqueTaskQueue } from '../support/temporal';
 
 jest.setTimeout(480_000);
 
@@ -83,6 +83,9 @@ beforeAll(async () => {
   slack = await FakeSlack.start({ tokens: [CANARY.slackBot], users: [ANA], channels: [{ name: 'incidents' }] });
   dataDir = tempDir('fireline-canary-');
   const { configDir, runbooksDir } = writeDemoFiles(dataDir);
+  // The read model made ahead, its incident numbers in a random block: workflow ids are `incident/INC-<n>` in the
+  // namespace every test file shares, and an alert's signalWithStart would join another file's running INC-1.
+  await (await openTestStore(dataDir)).close();
   fs.writeFileSync(
     path.join(configDir, 'integrations.yaml'),
     'integrations:\n  prometheus:\n    type: alertmanager\n    token: { env: CANARY_AM_TOKEN }\n',

@@ -42,9 +42,9 @@ const PASSWORD = 'c0py-s3cret-Pw';
 const AUDIT_ROWS = 2_500;
 /**
  * Tables of the SQLite file the copy leaves out on purpose: leases and the auth throttle's failure counts belong
- * to running processes.
+ * to running processes; the audit chain's head is set from the last copied entry.
  */
-const NOT_COPIED = ['auth_failures', 'leases', 'schema_migrations', 'sequences', 'slack_sync_lease'];
+const NOT_COPIED = ['audit_chain', 'auth_failures', 'leases', 'schema_migrations', 'sequences', 'slack_sync_lease'];
 
 const REVIEW_RUNBOOK = `
 id: review
