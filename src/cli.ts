@@ -7,6 +7,8 @@ import { KEY_FILE, KeyRingError, newKeyEntry, parseKeyRing } from './crypto/key-
 import type { Config } from './config';
 import { DEMO_DEFAULTS, startDemo } from './demo';
 import { RoleSchema } from './domain/roles';
+import type { Role } from './domain/roles';
+import { parseDuration } from './domain/duration';
 import { startApi } from './launch/api';
 import { startEmbedded } from './launch/embedded';
 import { resolveKeyRing } from './launch/keys';
@@ -22,6 +24,7 @@ import { runbookJsonSchema } from './runbooks/json-schema';
 import { copyStoreToPostgres } from './store/copy-to-postgres';
 import { printValidation, validateRunbookFiles } from './runbooks/validate-command';
 import { createTokenService } from './services/tokens';
+import type { TokenView } from './services/tokens';
 import { TemporalCliNotFoundError } from './temporal/cli-binary';
 import { describeVerification, verifyAuditChain } from './audit/verify';
 import { cliActionContext } from './services/audit';
@@ -35,8 +38,10 @@ const USAGE = `Usage: fireline <command>
                              (defaults: data/demo, HTTP ${DEMO_DEFAULTS.port}, Temporal ${DEMO_DEFAULTS.temporalPort})
   worker                     a worker against TEMPORAL_ADDRESS
   api                        the HTTP server against TEMPORAL_ADDRESS
-  token create --role R --name N
+  token create --role R --name N [--expires 90d|TIME]
                              make a bearer token (roles: viewer, responder, commander, admin)
+  token list [--json]        every token: role, state (active, expired, revoked), expiry, last use
+  token revoke <id>          revoke a token now; its page sessions end with it
   keys new [id]              print a new payload key entry id=base64 for FIRELINE_PAYLOAD_KEYS (rotation)
   runbooks validate [paths]  check runbook files (default: the runbooks directory)
   runbooks schema [--out F]  write the runbook JSON Schema (for editors) to F or stdout
@@ -183,25 +188,78 @@ async function commandApi(config: Config, logger: Logger) {
   if (api.adminTokenShownOnce) out(`Admin token (shown once): ${api.adminTokenShownOnce}`);
 }
 
+const TOKEN_USAGE =
+  'fireline token create --role <role> --name <name> [--expires 90d|<ISO time>] | token list [--json] | token revoke <id>';
+
+/** `--expires` as a lifetime from now ("90d") or an absolute ISO time; undefined = until revoked. */
+function expiryOf(text: string | undefined, now: Date): string | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms !== undefined) return new Date(now.getTime() + ms).toISOString();
+  const at = Date.parse(text);
+  if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    throw new UsageError(`--expires: "${text}" is neither a lifetime (30d, 12h) nor a time (2027-01-31 or 2027-01-31T18:00:00Z)`);
+  }
+  return new Date(at).toISOString();
+}
+
 async function commandToken(config: Config, args: string[]) {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { role: { type: 'string' }, name: { type: 'string' } },
+    options: { role: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' } },
   });
-  if (positionals[0] !== 'create') throw new UsageError('fireline token create --role <role> --name <name>');
-  const role = RoleSchema.safeParse(values.role);
-  if (!role.success) throw new UsageError('--role: expected one of viewer, responder, commander, admin');
-  if (!values.name?.trim()) throw new UsageError('--name: give the token a name (who or what uses it)');
+  const [sub, id] = positionals;
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UsageError(TOKEN_USAGE);
+  let create: { role: Role; name: string; expiresAt: string | undefined } | undefined;
+  if (sub === 'create') {
+    const role = RoleSchema.safeParse(values.role);
+    if (!role.success) throw new UsageError('--role: expected one of viewer, responder, commander, admin');
+    if (!values.name?.trim()) throw new UsageError('--name: give the token a name (who or what uses it)');
+    create = { role: role.data, name: values.name.trim(), expiresAt: expiryOf(values.expires, new Date()) };
+  }
+  if (sub === 'revoke' && !id) throw new UsageError('fireline token revoke <id> (the ids are in `fireline token list`)');
   const store = await openStore(config);
   try {
-    const by = cliActionContext(os.userInfo().username, 'token create');
-    const { token, record } = await createTokenService({ store }).create(values.name.trim(), role.data, by);
-    out(`Created ${record.role} token "${record.name}" (id ${record.id}). It is shown only now:`);
-    out(token);
+    const tokens = createTokenService({ store });
+    const by = cliActionContext(os.userInfo().username, `token ${sub}`);
+    if (create) {
+      const { token, record } = await tokens.create(create.name, create.role, by, { expiresAt: create.expiresAt });
+      const until = record.expiresAt ? `, expires ${record.expiresAt}` : '';
+      out(`Created ${record.role} token "${record.name}" (id ${record.id}${until}). It is shown only now:`);
+      out(token);
+    } else if (sub === 'list') {
+      const list = await tokens.list();
+      if (values.json) out(JSON.stringify(list, null, 2));
+      else out(formatTokenTable(list));
+    } else {
+      const { token, changed } = await tokens.revoke(id!, by, { allowLastAdmin: true });
+      out(
+        changed
+          ? `Revoked ${token.role} token "${token.name}" (id ${token.id}); its page sessions are signed out.`
+          : `Token ${token.id} was revoked already (${token.revokedAt}).`,
+      );
+    }
   } finally {
     await store.close();
   }
+}
+
+function formatTokenTable(list: TokenView[]): string {
+  if (list.length === 0) return 'No tokens.';
+  const rows = [
+    ['ID', 'NAME', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED'],
+    ...list.map((t) => [t.id, t.name, t.role, t.state, t.createdAt, t.expiresAt ?? 'never', t.lastUsedAt ?? 'never']),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**

@@ -38,6 +38,7 @@ import { StreamHub, streamRoutes } from './routes/stream';
 import { webRoutes } from './web';
 import { codecRoutes } from './routes/codec';
 import { auditRoutes } from './routes/audit';
+import { tokenRoutes } from './routes/tokens';
 import { incidentSearchRoutes } from './web/search';
 import type { RunbookListing } from './routes/runbooks';
 
@@ -159,6 +160,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
   api.use('/audit', auditRoutes(deps));
+  api.use('/tokens', tokenRoutes({ tokens: deps.tokens, now: deps.now }));
   app.use('/api/v1', api);
   app.use('/v2', pagerDutyRoutes(deps));
   if (deps.codec) app.use('/codec', codecRoutes({ ...deps.codec, tokens: deps.tokens, sessions }));

@@ -36,6 +36,10 @@ export const PERMISSIONS = {
   'payload.encode': 'viewer',
   // Who did what: the trail an auditor reads, with request paths and the details of every change.
   'audit.read': 'admin',
+  // Tokens are the keys to everything above.
+  'token.read': 'admin',
+  'token.create': 'admin',
+  'token.revoke': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type UseCase = keyof typeof PERMISSIONS;

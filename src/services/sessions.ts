@@ -33,10 +33,13 @@ export function createSessionService(deps: {
   return {
     ttlMs,
 
-    /** The live session with this id and the token it acts as. */
+    /** The live session with this id and the token it acts as; none once that token expired or was revoked. */
     async find(id: string): Promise<{ token: TokenRecord; session: SessionRecord } | undefined> {
       if (id.length > MAX_SESSION_ID_LENGTH) return undefined;
-      return deps.store.findSession(hashSessionId(id), now().toISOString());
+      const found = await deps.store.findSession(hashSessionId(id), now().toISOString());
+      if (!found || !deps.tokens.isLive(found.token)) return undefined;
+      await deps.tokens.touch(found.token);
+      return found;
     },
 
     /**

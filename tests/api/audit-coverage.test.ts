@@ -29,6 +29,8 @@ const AUDITED: Record<string, string> = {
   'DELETE /api/v1/oncall/:schedule/overrides/:id': 'oncall.override.delete',
   'POST /api/v1/silences': 'silence.create',
   'DELETE /api/v1/silences/:id': 'silence.expire',
+  'POST /api/v1/tokens': 'token.create',
+  'DELETE /api/v1/tokens/:id': 'token.revoke',
 };
 
 /** Mutating methods that change nothing, each with why. */
@@ -165,6 +167,20 @@ describe('calling a route writes its entry: actor, action, target, request id, w
     expect(expired.entry).toMatchObject({ action: 'silence.expire', actor: actorOf('admin'), outcome: 'ok' });
   });
 
+  test('making and revoking a token, without the token in the entry', async () => {
+    const created = await call('POST', '/api/v1/tokens', { as: 'admin', body: { name: 'audit coverage', role: 'viewer' } });
+    expect(created.status).toBe(201);
+    const { token, record } = JSON.parse(created.text) as { token: string; record: { id: string } };
+    expect(created.entry).toMatchObject({
+      action: 'token.create',
+      actor: actorOf('admin'),
+      details: { tokenId: record.id, role: 'viewer', name: 'audit coverage', via: 'api' },
+    });
+    expect(JSON.stringify(created.entry)).not.toContain(token);
+    const revoked = await call('DELETE', `/api/v1/tokens/${record.id}`, { as: 'admin' });
+    expect(revoked.entry).toMatchObject({ action: 'token.revoke', actor: actorOf('admin'), details: { tokenId: record.id } });
+  });
+
   test('signing the page in and out, without the token or the session id in the entry', async () => {
     const signIn = await call('POST', '/api/v1/session', { body: { token: api.tokens.responder } });
     expect(signIn.status).toBe(201);
@@ -192,7 +208,7 @@ describe('calling a route writes its entry: actor, action, target, request id, w
 });
 
 test('every token the harness made is in the log, without the token', async () => {
-  const made = await api.store.listAudit({ action: 'token.create', limit: 10 });
+  const made = (await api.store.listAudit({ action: 'token.create', limit: 20 })).filter((e) => e.details.via === 'cli');
   expect(made.map((e) => e.details.role).sort()).toEqual(['admin', 'commander', 'responder', 'viewer']);
   for (const role of ['admin', 'commander', 'responder', 'viewer'] as const) {
     expect(JSON.stringify(made)).not.toContain(api.tokens[role]);

@@ -129,6 +129,41 @@ describeEachStore('outbox, idempotency, audit and auth stores', (engine) => {
       await expect(store.insertToken({ ...token(3), id: 'tok_1' })).rejects.toMatchObject(DUPLICATE);
       expect(await store.countTokens()).toBe(2);
     });
+
+    it('keep an expiry, are listed newest first and found by id', async () => {
+      const store = await engine.fresh();
+      await store.insertToken(token(1));
+      await store.insertToken(token(2, { expiresAt: minutes(90) }));
+      expect(await store.findTokenById('tok_2')).toEqual(token(2, { expiresAt: minutes(90) }));
+      expect(await store.findTokenById('tok_9')).toBeUndefined();
+      expect((await store.listTokens()).map((t) => t.id)).toEqual(['tok_2', 'tok_1']);
+    });
+
+    it('are revoked once, with their sessions, and keep the first revocation time', async () => {
+      const store = await engine.fresh();
+      await store.insertToken(token(1));
+      await store.insertToken(token(2));
+      await store.insertSession(session(1, 'tok_1', minutes(60)));
+      await store.insertSession(session(2, 'tok_2', minutes(60)));
+      expect(await store.revokeToken('tok_1', minutes(5))).toBe(true);
+      expect(await store.revokeToken('tok_1', minutes(6))).toBe(false);
+      expect(await store.revokeToken('tok_9', minutes(6))).toBe(false);
+      expect(await store.findTokenById('tok_1')).toEqual(token(1, { revokedAt: minutes(5) }));
+      expect(await store.findSession(session(1, 'tok_1', minutes(60)).idHash, minutes(7))).toBeUndefined();
+      expect(await store.findSession(session(2, 'tok_2', minutes(60)).idHash, minutes(7))).toMatchObject({ token: token(2) });
+    });
+
+    it('record their last use, at most once per window', async () => {
+      const store = await engine.fresh();
+      await store.insertToken(token(1));
+      await store.touchToken('tok_1', minutes(10), minutes(9));
+      expect((await store.findTokenById('tok_1'))?.lastUsedAt).toBe(minutes(10));
+      // A use inside the window (the last one is not before notBefore) writes nothing.
+      await store.touchToken('tok_1', minutes(10.5), minutes(9.5));
+      expect((await store.findTokenById('tok_1'))?.lastUsedAt).toBe(minutes(10));
+      await store.touchToken('tok_1', minutes(12), minutes(11));
+      expect(await store.findTokenByHash(token(1).hash)).toEqual(token(1, { lastUsedAt: minutes(12) }));
+    });
   });
 
   describe('sessions', () => {

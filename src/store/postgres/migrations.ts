@@ -283,6 +283,14 @@ CREATE TABLE slack_sync_lease (
 `;
 
 /** Failed authentication per door and client address, per window (src/services/auth-throttle.ts). */
+/** Tokens may expire and be revoked (kept, so the audit log's token ids still resolve), and tell when last used. */
+const TOKEN_LIFECYCLE = `
+ALTER TABLE tokens ADD COLUMN expires_at timestamptz;
+ALTER TABLE tokens ADD COLUMN last_used_at timestamptz;
+ALTER TABLE tokens ADD COLUMN revoked_at timestamptz;
+CREATE INDEX sessions_token ON sessions (token_id);
+`;
+
 const AUTH_FAILURES = `
 CREATE TABLE auth_failures (
   key text COLLATE "C" NOT NULL,
@@ -311,6 +319,7 @@ INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, repeat('0', 64));
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'audit-chain', sql: AUDIT_CHAIN, after: chainExistingAuditPg },
+  { id: 3, name: 'token-lifecycle', sql: TOKEN_LIFECYCLE },
   { id: 4, name: 'auth-failures', sql: AUTH_FAILURES },
 ];
 

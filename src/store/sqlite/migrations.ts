@@ -352,6 +352,14 @@ CREATE TABLE leases (
 `;
 
 /** Failed authentication per door and client address, per window (src/services/auth-throttle.ts). */
+/** Tokens may expire and be revoked (kept, so the audit log's token ids still resolve), and tell when last used. */
+const TOKEN_LIFECYCLE = `
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+ALTER TABLE tokens ADD COLUMN revoked_at TEXT;
+CREATE INDEX sessions_token ON sessions (token_id);
+`;
+
 const AUTH_FAILURES = `
 CREATE TABLE auth_failures (
   key TEXT NOT NULL,
@@ -392,6 +400,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 10, name: 'alert-inbox', sql: ALERT_INBOX },
   { id: 11, name: 'leases-and-alert-batches', sql: ALERT_FORWARDING },
   { id: 12, name: 'audit-chain', sql: AUDIT_CHAIN, after: chainExistingAudit },
+  { id: 13, name: 'token-lifecycle', sql: TOKEN_LIFECYCLE },
   { id: 14, name: 'auth-failures', sql: AUTH_FAILURES },
 ];
 
