@@ -1,12 +1,16 @@
 // Single sign-on over real HTTP: a real OpenID provider (oidc-provider in its own process) and the real app,
 // the authorization code flow scripted with fetch through the provider's development login and consent.
+import { createApp } from '../../src/api/app';
 import { parseRoleRules } from '../../src/domain/role-rules';
 import { createOidcService } from '../../src/services/oidc';
-import { startApiHarness } from '../support/api';
+import { createTokenService } from '../../src/services/tokens';
+import type { Store } from '../../src/store/store';
+import { listenThenMount, startApiHarness, unlimitedGuessing } from '../support/api';
 import type { ApiHarness } from '../support/api';
 import { CookieJar, fetchWithJar, loginAtProvider } from '../support/oidc-flow';
 import { startTestProvider } from '../support/oidc-provider';
 import type { TestProvider } from '../support/oidc-provider';
+import { describeEachStore } from '../support/stores';
 
 const ACCOUNTS = {
   grace: { name: 'Grace Lead', email: 'grace@example.test', groups: ['sre-leads', 'sre'] },
@@ -224,4 +228,70 @@ test('API tokens keep working beside single sign-on', async () => {
   expect((await api.get('/api/v1/session', { as: 'commander' })).body).toMatchObject({ kind: 'token', role: 'commander', via: 'token' });
   const signIn = await api.post('/api/v1/session', { body: { token: api.tokens.responder } });
   expect(signIn.status).toBe(201);
+});
+
+describeEachStore('two API replicas on one read model', (engine) => {
+  // Behind a load balancer both replicas have the same public URL; here that is replica A's address, and the
+  // provider's redirect is sent to replica B by hand, as a load balancer might.
+  let replicaA: { url: string; close(): Promise<void> };
+  let replicaB: { url: string; close(): Promise<void> };
+  let idp: TestProvider;
+  let store: Store;
+
+  beforeEach(async () => {
+    store = await engine.fresh();
+    const storeB = await engine.another();
+    const settings = (issuer: string) => ({
+      issuer,
+      clientId: 'fireline',
+      clientSecret: 'test-provider-client-secret',
+      scopes: 'openid email profile groups',
+      roleClaim: 'groups',
+      roles: parseRoleRules('sre-leads=commander,*=viewer'),
+    });
+    const appOn = (s: Store, publicUrl: string) =>
+      createApp({
+        ...api.deps,
+        store: s,
+        tokens: createTokenService({ store: s }),
+        authThrottle: unlimitedGuessing(s),
+        publicUrl,
+        oidc: createOidcService({ settings: settings(idp.issuer), publicUrl, store: s }),
+      });
+    replicaA = await listenThenMount(async (url) => {
+      idp = await startTestProvider({ publicUrl: url, accounts: ACCOUNTS });
+      return appOn(store, url);
+    });
+    replicaB = await listenThenMount(async () => appOn(storeB, replicaA.url));
+  });
+  afterEach(async () => {
+    await replicaA?.close();
+    await replicaB?.close();
+    await idp?.stop();
+  });
+
+  test('a login started on one replica finishes on the other, once; the session works on both', async () => {
+    const jar = new CookieJar();
+    const start = await fetchWithJar(jar, `${replicaA.url}/auth/oidc/login?returnTo=%2F%23%2Fmetrics`);
+    expect(start.status).toBe(302);
+    const callback = new URL(await loginAtProvider(jar, start.headers.get('location')!, 'grace', `${replicaA.url}/auth/oidc/callback`));
+    const onB = `${replicaB.url}${callback.pathname}${callback.search}`;
+    const cookie = jar.header(replicaA.url);
+    const finished = await fetch(onB, { headers: { cookie }, redirect: 'manual' });
+    expect(finished.status).toBe(302);
+    expect(finished.headers.get('location')).toBe('/#/metrics');
+    const session = finished.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!)
+      .join('; ');
+    for (const replica of [replicaA, replicaB]) {
+      const me = await fetch(`${replica.url}/api/v1/session`, { headers: { cookie: session } });
+      expect(await me.json()).toMatchObject({ kind: 'oidc', subject: 'grace', role: 'commander' });
+    }
+    // Replayed on either replica: gone.
+    expect((await fetch(onB, { headers: { cookie }, redirect: 'manual' })).status).toBe(400);
+    expect((await fetch(callback.href, { headers: { cookie }, redirect: 'manual' })).status).toBe(400);
+    const [entry] = await store.listAudit({ action: 'session.sign-in', limit: 1 });
+    expect(entry).toMatchObject({ actor: { id: 'oidc:grace' }, details: { via: 'oidc', subject: 'grace', role: 'commander' } });
+  });
 });

@@ -229,7 +229,7 @@ export async function send<T>(
 }
 
 /** Listens first and mounts the app after, for deps that need the server's own URL (the SSO redirect URI). */
-async function listenThenMount(makeApp: (url: string) => Promise<Express>): Promise<{ url: string; close(): Promise<void> }> {
+export async function listenThenMount(makeApp: (url: string) => Promise<Express>): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
