@@ -57,8 +57,14 @@ export function createOidcService(deps: {
         settings.clientId,
         undefined,
         settings.clientSecret === undefined ? client.None() : client.ClientSecretBasic(settings.clientSecret),
-        // The settings allow http only for a provider on this machine (tests, demos).
-        settings.issuer.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : undefined,
+        {
+          // The ID token's signature is checked against the provider's JWKS too, not only trusted for coming over
+          // TLS from the token endpoint: a forged token is refused even if something sits on that path.
+          // The settings allow http only for a provider on this machine (tests, demos).
+          execute: settings.issuer.startsWith('http:')
+            ? [client.allowInsecureRequests, client.enableNonRepudiationChecks]
+            : [client.enableNonRepudiationChecks],
+        },
       )
       .catch((err: unknown) => {
         discovered = undefined;
