@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
+import type * as OpenIdClient from 'openid-client';
 import type { OidcSettings } from '../config';
 import { roleFromClaims } from '../domain/role-rules';
 import type { OidcStore } from '../store/store';
@@ -11,6 +11,17 @@ const DEFAULT_LOGIN_TTL_MS = 10 * 60_000;
 const MAX_RETURN_TO_LENGTH = 1000;
 /** Audit actors are at most 200 characters and named `oidc:<sub>`. */
 const MAX_SUBJECT_LENGTH = 190;
+
+let loaded: typeof OpenIdClient | undefined;
+
+/**
+ * openid-client is ES modules only: required (require(esm), Node ≥ 20.19) when single sign-on is first used, so a
+ * Fireline without SSO never loads it.
+ */
+function openIdClient(): typeof OpenIdClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+  return (loaded ??= require('openid-client') as typeof OpenIdClient);
+}
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -48,9 +59,10 @@ export function createOidcService(deps: {
   const loginTtlMs = deps.loginTtlMs ?? DEFAULT_LOGIN_TTL_MS;
   const redirectUri = `${deps.publicUrl}/auth/oidc/callback`;
   const postLogoutRedirectUri = `${deps.publicUrl}/`;
-  let discovered: Promise<client.Configuration> | undefined;
+  let discovered: Promise<OpenIdClient.Configuration> | undefined;
 
-  function configuration(): Promise<client.Configuration> {
+  function configuration(): Promise<OpenIdClient.Configuration> {
+    const client = openIdClient();
     discovered ??= client
       .discovery(
         new URL(settings.issuer),
@@ -84,6 +96,7 @@ export function createOidcService(deps: {
      */
     async begin(returnTo: string, browser: string | undefined): Promise<{ url: string; browser: string }> {
       const config = await configuration();
+      const client = openIdClient();
       const at = now();
       await deps.store.deleteExpiredOidcLogins(at.toISOString());
       const binding = browser && /^[A-Za-z0-9_-]{43}$/.test(browser) ? browser : randomBytes(32).toString('base64url');
@@ -131,6 +144,7 @@ export function createOidcService(deps: {
         throw forbidden(`the identity provider refused the sign-in: ${providerError}${description ? ` (${description})` : ''}`);
       }
       const config = await configuration();
+      const client = openIdClient();
       let claims: Record<string, unknown>;
       try {
         const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -171,7 +185,7 @@ export function createOidcService(deps: {
       try {
         const config = await configuration();
         if (!config.serverMetadata().end_session_endpoint) return undefined;
-        return client.buildEndSessionUrl(config, { post_logout_redirect_uri: postLogoutRedirectUri }).href;
+        return openIdClient().buildEndSessionUrl(config, { post_logout_redirect_uri: postLogoutRedirectUri }).href;
       } catch {
         return undefined;
       }
