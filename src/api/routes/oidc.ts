@@ -4,13 +4,12 @@ import type { OidcService } from '../../services/oidc';
 import { safeReturnTo } from '../../services/oidc';
 import { ServiceError } from '../../services/errors';
 import { readCookie } from '../auth';
+import { SERVICE_STATUS } from '../errors';
 import type { SessionAuth } from '../auth';
 
 /** Ties a login to the browser that started it. Lax, so the provider's redirect back (a cross-site navigation) carries it. */
 export const OIDC_LOGIN_COOKIE = 'fireline_oidc_login';
 const LOGIN_COOKIE_PATH = '/auth/oidc';
-
-const STATUS: Record<ServiceError['code'], number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -52,7 +51,7 @@ export function oidcRoutes(deps: { oidc: OidcService; sessions: SessionAuth }): 
   const problem = (res: Response, err: unknown) => {
     if (err instanceof ServiceError) {
       const title = err.code === 'forbidden' ? 'Sign-in refused' : err.code === 'unavailable' ? 'Sign-in unavailable' : 'Sign-in failed';
-      return sendProblem(res, STATUS[err.code], title, err.message);
+      return sendProblem(res, SERVICE_STATUS[err.code], title, err.message);
     }
     throw err;
   };
