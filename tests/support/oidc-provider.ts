@@ -19,9 +19,10 @@ export async function startTestProvider(opts: {
   /** Fireline's public URL: the redirect and post-logout URIs are registered for it. */
   publicUrl: string;
   accounts: Record<string, TestProviderAccount>;
+  clientSecret?: string;
 }): Promise<TestProvider> {
   const clientId = 'fireline';
-  const clientSecret = 'test-provider-client-secret';
+  const clientSecret = opts.clientSecret ?? 'test-provider-client-secret';
   const setup = {
     clientId,
     clientSecret,
