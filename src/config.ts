@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseRoleRules } from './domain/role-rules';
+import type { RoleRules } from './domain/role-rules';
 
 const optionalText = z
   .string()
@@ -44,6 +46,34 @@ const trustProxy = optionalText.transform((v, ctx): boolean | number | string[] 
     return z.NEVER;
   }
   return parts;
+});
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The OpenID provider's issuer: https, or http on this machine only (a provider run for a test or a demo). */
+const oidcIssuer = optionalText.transform((v, ctx): string | undefined => {
+  if (v === undefined) return undefined;
+  const url = URL.canParse(v) ? new URL(v) : undefined;
+  const ok =
+    url && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) && !url.search && !url.hash;
+  if (!ok) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected the issuer URL, https://… (http only for localhost), e.g. https://sso.example.com/realms/ops',
+    });
+    return z.NEVER;
+  }
+  return v;
+});
+
+const roleRules = optionalText.transform((v, ctx): RoleRules | undefined => {
+  if (v === undefined) return undefined;
+  try {
+    return parseRoleRules(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
 });
 
 /** The settings that only make sense over TLS to an external Temporal. */
@@ -136,6 +166,22 @@ export const ConfigSchema = z
     /** An SMS/voice gateway that takes Fireline's signed JSON pages. */
     PAGING_WEBHOOK_URL: optionalText.pipe(z.url({ error: 'expected an http(s) URL' }).optional()),
     PAGING_WEBHOOK_SECRET: optionalText,
+    /** Single sign-on for the web page (docs/sso.md): on when the issuer and the client id are set. */
+    FIRELINE_OIDC_ISSUER: oidcIssuer,
+    FIRELINE_OIDC_CLIENT_ID: optionalText,
+    /** Unset: a public client (PKCE only, token_endpoint_auth_method none). */
+    FIRELINE_OIDC_CLIENT_SECRET: optionalText,
+    FIRELINE_OIDC_SCOPES: optionalText.transform((v, ctx) => {
+      const scopes = (v ?? 'openid email profile').split(/\s+/).filter((s) => s !== '');
+      if (!scopes.includes('openid')) {
+        ctx.addIssue({ code: 'custom', message: 'must include openid, e.g. "openid email profile groups"' });
+        return z.NEVER;
+      }
+      return scopes.join(' ');
+    }),
+    /** The claim the role rules read; a dotted path reaches into objects (`realm_access.roles`). */
+    FIRELINE_OIDC_ROLE_CLAIM: optionalText.transform((v) => v ?? 'groups'),
+    FIRELINE_OIDC_ROLES: roleRules,
     DATABASE_URL: optionalText.pipe(
       z
         .string()
@@ -167,6 +213,28 @@ export const ConfigSchema = z
         message: 'an mTLS client certificate needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH',
       });
     }
+    if (c.FIRELINE_OIDC_ISSUER !== undefined || c.FIRELINE_OIDC_CLIENT_ID !== undefined) {
+      const missing =
+        c.FIRELINE_OIDC_ISSUER === undefined
+          ? 'FIRELINE_OIDC_ISSUER'
+          : c.FIRELINE_OIDC_CLIENT_ID === undefined
+            ? 'FIRELINE_OIDC_CLIENT_ID'
+            : undefined;
+      if (missing)
+        ctx.addIssue({
+          code: 'custom',
+          path: [missing],
+          message: 'single sign-on needs both FIRELINE_OIDC_ISSUER and FIRELINE_OIDC_CLIENT_ID',
+        });
+      else if (c.FIRELINE_OIDC_ROLES === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['FIRELINE_OIDC_ROLES'],
+          message: 'single sign-on needs the claim → role rules, e.g. sre-leads=commander,sre=responder,*=viewer',
+        });
+    } else if (c.FIRELINE_OIDC_CLIENT_SECRET !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['FIRELINE_OIDC_ISSUER'], message: 'required with FIRELINE_OIDC_CLIENT_SECRET' });
+    }
     const tlsSettings = TEMPORAL_TLS_SETTINGS.filter((name) => c[name] !== undefined);
     if (c.TEMPORAL_TLS === false && tlsSettings.length > 0) {
       ctx.addIssue({
@@ -193,6 +261,7 @@ export const SECRET_SETTINGS = [
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
   'PAGING_WEBHOOK_SECRET',
+  'FIRELINE_OIDC_CLIENT_SECRET',
 ] as const;
 
 /** Settings that are URLs whose password part is a secret. */
@@ -221,8 +290,19 @@ export function secretSettingValues(config: z.infer<typeof ConfigSchema>): strin
   return values;
 }
 
+/** What the OIDC service needs from the settings; undefined when single sign-on is off. */
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  scopes: string;
+  roleClaim: string;
+  roles: RoleRules;
+}
+
 export type Config = z.infer<typeof ConfigSchema> & {
   publicUrl: string;
+  oidc: OidcSettings | undefined;
   dataDir: string;
   runbooksDir: string;
   configDir: string;
@@ -251,6 +331,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
   return {
     ...c,
     publicUrl: (c.FIRELINE_PUBLIC_URL ?? `http://localhost:${c.FIRELINE_PORT}`).replace(/\/$/, ''),
+    oidc:
+      c.FIRELINE_OIDC_ISSUER && c.FIRELINE_OIDC_CLIENT_ID && c.FIRELINE_OIDC_ROLES
+        ? {
+            issuer: c.FIRELINE_OIDC_ISSUER,
+            clientId: c.FIRELINE_OIDC_CLIENT_ID,
+            clientSecret: c.FIRELINE_OIDC_CLIENT_SECRET,
+            scopes: c.FIRELINE_OIDC_SCOPES,
+            roleClaim: c.FIRELINE_OIDC_ROLE_CLAIM,
+            roles: c.FIRELINE_OIDC_ROLES,
+          }
+        : undefined,
     dataDir: path.resolve(cwd, c.FIRELINE_DATA_DIR),
     runbooksDir: path.resolve(cwd, c.FIRELINE_RUNBOOKS_DIR),
     configDir: path.resolve(cwd, c.FIRELINE_CONFIG_DIR),

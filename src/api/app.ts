@@ -18,6 +18,7 @@ import { createOnCallService } from '../services/oncall';
 import { createOutboxService } from '../services/outbox';
 import { createPostmortemService } from '../services/postmortems';
 import type { PostmortemService } from '../services/postmortems';
+import type { OidcService } from '../services/oidc';
 import { createSessionService } from '../services/sessions';
 import { createSilenceService } from '../services/silences';
 import type { TokenService } from '../services/tokens';
@@ -33,6 +34,7 @@ import { outboxRoutes } from './routes/outbox';
 import { runbookRoutes } from './routes/runbooks';
 import { metricsRoutes } from './routes/metrics';
 import { postmortemRoutes } from './routes/postmortems';
+import { oidcRoutes } from './routes/oidc';
 import { sessionRoutes } from './routes/session';
 import { StreamHub, streamRoutes } from './routes/stream';
 import { webRoutes } from './web';
@@ -80,6 +82,10 @@ export interface AppDeps {
   telemetry?: Metrics;
   /** The Temporal codec server at /codec (payload encryption for the Web UI and CLI); absent: not mounted. */
   codec?: Omit<Parameters<typeof codecRoutes>[0], 'tokens' | 'sessions'>;
+  /** Single sign-on for the page (/auth/oidc/*, docs/sso.md); absent: off, the page signs in by token only. */
+  oidc?: OidcService;
+  /** The clock sessions expire by (tests move it); the system clock when absent. */
+  sessionClock?: () => Date;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -130,7 +136,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const sessions = createSessionAuth({
-    sessions: createSessionService({ store: deps.store, tokens: deps.tokens }),
+    sessions: createSessionService({ store: deps.store, tokens: deps.tokens, now: deps.sessionClock }),
     publicUrl: deps.publicUrl,
   });
   const postmortems = postmortemRoutes({
@@ -142,7 +148,7 @@ export function createApp(deps: AppDeps): Express {
 
   const api = express.Router();
   api.use(sessions.middleware);
-  api.use('/session', sessionRoutes({ tokens: deps.tokens, sessions }));
+  api.use('/session', sessionRoutes({ tokens: deps.tokens, sessions, oidc: deps.oidc }));
   api.use('/incidents', incidentSearchRoutes(deps), postmortems.incidents, metrics.incidents);
   api.use('/incidents', incidentRoutes(deps));
   api.use('/action-items', postmortems.actionItems);
@@ -162,6 +168,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/audit', auditRoutes(deps));
   api.use('/tokens', tokenRoutes({ tokens: deps.tokens, now: deps.now }));
   app.use('/api/v1', api);
+  if (deps.oidc) app.use('/auth/oidc', oidcRoutes({ oidc: deps.oidc, sessions }));
   app.use('/v2', pagerDutyRoutes(deps));
   if (deps.codec) app.use('/codec', codecRoutes({ ...deps.codec, tokens: deps.tokens, sessions }));
   app.use(webRoutes());

@@ -1,10 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Actor, Role } from '../domain/roles';
+import { actorOfPrincipal } from '../domain/principal';
+import type { Principal } from '../domain/principal';
+import type { Actor } from '../domain/roles';
 import { PERMISSIONS, can } from '../services/access';
 import type { UseCase } from '../services/access';
 import type { ActionContext } from '../services/audit';
-import type { SessionService } from '../services/sessions';
+import { tokenPrincipal } from '../services/sessions';
+import type { FoundSession, OidcPrincipal, SessionService, WebSession } from '../services/sessions';
 import type { TokenService } from '../services/tokens';
 import type { SessionRecord, TokenRecord } from '../store/store';
 import { HttpError } from './http-error';
@@ -14,7 +17,9 @@ declare global {
   namespace Express {
     interface Request {
       /** Set when the page's session cookie (not a bearer token) authenticated the request. */
-      webSession?: SessionRecord;
+      webSession?: WebSession;
+      /** Who the request acts as, a token or a signed-in person: set with `auth` or by a session. */
+      principal?: Principal;
     }
   }
 }
@@ -62,33 +67,41 @@ function sameSecret(a: string, b: string): boolean {
 export function requireAccess(tokens: TokenService, useCase: UseCase): RequestHandler {
   return async (req, _res, next) => {
     const header = req.get('authorization');
-    let record: TokenRecord | undefined;
+    let principal: Principal;
     if (!header) {
-      if (!req.webSession || !req.auth) {
+      if (!req.webSession || !req.principal) {
         const message = readCookie(req, SESSION_COOKIE)
           ? 'the session has expired or was signed out; sign in again'
           : 'a bearer token is required (Authorization: Bearer <token>)';
         return next(unauthorized(message));
       }
-      record = req.auth;
+      principal = req.principal;
     } else {
       const match = BEARER.exec(header);
       if (!match) return next(unauthorized('the Authorization header must be "Bearer <token>"'));
-      record = await tokens.authenticate(match[1]!);
+      const record = await tokens.authenticate(match[1]!);
       if (!record) return next(unauthorized('the token is not valid'));
       req.auth = record;
+      req.principal = principal = tokenPrincipal(record);
       req.log = req.log.child({ tokenId: record.id });
     }
-    if (!can(record.role, useCase)) {
-      return next(new HttpError(403, 'forbidden', `this needs the ${PERMISSIONS[useCase]} role; the token has ${record.role}`));
+    if (!can(principal.role, useCase)) {
+      const who = principal.kind === 'token' ? 'the token' : 'you';
+      return next(
+        new HttpError(
+          403,
+          'forbidden',
+          `this needs the ${PERMISSIONS[useCase]} role; ${who} ${principal.kind === 'token' ? 'has' : 'have'} ${principal.role}`,
+        ),
+      );
     }
     next();
   };
 }
 
-export function actorOf(req: { auth?: { id: string; name: string; role: Role } }): Actor {
-  if (!req.auth) throw new HttpError(401, 'unauthorized', 'a bearer token is required');
-  return { id: `token:${req.auth.id}`, name: req.auth.name, role: req.auth.role };
+export function actorOf(req: { principal?: Principal }): Actor {
+  if (!req.principal) throw new HttpError(401, 'unauthorized', 'a bearer token is required');
+  return actorOfPrincipal(req.principal);
 }
 
 /** Who asks through this request, for the services and their audit rows. */
@@ -96,7 +109,7 @@ export function actionContextOf(req: Request): ActionContext {
   return { actor: actorOf(req), requestId: req.id, source: 'api', method: req.method, path: req.baseUrl + req.path };
 }
 
-function sessionRequestOf(req: Request) {
+export function sessionRequestOf(req: Request) {
   return { requestId: req.id, source: 'api' as const, method: req.method, path: req.baseUrl + req.path };
 }
 
@@ -130,7 +143,7 @@ export function createSessionAuth(opts: SessionAuthOptions) {
   /** Requests of routes that change nothing, let through without the CSRF header (see readOnlyMiddleware). */
   const changesNothing = new WeakSet<Request>();
 
-  /** Sets `req.auth` from a valid session cookie; refuses unsafe methods without the matching CSRF header. */
+  /** Sets `req.principal` (and `req.auth` for a token's session) from a valid session cookie; refuses unsafe methods without the matching CSRF header. */
   const middleware: RequestHandler = async (req, _res, next) => {
     if (req.get('authorization')) return next();
     const id = readCookie(req, SESSION_COOKIE);
@@ -149,9 +162,14 @@ export function createSessionAuth(opts: SessionAuthOptions) {
         );
       }
     }
-    req.auth = found.token;
+    if (found.token) req.auth = found.token;
+    req.principal = found.principal;
     req.webSession = found.session;
-    req.log = req.log.child({ tokenId: found.token.id, via: 'session' });
+    req.log = req.log.child(
+      found.principal.kind === 'token'
+        ? { tokenId: found.principal.tokenId, via: 'session' }
+        : { subject: found.principal.subject, via: 'oidc' },
+    );
     next();
   };
 
@@ -176,11 +194,21 @@ export function createSessionAuth(opts: SessionAuthOptions) {
       return { token: opened.token, session: opened.session };
     },
 
-    async signOut(req: Request, res: Response): Promise<void> {
+    /** Opens a session for a person the OpenID provider signed in and sets its cookies. */
+    async signInPerson(req: Request, res: Response, person: OidcPrincipal): Promise<{ principal: OidcPrincipal; session: WebSession }> {
+      const opened = await sessions.openForPerson(person, readCookie(req, SESSION_COOKIE), sessionRequestOf(req));
+      res.cookie(SESSION_COOKIE, opened.id, cookieOptions(req, true, sessions.ttlMs));
+      res.cookie(CSRF_COOKIE, opened.session.csrf, cookieOptions(req, false, sessions.ttlMs));
+      return { principal: opened.principal, session: opened.session };
+    },
+
+    /** Drops the session and its cookies; answers what it was, when it was live. */
+    async signOut(req: Request, res: Response): Promise<FoundSession | undefined> {
       const id = readCookie(req, SESSION_COOKIE);
-      if (id) await sessions.close(id, sessionRequestOf(req));
+      const closed = id ? await sessions.close(id, sessionRequestOf(req)) : undefined;
       res.clearCookie(SESSION_COOKIE, cookieOptions(req, true));
       res.clearCookie(CSRF_COOKIE, cookieOptions(req, false));
+      return closed;
     },
   };
 }

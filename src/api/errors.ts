@@ -15,7 +15,7 @@ interface ErrorBody {
   headers?: Record<string, string>;
 }
 
-const SERVICE_STATUS: Record<ServiceError['code'], number> = {
+export const SERVICE_STATUS: Record<ServiceError['code'], number> = {
   not_found: 404,
   conflict: 409,
   forbidden: 403,

@@ -7,6 +7,7 @@ import type { KeyRing } from '../crypto/key-ring';
 import type { Logger } from '../logger';
 import { RunbookCatalog } from '../runbooks/catalog';
 import { createIncidentService } from '../services/incidents';
+import { createOidcService } from '../services/oidc';
 import { createPayloadCodecService } from '../services/payload-codec';
 import { startSlackApi } from '../slack';
 import { firelineDataConverter } from '../temporal/codec';
@@ -71,6 +72,7 @@ export async function startApi(opts: {
     parseOptions,
     oncall: () => oncall.current(),
     publicUrl: config.publicUrl,
+    ...(config.oidc ? { oidc: createOidcService({ settings: config.oidc, publicUrl: config.publicUrl, store }) } : {}),
     trustProxy: config.FIRELINE_TRUST_PROXY,
     codec: { codec: createPayloadCodecService({ keys: opts.keys }), uiOrigins: config.FIRELINE_TEMPORAL_UI_ORIGIN },
     alertSink: ingestion.sink,

@@ -25,6 +25,7 @@ export const COPIED_TABLES = [
   'outbox',
   'tokens',
   'sessions',
+  'oidc_sessions',
   'audit_log',
   'idempotency_keys',
   'oncall_overrides',

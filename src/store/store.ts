@@ -6,6 +6,7 @@ import type { IdempotencyStore } from './aggregates/idempotency';
 import type { LeaseStore } from './aggregates/leases';
 import type { IncidentStore } from './aggregates/incidents';
 import type { MetricsStore } from './aggregates/metrics';
+import type { OidcStore } from './aggregates/oidc';
 import type { OnCallStore } from './aggregates/oncall';
 import type { OutboxStore } from './aggregates/outbox';
 import type { PagingStore } from './aggregates/paging';
@@ -23,6 +24,7 @@ export type { IdempotencyStore } from './aggregates/idempotency';
 export type { LeaseStore } from './aggregates/leases';
 export type { IncidentFilter, IncidentStore, Page } from './aggregates/incidents';
 export type { IncidentMetricsPoint, IncidentMetricsRecord, IncidentMilestones, MetricsStore } from './aggregates/metrics';
+export type { OidcLoginRecord, OidcSessionRecord, OidcStore } from './aggregates/oidc';
 export type { OnCallOverrideRecord, OnCallStore } from './aggregates/oncall';
 export type { OutboxMessage, OutboxStore } from './aggregates/outbox';
 export type { PageRecord, PagingStore } from './aggregates/paging';
@@ -61,6 +63,7 @@ export type Store = StoreLifecycle &
   AlertStore &
   PagingStore &
   AuthStore &
+  OidcStore &
   AuthThrottleStore &
   PostmortemStore &
   AuditStore &

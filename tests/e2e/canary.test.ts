@@ -1,7 +1,8 @@
 // Secrets stay secret, end to end: `fireline start` runs with a canary value for every secret it is given (admin
 // token, payload key, Alertmanager credential, Slack bot token and signing secret, SMTP password, the webhook
-// signing secret of the remediation and backup calls), a full incident is driven through it (an alert, pages over
-// SMTP, a Slack command, a decision over the API, signed remediation calls, an HTTP backup, resolve, post-mortem),
+// signing secret of the remediation and backup calls, the OpenID client secret), a full incident is driven through it (an alert, pages over
+// SMTP, a Slack command, a decision over the API, signed remediation calls, an HTTP backup, resolve, post-mortem,
+// a single sign-on through a real OpenID provider),
 // and then every place an operator or attacker could read is searched: the process's logs, the raw Temporal
 // history of every workflow it ran, every HTTP response body it gave, and the read model's files. No canary may
 // show up anywhere, and every payload in every history must be encrypted.
@@ -13,6 +14,9 @@ import { startDemoOrderSystem } from '../../src/demo/order-system';
 import type { DemoOrderSystem } from '../../src/demo/order-system';
 import { expectHistoryEncrypted } from '../support/encrypted-history';
 import { FakeSlack, postSlashCommand } from '../support/fake-slack';
+import { CookieJar, fetchWithJar, loginAtProvider } from '../support/oidc-flow';
+import { startTestProvider } from '../support/oidc-provider';
+import type { TestProvider } from '../support/oidc-provider';
 import { findFreePort, killAllTracked, spawnFireline, waitForHttp, waitUntil } from '../support/processes';
 import type { SpawnedProcess } from '../support/processes';
 import { TestSmtpServer } from '../support/smtp';
@@ -31,6 +35,7 @@ const CANARY = {
   slackSigning: 'canary-slack-signing-secret-9a3b6d',
   smtp: 'canary-smtp-password-2e8f5c71',
   hmac: 'canary-webhook-hmac-secret-7b1d4e90',
+  oidcClient: 'canary-oidc-client-secret-6f2a9d41',
 };
 
 const ANA = { id: 'U0DEMOANA0', name: 'ana', realName: 'Ana (demo on-call)' };
@@ -38,6 +43,7 @@ const ANA = { id: 'U0DEMOANA0', name: 'ana', realName: 'Ana (demo on-call)' };
 let orders: DemoOrderSystem;
 let smtp: TestSmtpServer;
 let slack: FakeSlack;
+let provider: TestProvider;
 let fireline: SpawnedProcess;
 let connection: Connection;
 let client: Client;
@@ -101,6 +107,11 @@ beforeAll(async () => {
   );
   const port = await findFreePort();
   url = `http://127.0.0.1:${port}`;
+  provider = await startTestProvider({
+    publicUrl: url,
+    clientSecret: CANARY.oidcClient,
+    accounts: { grace: { name: 'Grace Lead', email: 'grace@example.test', groups: ['sre-leads'] } },
+  });
   fireline = spawnFireline('canary', ['start'], {
     TEMPORAL_ADDRESS: testTemporal().address,
     FIRELINE_TASK_QUEUE: taskQueue,
@@ -120,6 +131,12 @@ beforeAll(async () => {
     CANARY_AM_TOKEN: CANARY.alertmanager,
     [DEMO_ORDERS_URL_VAR]: orders.url,
     [DEMO_HMAC_VAR]: CANARY.hmac,
+    FIRELINE_PUBLIC_URL: url,
+    FIRELINE_OIDC_ISSUER: provider.issuer,
+    FIRELINE_OIDC_CLIENT_ID: provider.clientId,
+    FIRELINE_OIDC_CLIENT_SECRET: CANARY.oidcClient,
+    FIRELINE_OIDC_SCOPES: 'openid email profile groups',
+    FIRELINE_OIDC_ROLES: 'sre-leads=commander,*=viewer',
   });
   await waitForHttp(`${url}/healthz`, { process: fireline, timeoutMs: 180_000 });
   // The worker polls once the start-up block is printed; under a loaded suite its bundle can take a while.
@@ -135,6 +152,7 @@ afterAll(async () => {
   await slack?.close();
   await smtp?.stop();
   await orders?.stop();
+  await provider?.stop();
 });
 
 test('a full incident with canary secrets: no canary in logs, histories, responses or the read model', async () => {
@@ -187,6 +205,23 @@ test('a full incident with canary secrets: no canary in logs, histories, respons
     await call('GET', `/api/v1/incidents/${incident.id}${p}`);
   for (const p of ['/api/v1/outbox', '/api/v1/runbooks', '/api/v1/oncall', '/api/v1/session', '/api/v1/metrics/summary'])
     await call('GET', p);
+  // Single sign-on: the client secret goes to the provider's token endpoint, and nowhere else.
+  const jar = new CookieJar();
+  const login = await fetchWithJar(jar, `${url}/auth/oidc/login?returnTo=%2F`);
+  expect(login.status).toBe(302);
+  const callback = await fetchWithJar(
+    jar,
+    await loginAtProvider(jar, login.headers.get('location')!, 'grace', `${url}/auth/oidc/callback`),
+  );
+  responses.push(await callback.text());
+  expect(callback.status).toBe(302);
+  const me = await fetchWithJar(jar, `${url}/api/v1/session`);
+  responses.push(await me.text());
+  expect(me.status).toBe(200);
+  const csrf = decodeURIComponent(jar.get(url, 'fireline_csrf')!);
+  const signOut = await fetchWithJar(jar, `${url}/api/v1/session`, { method: 'DELETE', headers: { 'x-fireline-csrf': csrf } });
+  responses.push(await signOut.text());
+  expect(signOut.status).toBe(200);
   // Refusals too: a wrong credential is never answered with the right one.
   await call('POST', '/api/v1/alerts/alertmanager', ALERT, {
     authorization: 'Bearer wrong-wrong-wrong-wrong',

@@ -41,10 +41,10 @@ const maybe = availability.run ? describe : describe.skip;
 const PASSWORD = 'c0py-s3cret-Pw';
 const AUDIT_ROWS = 2_500;
 /**
- * Tables of the SQLite file the copy leaves out on purpose: leases and the auth throttle's failure counts belong
- * to running processes; the audit chain's head is set from the last copied entry.
+ * Tables of the SQLite file the copy leaves out on purpose: leases, the auth throttle's failure counts and pending SSO logins
+ * (minutes long, single use) belong to running processes; the audit chain's head is set from the last copied entry.
  */
-const NOT_COPIED = ['audit_chain', 'auth_failures', 'leases', 'schema_migrations', 'sequences', 'slack_sync_lease'];
+const NOT_COPIED = ['audit_chain', 'auth_failures', 'leases', 'oidc_logins', 'schema_migrations', 'sequences', 'slack_sync_lease'];
 
 const REVIEW_RUNBOOK = `
 id: review

@@ -1,6 +1,7 @@
 // The real HTTP app in-process, wired as src/launch/api.ts wires it: a real Temporal client against the test
 // dev server, a real SQLite store, a real runbook catalog over a temp directory and a worker on its own queue.
 import fs from 'node:fs';
+import http from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -227,7 +228,31 @@ export async function send<T>(
   return { status: res.status, headers: res.headers, text, body: (isJson && text ? JSON.parse(text) : undefined) as T };
 }
 
-export async function startApiHarness(opts: { name: string; runbooks?: Record<string, string> }): Promise<ApiHarness> {
+/** Listens first and mounts the app after, for deps that need the server's own URL (the SSO redirect URI). */
+export async function listenThenMount(makeApp: (url: string) => Promise<Express>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', await makeApp(url));
+  return {
+    url,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+export async function startApiHarness(opts: {
+  name: string;
+  runbooks?: Record<string, string>;
+  /** More deps, made once the server's URL is known (it listens before the app is mounted). */
+  moreDeps?: (url: string, store: Store) => Promise<Partial<AppDeps>>;
+}): Promise<ApiHarness> {
   const dataDir = tempDir();
   const store = await openTestStore(dataDir);
   const runbooksDir = tempDir('fireline-runbooks-');
@@ -259,7 +284,9 @@ export async function startApiHarness(opts: { name: string; runbooks?: Record<st
     },
     codec: { codec: createPayloadCodecService({ keys: TEST_KEY_RING }), uiOrigins: [API_UI_ORIGIN] },
   };
-  const server = await listen(createApp(deps));
+  const server = opts.moreDeps
+    ? await listenThenMount(async (url) => createApp(Object.assign(deps, await opts.moreDeps!(url, store))))
+    : await listen(createApp(deps));
   const request = <T>(method: string, urlPath: string, o?: RequestOptions) => send<T>(server.url, tokens, method, urlPath, o);
 
   return {

@@ -7,6 +7,7 @@ import type { Schedule } from '../../domain/oncall';
 import type { Shift } from '../../oncall/schedule';
 import { InstantSchema, OnCallIdSchema } from '../../services/oncall';
 import type { OnCallService } from '../../services/oncall';
+import { tokenPrincipal } from '../../services/sessions';
 import type { TokenService } from '../../services/tokens';
 import { actionContextOf, requireAccess } from '../auth';
 import { HttpError } from '../http-error';
@@ -50,6 +51,7 @@ function feedAuth(tokens: TokenService): RequestHandler {
       );
     }
     req.auth = record;
+    req.principal = tokenPrincipal(record);
     req.log = req.log.child({ tokenId: record.id });
     next();
   };

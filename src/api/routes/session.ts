@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import type { OidcService } from '../../services/oidc';
 import type { TokenService } from '../../services/tokens';
 import { requireAccess } from '../auth';
 import type { SessionAuth } from '../auth';
@@ -10,9 +11,10 @@ const SignInSchema = z.object({ token: z.string().trim().min(1).max(512) }).stri
 
 /**
  * The web page's sign-in: POST trades a token for a session cookie, GET says who is signed in (a bearer token
- * works too), DELETE signs out. JSON only, so a cross-site form cannot sign a browser in.
+ * works too), DELETE signs out. JSON only, so a cross-site form cannot sign a browser in. GET /options tells the
+ * sign-in screen, before anyone is signed in, whether single sign-on is on (src/api/routes/oidc.ts).
  */
-export function sessionRoutes(deps: { tokens: TokenService; sessions: SessionAuth }): Router {
+export function sessionRoutes(deps: { tokens: TokenService; sessions: SessionAuth; oidc?: OidcService }): Router {
   const r = Router();
   const json = jsonBody();
 
@@ -25,13 +27,22 @@ export function sessionRoutes(deps: { tokens: TokenService; sessions: SessionAut
     res.status(201).json({ name: opened.token.name, role: opened.token.role, expiresAt: opened.session.expiresAt });
   });
 
-  r.get('/', requireAccess(deps.tokens, 'session.read'), (req, res) => {
-    const auth = req.auth!;
-    res.json({ name: auth.name, role: auth.role, via: req.webSession ? 'session' : 'token', expiresAt: req.webSession?.expiresAt ?? null });
+  r.get('/options', (_req, res) => {
+    res.json({ token: true, sso: deps.oidc ? { loginUrl: '/auth/oidc/login' } : null });
   });
 
+  r.get('/', requireAccess(deps.tokens, 'session.read'), (req, res) => {
+    const p = req.principal!;
+    const common = { name: p.name, role: p.role, via: req.webSession ? 'session' : 'token', expiresAt: req.webSession?.expiresAt ?? null };
+    if (p.kind === 'token') return res.json({ ...common, kind: 'token' });
+    res.json({ ...common, kind: 'oidc', subject: p.subject, email: p.email, issuer: p.issuer });
+  });
+
+  /** 204; or, for a person signed in through a provider that has a sign-out endpoint, 200 with where to go next. */
   r.delete('/', async (req, res) => {
-    await deps.sessions.signOut(req, res);
+    const closed = await deps.sessions.signOut(req, res);
+    const redirect = closed?.principal.kind === 'oidc' && deps.oidc ? await deps.oidc.endSessionUrl() : undefined;
+    if (redirect) return res.status(200).json({ redirect });
     res.status(204).end();
   });
 

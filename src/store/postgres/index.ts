@@ -9,6 +9,7 @@ import { pgIdempotency } from './idempotency';
 import { pgIncidents } from './incidents';
 import { pgMetrics } from './metrics';
 import { migratePostgres } from './migrations';
+import { pgOidc } from './oidc';
 import { pgOnCall } from './oncall';
 import { pgOutbox } from './outbox';
 import { pgPaging } from './paging';
@@ -44,6 +45,7 @@ export function openPostgresStore(url: string, options: PgOptions = {}): Store {
     pgIdempotency(db),
     pgAudit(db),
     pgAuth(db),
+    pgOidc(db),
     pgMetrics(db),
     pgAlerts(db),
     pgPaging(db),

@@ -316,11 +316,38 @@ CREATE TABLE audit_chain (
 INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, repeat('0', 64));
 `;
 
+/** Single sign-on: pending logins and the sessions of people signed in through the OpenID provider. */
+const OIDC = `
+CREATE TABLE oidc_logins (
+  state_hash text PRIMARY KEY,
+  browser_hash text NOT NULL,
+  code_verifier text NOT NULL,
+  nonce text NOT NULL,
+  return_to text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX oidc_logins_expires_at ON oidc_logins (expires_at);
+CREATE TABLE oidc_sessions (
+  id_hash text PRIMARY KEY,
+  csrf text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  issuer text NOT NULL,
+  subject text NOT NULL,
+  name text NOT NULL,
+  email text,
+  role text NOT NULL
+);
+CREATE INDEX oidc_sessions_expires_at ON oidc_sessions (expires_at);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'audit-chain', sql: AUDIT_CHAIN, after: chainExistingAuditPg },
   { id: 3, name: 'token-lifecycle', sql: TOKEN_LIFECYCLE },
   { id: 4, name: 'auth-failures', sql: AUTH_FAILURES },
+  { id: 5, name: 'oidc', sql: OIDC },
 ];
 
 /** Any constant: all Fireline processes on one database agree on it, nothing else there takes it. */

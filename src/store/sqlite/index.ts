@@ -10,6 +10,7 @@ import { sqliteIdempotency } from './idempotency';
 import { sqliteIncidents } from './incidents';
 import { sqliteMetrics } from './metrics';
 import { migrate } from './migrations';
+import { sqliteOidc } from './oidc';
 import { sqliteOnCall } from './oncall';
 import { sqliteOutbox } from './outbox';
 import { sqlitePaging } from './paging';
@@ -31,6 +32,7 @@ export function openSqliteStore(file: string): Store {
     sqliteAlerts(db),
     sqlitePaging(db),
     sqliteAuth(db),
+    sqliteOidc(db),
     sqlitePostmortems(db),
     sqliteAudit(db),
     sqliteOnCall(db),

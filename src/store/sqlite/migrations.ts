@@ -387,6 +387,36 @@ CREATE TABLE audit_chain (
 INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 `;
 
+/**
+ * Single sign-on: logins between the redirect to the OpenID provider and its callback (single use, ~10 minutes),
+ * and the page sessions of people signed in through it. In the read model, not in memory, so any API replica can
+ * take the callback.
+ */
+const OIDC = `
+CREATE TABLE oidc_logins (
+  state_hash TEXT PRIMARY KEY,
+  browser_hash TEXT NOT NULL,
+  code_verifier TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  return_to TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX oidc_logins_expires_at ON oidc_logins (expires_at);
+CREATE TABLE oidc_sessions (
+  id_hash TEXT PRIMARY KEY,
+  csrf TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT,
+  role TEXT NOT NULL
+);
+CREATE INDEX oidc_sessions_expires_at ON oidc_sessions (expires_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: 1, name: 'initial', sql: INITIAL },
   { id: 2, name: 'postmortems', sql: POSTMORTEMS },
@@ -402,6 +432,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: 12, name: 'audit-chain', sql: AUDIT_CHAIN, after: chainExistingAudit },
   { id: 13, name: 'token-lifecycle', sql: TOKEN_LIFECYCLE },
   { id: 14, name: 'auth-failures', sql: AUTH_FAILURES },
+  { id: 15, name: 'oidc', sql: OIDC },
 ];
 
 /** Applies the migrations not applied yet; safe to run from several processes at once. */

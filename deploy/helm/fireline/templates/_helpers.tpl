@@ -98,6 +98,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.pagingWebhook.existingSecret }}
 {{ include "fireline.secretEnv" (dict "name" "PAGING_WEBHOOK_SECRET" "secret" .Values.pagingWebhook.existingSecret "key" .Values.pagingWebhook.key) }}
 {{- end }}
+{{- if .Values.oidc.issuer }}
+- name: FIRELINE_OIDC_ISSUER
+  value: {{ .Values.oidc.issuer | quote }}
+- name: FIRELINE_OIDC_CLIENT_ID
+  value: {{ required "oidc.clientId is required with oidc.issuer" .Values.oidc.clientId | quote }}
+- name: FIRELINE_OIDC_ROLES
+  value: {{ required "oidc.roles is required with oidc.issuer" .Values.oidc.roles | quote }}
+{{- if .Values.oidc.scopes }}
+- name: FIRELINE_OIDC_SCOPES
+  value: {{ .Values.oidc.scopes | quote }}
+{{- end }}
+{{- if .Values.oidc.roleClaim }}
+- name: FIRELINE_OIDC_ROLE_CLAIM
+  value: {{ .Values.oidc.roleClaim | quote }}
+{{- end }}
+{{- if .Values.oidc.existingSecret }}
+{{ include "fireline.secretEnv" (dict "name" "FIRELINE_OIDC_CLIENT_SECRET" "secret" .Values.oidc.existingSecret "key" .Values.oidc.clientSecretKey) }}
+{{- end }}
+{{- end }}
 {{- if .Values.configDir.existingConfigMap }}
 - name: FIRELINE_CONFIG_DIR
   value: /etc/fireline/config

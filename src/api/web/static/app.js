@@ -84,7 +84,32 @@ async function route() {
   }
 }
 
-function showSignIn(message) {
+/** Whether single sign-on is on (GET /api/v1/session/options); asked once per page load. */
+let signInOptions = null;
+async function loadSignInOptions() {
+  if (!signInOptions) {
+    try {
+      signInOptions = (await api('/api/v1/session/options')).body;
+    } catch {
+      signInOptions = { token: true, sso: null };
+    }
+  }
+  return signInOptions;
+}
+
+function ssoLink(sso) {
+  // Back to where the page was (a fragment route) once the identity provider has signed the person in.
+  const returnTo = `/${window.location.hash || '#/incidents'}`;
+  const href = `${sso.loginUrl}?returnTo=${encodeURIComponent(returnTo)}`;
+  return h(
+    'div',
+    { class: 'panel stack sso' },
+    h('a', { class: 'button primary', id: 'sso-sign-in', href }, 'Sign in with SSO'),
+    h('p', { class: 'hint' }, 'With your company account, through its identity provider.'),
+  );
+}
+
+async function showSignIn(message) {
   me = null;
   if (cleanup) cleanup();
   cleanup = null;
@@ -138,18 +163,26 @@ function showSignIn(message) {
       submit.disabled = false;
     }
   });
+  const { sso } = await loadSignInOptions();
   fill(
     main,
-    h('section', { class: 'signin', 'aria-labelledby': 'signin-title' }, h('h1', { id: 'signin-title' }, 'Sign in to Fireline'), form),
+    h(
+      'section',
+      { class: 'signin', 'aria-labelledby': 'signin-title' },
+      h('h1', { id: 'signin-title' }, 'Sign in to Fireline'),
+      ...(sso ? [ssoLink(sso), h('p', { class: 'signin-or' }, 'or with an access token')] : []),
+      form,
+    ),
   );
-  token.focus();
+  if (sso) document.getElementById('sso-sign-in').focus();
+  else token.focus();
 }
 
 async function start() {
   try {
     me = (await api('/api/v1/session')).body;
   } catch (err) {
-    showSignIn(err instanceof ApiError && err.status !== 401 ? err.message : undefined);
+    await showSignIn(err instanceof ApiError && err.status !== 401 ? err.message : undefined);
     return;
   }
   topbar.hidden = false;
@@ -159,14 +192,21 @@ async function start() {
 }
 
 document.getElementById('sign-out').addEventListener('click', async () => {
+  let redirect;
   try {
-    await api('/api/v1/session', { method: 'DELETE' });
-  } finally {
-    window.location.hash = '#/incidents';
-    showSignIn();
+    redirect = (await api('/api/v1/session', { method: 'DELETE' })).body?.redirect;
+  } catch {
+    // Signed out here whatever the answer: the cookies are gone or no longer valid.
   }
+  // Signed in through the identity provider: sign out there too; it sends the browser back to this page.
+  if (redirect) {
+    window.location.assign(redirect);
+    return;
+  }
+  window.location.hash = '#/incidents';
+  void showSignIn();
 });
 
 window.addEventListener('hashchange', () => void route());
-window.addEventListener('fireline:signed-out', () => showSignIn('Your session has ended. Sign in again.'));
+window.addEventListener('fireline:signed-out', () => void showSignIn('Your session has ended. Sign in again.'));
 void start();
