@@ -2,7 +2,7 @@
 // service, both of which deduplicate by Idempotency-Key the way a careful receiver does. What they record is
 // what the figures count: a side effect applied twice means two different keys (or none) for one step.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface WebhookDelivery {
   key: string | undefined;
@@ -31,7 +31,7 @@ export class Receivers {
 
   private server: http.Server | undefined;
   private nextId = 1;
-  private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly sockets = new Set<Socket>();
 
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
