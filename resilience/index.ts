@@ -13,11 +13,12 @@ import { prng } from '../tests/support/prng';
 import { connectClient } from '../tests/support/temporal';
 import { formatTable, streamSeed } from './common';
 import type { Row, RunContext, Scenario } from './common';
+import { races } from './races';
 import { replayGate } from './replay';
 import { workerKill } from './worker-kill';
 
 /** In priority order; the replay gate runs last, over every history the others produced. */
-const SCENARIOS: Scenario[] = [workerKill];
+const SCENARIOS: Scenario[] = [workerKill, races];
 
 interface Args {
   short: boolean;
