@@ -24,7 +24,7 @@ import { runbookJsonSchema } from './runbooks/json-schema';
 import { copyStoreToPostgres } from './store/copy-to-postgres';
 import { printValidation, validateRunbookFiles } from './runbooks/validate-command';
 import { createTokenService } from './services/tokens';
-import type { TokenView } from './services/tokens';
+import type { CreateTokenOptions, TokenView } from './services/tokens';
 import { TemporalCliNotFoundError } from './temporal/cli-binary';
 import { describeVerification, verifyAuditChain } from './audit/verify';
 import { cliActionContext } from './services/audit';
@@ -191,16 +191,15 @@ async function commandApi(config: Config, logger: Logger) {
 const TOKEN_USAGE =
   'fireline token create --role <role> --name <name> [--expires 90d|<ISO time>] | token list [--json] | token revoke <id>';
 
-/** `--expires` as a lifetime from now ("90d") or an absolute ISO time; undefined = until revoked. */
-function expiryOf(text: string | undefined, now: Date): string | undefined {
-  if (text === undefined) return undefined;
+/** `--expires` as a lifetime from now ("90d") or an absolute time ("2027-01-31"); neither = until revoked. */
+function expiryOf(text: string | undefined): CreateTokenOptions {
+  if (text === undefined) return {};
   const ms = parseDuration(text);
-  if (ms !== undefined) return new Date(now.getTime() + ms).toISOString();
-  const at = Date.parse(text);
-  if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+  if (ms !== undefined) return { expiresInMs: ms };
+  if (Number.isNaN(Date.parse(text)) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
     throw new UsageError(`--expires: "${text}" is neither a lifetime (30d, 12h) nor a time (2027-01-31 or 2027-01-31T18:00:00Z)`);
   }
-  return new Date(at).toISOString();
+  return { expiresAt: text };
 }
 
 async function commandToken(config: Config, args: string[]) {
@@ -211,12 +210,12 @@ async function commandToken(config: Config, args: string[]) {
   });
   const [sub, id] = positionals;
   if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UsageError(TOKEN_USAGE);
-  let create: { role: Role; name: string; expiresAt: string | undefined } | undefined;
+  let create: { role: Role; name: string; expiry: CreateTokenOptions } | undefined;
   if (sub === 'create') {
     const role = RoleSchema.safeParse(values.role);
     if (!role.success) throw new UsageError('--role: expected one of viewer, responder, commander, admin');
     if (!values.name?.trim()) throw new UsageError('--name: give the token a name (who or what uses it)');
-    create = { role: role.data, name: values.name.trim(), expiresAt: expiryOf(values.expires, new Date()) };
+    create = { role: role.data, name: values.name.trim(), expiry: expiryOf(values.expires) };
   }
   if (sub === 'revoke' && !id) throw new UsageError('fireline token revoke <id> (the ids are in `fireline token list`)');
   const store = await openStore(config);
@@ -224,7 +223,7 @@ async function commandToken(config: Config, args: string[]) {
     const tokens = createTokenService({ store });
     const by = cliActionContext(os.userInfo().username, `token ${sub}`);
     if (create) {
-      const { token, record } = await tokens.create(create.name, create.role, by, { expiresAt: create.expiresAt });
+      const { token, record } = await tokens.create(create.name, create.role, by, create.expiry);
       const until = record.expiresAt ? `, expires ${record.expiresAt}` : '';
       out(`Created ${record.role} token "${record.name}" (id ${record.id}${until}). It is shown only now:`);
       out(token);

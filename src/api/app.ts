@@ -166,7 +166,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/alerts', alertRoutes(deps));
   api.use('/silences', silenceRoutes({ tokens: deps.tokens, silences: createSilenceService(deps) }));
   api.use('/audit', auditRoutes(deps));
-  api.use('/tokens', tokenRoutes({ tokens: deps.tokens, now: deps.now }));
+  api.use('/tokens', tokenRoutes({ tokens: deps.tokens }));
   app.use('/api/v1', api);
   if (deps.oidc) app.use('/auth/oidc', oidcRoutes({ oidc: deps.oidc, sessions }));
   app.use('/v2', pagerDutyRoutes(deps));

@@ -1,4 +1,4 @@
-import { ROLES } from './role-order';
+import { ROLES, roleAtLeast } from './role-order';
 import type { Role } from './role-order';
 
 /**
@@ -56,7 +56,7 @@ export function roleFromClaims(rules: RoleRules, claims: Record<string, unknown>
   );
   let best: Role | undefined;
   for (const rule of rules.named) {
-    if (values.has(rule.value) && (best === undefined || ROLES.indexOf(rule.role) > ROLES.indexOf(best))) best = rule.role;
+    if (values.has(rule.value) && (best === undefined || !roleAtLeast(best, rule.role))) best = rule.role;
   }
   return best ?? rules.fallback;
 }

@@ -47,10 +47,8 @@ export function tokenView(token: TokenRecord, now: Date): TokenView {
   };
 }
 
-export interface CreateTokenOptions {
-  /** ISO time after which the token stops working; unset = until revoked. */
-  expiresAt?: string;
-}
+/** When a new token stops working: at an ISO time, or after a lifetime from now; neither = until revoked. */
+export type CreateTokenOptions = { expiresAt?: string; expiresInMs?: undefined } | { expiresAt?: undefined; expiresInMs: number };
 
 /**
  * Bearer tokens: only their sha256 is stored, so a leaked database does not leak credentials. A token may expire,
@@ -67,7 +65,7 @@ export function createTokenService(deps: { store: AuthStore & Pick<AuditStore, '
     role: Role,
     ctx: ActionContext,
     via: string,
-    opts: CreateTokenOptions = {},
+    expiresAt?: string,
   ): Promise<TokenRecord> {
     const record: TokenRecord = {
       id: randomUUID(),
@@ -75,7 +73,7 @@ export function createTokenService(deps: { store: AuthStore & Pick<AuditStore, '
       role,
       hash: hashToken(token),
       createdAt: now().toISOString(),
-      ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
+      ...(expiresAt ? { expiresAt } : {}),
     };
     await deps.store.insertToken(record);
     await audit.record(ctx, {
@@ -91,12 +89,20 @@ export function createTokenService(deps: { store: AuthStore & Pick<AuditStore, '
     role: Role,
     ctx: ActionContext,
     opts: CreateTokenOptions = {},
-  ): Promise<{ token: string; record: TokenRecord }> {
-    if (opts.expiresAt !== undefined && !(Date.parse(opts.expiresAt) > now().getTime())) {
-      throw invalidField('expiresAt', `must be a time in the future (got ${opts.expiresAt})`);
+  ): Promise<{ token: string; record: TokenRecord; view: TokenView }> {
+    const at = now();
+    let expiresAt: string | undefined;
+    if (opts.expiresInMs !== undefined) {
+      if (!(opts.expiresInMs > 0)) throw invalidField('expiresIn', 'must be a lifetime longer than zero');
+      expiresAt = new Date(at.getTime() + opts.expiresInMs).toISOString();
+    } else if (opts.expiresAt !== undefined) {
+      const end = Date.parse(opts.expiresAt);
+      if (!(end > at.getTime())) throw invalidField('expiresAt', `must be a time in the future (got ${opts.expiresAt})`);
+      expiresAt = new Date(end).toISOString();
     }
     const token = TOKEN_PREFIX + randomBytes(24).toString('base64url');
-    return { token, record: await insert(token, name, role, ctx, ctx.source, opts) };
+    const record = await insert(token, name, role, ctx, ctx.source, expiresAt);
+    return { token, record, view: tokenView(record, at) };
   }
 
   const startUp = (): ActionContext => ({

@@ -1,8 +1,12 @@
-// What both engines store alike: the limit rule, table column lists, the action item row, and the keyset cursors of the lists.
+// What both engines store alike: the limit rule, table column lists, the action item, token, session and sign-in rows,
+// and the keyset cursors of the lists.
 // The engines differ in types (booleans, JSON, dates) and SQL, never in these.
 import { z } from 'zod';
 import type { ActionItemRecord, ActionItemStatus } from './aggregates/postmortems';
 import type { IncidentRecord } from '../domain/incident';
+import type { Role } from '../domain/roles';
+import type { SessionRecord, TokenRecord } from './aggregates/auth';
+import type { OidcLoginRecord, OidcSessionRecord } from './aggregates/oidc';
 import { InvalidCursorError } from './store-errors';
 
 /** Both engines refuse a limit that is not a positive integer (SQLite would read a negative one as "no limit"). */
@@ -145,3 +149,112 @@ export const encodeIncidentCursor = (incident: IncidentRecord): string => encode
 export const decodeIncidentCursor = (cursor: string): IncidentCursor => decode(cursor, IncidentCursorSchema);
 export const encodeActionItemCursor = (item: ActionItemRecord): string => encode({ due: item.due ?? NO_DUE, id: item.id });
 export const decodeActionItemCursor = (cursor: string): ActionItemCursor => decode(cursor, ActionItemCursorSchema);
+
+/** A `tokens` row; both engines answer times as ISO text (the PostgreSQL pool parses timestamptz to it). */
+export interface TokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export function tokenFromRow(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    hash: row.hash,
+    createdAt: row.created_at,
+    ...(row.expires_at ? { expiresAt: row.expires_at } : {}),
+    ...(row.last_used_at ? { lastUsedAt: row.last_used_at } : {}),
+    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+  };
+}
+
+/** The `tokens` columns a session lookup joins in, each prefixed `token_`. */
+export const SESSION_TOKEN_COLUMNS = `t.name AS token_name, t.role AS token_role, t.hash AS token_hash, t.created_at AS token_created_at,
+  t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at, t.revoked_at AS token_revoked_at`;
+
+/** A `sessions` row joined with its token's SESSION_TOKEN_COLUMNS. */
+export interface SessionWithTokenRow {
+  id_hash: string;
+  token_id: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+  token_name: string;
+  token_role: Role;
+  token_hash: string;
+  token_created_at: string;
+  token_expires_at: string | null;
+  token_last_used_at: string | null;
+  token_revoked_at: string | null;
+}
+
+export function sessionWithTokenFromRow(row: SessionWithTokenRow): { session: SessionRecord; token: TokenRecord } {
+  return {
+    session: { idHash: row.id_hash, tokenId: row.token_id, csrf: row.csrf, createdAt: row.created_at, expiresAt: row.expires_at },
+    token: tokenFromRow({
+      id: row.token_id,
+      name: row.token_name,
+      role: row.token_role,
+      hash: row.token_hash,
+      created_at: row.token_created_at,
+      expires_at: row.token_expires_at,
+      last_used_at: row.token_last_used_at,
+      revoked_at: row.token_revoked_at,
+    }),
+  };
+}
+
+export interface OidcLoginRow {
+  state_hash: string;
+  browser_hash: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export function oidcLoginFromRow(row: OidcLoginRow): OidcLoginRecord {
+  return {
+    stateHash: row.state_hash,
+    browserHash: row.browser_hash,
+    codeVerifier: row.code_verifier,
+    nonce: row.nonce,
+    returnTo: row.return_to,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+export interface OidcSessionRow {
+  id_hash: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+  issuer: string;
+  subject: string;
+  name: string;
+  email: string | null;
+  role: Role;
+}
+
+export function oidcSessionFromRow(row: OidcSessionRow): OidcSessionRecord {
+  return {
+    idHash: row.id_hash,
+    csrf: row.csrf,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    issuer: row.issuer,
+    subject: row.subject,
+    name: row.name,
+    email: row.email,
+    role: row.role,
+  };
+}

@@ -52,7 +52,8 @@ describe('listing', () => {
     expectError(await api.get('/api/v1/tokens', { as: role }), 403, 'forbidden');
     expectError(await api.post('/api/v1/tokens', { as: role, body: { name: 'x', role: 'admin' } }), 403, 'forbidden');
     expectError(await api.request('DELETE', `/api/v1/tokens/${api.tokenIds.viewer}`, { as: role }), 403, 'forbidden');
-    expect((await api.get('/api/v1/incidents', { as: 'viewer' })).status).toBe(200);
+    // The same token still reads what its role may.
+    expect((await api.get('/api/v1/incidents', { as: role })).status).toBe(200);
   });
 });
 

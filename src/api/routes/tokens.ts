@@ -31,9 +31,8 @@ function tokenIdOf(req: Request): string {
  * API tokens, for admins: `GET /` lists them (never their hashes), `POST /` makes one and answers it in clear once,
  * `DELETE /:id` revokes it and ends its page sessions. Every change is audited.
  */
-export function tokenRoutes(deps: { tokens: TokenService; now?: () => Date }): Router {
+export function tokenRoutes(deps: { tokens: TokenService }): Router {
   const r = Router();
-  const now = deps.now ?? (() => new Date());
 
   r.get('/', requireAccess(deps.tokens, 'token.read'), async (_req, res) => {
     res.json({ tokens: await deps.tokens.list() });
@@ -46,19 +45,11 @@ export function tokenRoutes(deps: { tokens: TokenService; now?: () => Date }): R
   r.post('/', requireAccess(deps.tokens, 'token.create'), jsonBody(), async (req, res) => {
     if (req.body === undefined) throw new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
     const body = CreateTokenSchema.parse(req.body);
-    const expiresAt = body.expiresAt
-      ? new Date(body.expiresAt).toISOString()
-      : body.expiresIn !== undefined
-        ? new Date(now().getTime() + body.expiresIn).toISOString()
-        : undefined;
-    const { token, record } = await deps.tokens.create(body.name, body.role, actionContextOf(req), { expiresAt });
+    const expiry = body.expiresIn !== undefined ? { expiresInMs: body.expiresIn } : { expiresAt: body.expiresAt };
+    const { token, record, view } = await deps.tokens.create(body.name, body.role, actionContextOf(req), expiry);
     req.log.info({ newTokenId: record.id, role: record.role }, 'token created');
     // The clear token is in this response only; it is never stored and cannot be read back.
-    res
-      .status(201)
-      .location(`/api/v1/tokens/${record.id}`)
-      .set('Cache-Control', 'no-store')
-      .json({ token, record: await deps.tokens.get(record.id) });
+    res.status(201).location(`/api/v1/tokens/${record.id}`).set('Cache-Control', 'no-store').json({ token, record: view });
   });
 
   r.delete('/:id', requireAccess(deps.tokens, 'token.revoke'), async (req, res) => {

@@ -1,28 +1,7 @@
-import type { Role } from '../../domain/roles';
 import type { OidcStore } from '../aggregates/oidc';
+import { oidcLoginFromRow, oidcSessionFromRow } from '../shared-rows';
+import type { OidcLoginRow as LoginRow, OidcSessionRow as SessionRow } from '../shared-rows';
 import type { PgDb } from './db';
-
-interface LoginRow {
-  state_hash: string;
-  browser_hash: string;
-  code_verifier: string;
-  nonce: string;
-  return_to: string;
-  created_at: string;
-  expires_at: string;
-}
-
-interface SessionRow {
-  id_hash: string;
-  csrf: string;
-  created_at: string;
-  expires_at: string;
-  issuer: string;
-  subject: string;
-  name: string;
-  email: string | null;
-  role: Role;
-}
 
 export function pgOidc(db: PgDb): OidcStore {
   return {
@@ -35,17 +14,7 @@ export function pgOidc(db: PgDb): OidcStore {
     },
     async takeOidcLogin(stateHash) {
       const [row] = await db.rows<LoginRow>('DELETE FROM oidc_logins WHERE state_hash = $1 RETURNING *', [stateHash]);
-      return (
-        row && {
-          stateHash: row.state_hash,
-          browserHash: row.browser_hash,
-          codeVerifier: row.code_verifier,
-          nonce: row.nonce,
-          returnTo: row.return_to,
-          createdAt: row.created_at,
-          expiresAt: row.expires_at,
-        }
-      );
+      return row && oidcLoginFromRow(row);
     },
     async deleteExpiredOidcLogins(now) {
       return db.run('DELETE FROM oidc_logins WHERE expires_at <= $1::timestamptz', [now]);
@@ -62,19 +31,7 @@ export function pgOidc(db: PgDb): OidcStore {
         idHash,
         now,
       ]);
-      return (
-        row && {
-          idHash: row.id_hash,
-          csrf: row.csrf,
-          createdAt: row.created_at,
-          expiresAt: row.expires_at,
-          issuer: row.issuer,
-          subject: row.subject,
-          name: row.name,
-          email: row.email,
-          role: row.role,
-        }
-      );
+      return row && oidcSessionFromRow(row);
     },
     async deleteOidcSession(idHash) {
       await db.run('DELETE FROM oidc_sessions WHERE id_hash = $1', [idHash]);

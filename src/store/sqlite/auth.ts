@@ -1,18 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { Role } from '../../domain/roles';
 import type { AuthStore, SessionRecord, TokenRecord } from '../aggregates/auth';
+import { SESSION_TOKEN_COLUMNS, sessionWithTokenFromRow, tokenFromRow } from '../shared-rows';
+import type { SessionWithTokenRow, TokenRow } from '../shared-rows';
 import { insertSql, preparedOnFirstUse } from './db';
-
-interface TokenRow {
-  id: string;
-  name: string;
-  role: Role;
-  hash: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
 
 interface SessionRow {
   id_hash: string;
@@ -20,29 +10,6 @@ interface SessionRow {
   csrf: string;
   created_at: string;
   expires_at: string;
-}
-
-interface SessionWithTokenRow extends SessionRow {
-  token_name: string;
-  token_role: Role;
-  token_hash: string;
-  token_created_at: string;
-  token_expires_at: string | null;
-  token_last_used_at: string | null;
-  token_revoked_at: string | null;
-}
-
-function tokenFromRow(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    role: row.role,
-    hash: row.hash,
-    createdAt: row.created_at,
-    ...(row.expires_at ? { expiresAt: row.expires_at } : {}),
-    ...(row.last_used_at ? { lastUsedAt: row.last_used_at } : {}),
-    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
-  };
 }
 
 function prepareStatements(db: Database.Database) {
@@ -61,8 +28,7 @@ function prepareStatements(db: Database.Database) {
     ),
     insertSession: db.prepare<SessionRow>(insertSql('sessions', ['id_hash', 'token_id', 'csrf', 'created_at', 'expires_at'], '')),
     findSession: db.prepare<[string, string], SessionWithTokenRow>(
-      `SELECT s.*, t.name AS token_name, t.role AS token_role, t.hash AS token_hash, t.created_at AS token_created_at,
-              t.expires_at AS token_expires_at, t.last_used_at AS token_last_used_at, t.revoked_at AS token_revoked_at
+      `SELECT s.*, ${SESSION_TOKEN_COLUMNS}
        FROM sessions s JOIN tokens t ON t.id = s.token_id
        WHERE s.id_hash = ? AND s.expires_at > ?`,
     ),
@@ -127,20 +93,7 @@ export function sqliteAuth(db: Database.Database): AuthStore {
 
     async findSession(idHash: string, now: string): Promise<{ session: SessionRecord; token: TokenRecord } | undefined> {
       const row = statements().findSession.get(idHash, now);
-      if (!row) return undefined;
-      return {
-        session: { idHash: row.id_hash, tokenId: row.token_id, csrf: row.csrf, createdAt: row.created_at, expiresAt: row.expires_at },
-        token: tokenFromRow({
-          id: row.token_id,
-          name: row.token_name,
-          role: row.token_role,
-          hash: row.token_hash,
-          created_at: row.token_created_at,
-          expires_at: row.token_expires_at,
-          last_used_at: row.token_last_used_at,
-          revoked_at: row.token_revoked_at,
-        }),
-      };
+      return row && sessionWithTokenFromRow(row);
     },
 
     async deleteSession(idHash: string): Promise<void> {

@@ -1,58 +1,11 @@
 import type Database from 'better-sqlite3';
-import type { Role } from '../../domain/roles';
-import type { OidcLoginRecord, OidcSessionRecord, OidcStore } from '../aggregates/oidc';
+import type { OidcStore } from '../aggregates/oidc';
+import { oidcLoginFromRow, oidcSessionFromRow } from '../shared-rows';
+import type { OidcLoginRow as LoginRow, OidcSessionRow as SessionRow } from '../shared-rows';
 import { insertSql, preparedOnFirstUse } from './db';
-
-interface LoginRow {
-  state_hash: string;
-  browser_hash: string;
-  code_verifier: string;
-  nonce: string;
-  return_to: string;
-  created_at: string;
-  expires_at: string;
-}
-
-interface SessionRow {
-  id_hash: string;
-  csrf: string;
-  created_at: string;
-  expires_at: string;
-  issuer: string;
-  subject: string;
-  name: string;
-  email: string | null;
-  role: Role;
-}
 
 const LOGIN_COLUMNS = ['state_hash', 'browser_hash', 'code_verifier', 'nonce', 'return_to', 'created_at', 'expires_at'] as const;
 const SESSION_COLUMNS = ['id_hash', 'csrf', 'created_at', 'expires_at', 'issuer', 'subject', 'name', 'email', 'role'] as const;
-
-function loginFromRow(row: LoginRow): OidcLoginRecord {
-  return {
-    stateHash: row.state_hash,
-    browserHash: row.browser_hash,
-    codeVerifier: row.code_verifier,
-    nonce: row.nonce,
-    returnTo: row.return_to,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  };
-}
-
-function oidcSessionFromRow(row: SessionRow): OidcSessionRecord {
-  return {
-    idHash: row.id_hash,
-    csrf: row.csrf,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    issuer: row.issuer,
-    subject: row.subject,
-    name: row.name,
-    email: row.email,
-    role: row.role,
-  };
-}
 
 export function sqliteOidc(db: Database.Database): OidcStore {
   const statements = preparedOnFirstUse(() => ({
@@ -78,7 +31,7 @@ export function sqliteOidc(db: Database.Database): OidcStore {
     },
     async takeOidcLogin(stateHash) {
       const row = statements().takeLogin.get(stateHash);
-      return row && loginFromRow(row);
+      return row && oidcLoginFromRow(row);
     },
     async deleteExpiredOidcLogins(now) {
       return statements().deleteExpiredLogins.run(now).changes;
