@@ -1,4 +1,6 @@
+/** Nearest-rank percentile; NaN for no values (a table prints it as n/a rather than failing). */
 export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;

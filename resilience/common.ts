@@ -43,13 +43,6 @@ export function reportedRow(scenario: string, runs: number, figure: string, valu
   return { scenario, runs, figure, target: 'reported', ok: undefined, value };
 }
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
-
 export function seconds(ms: number): string {
   return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a';
 }
