@@ -56,7 +56,7 @@ export interface AppDeps {
   checkTemporal: () => Promise<void>;
   /** The current config/oncall.yaml (reloadable, e.g. createOnCallSource(file).current); none = empty. */
   oncall?: () => OnCallConfig;
-  /** The clock the on-call routes read "now" from (tests fix it); the system clock when absent. */
+  /** The clock the on-call routes read "now" from and page sessions expire by (tests move it); the system clock when absent. */
   now?: () => Date;
   /** Where receivers hand alerts; without it the receivers answer 503. */
   alertSink?: AlertSink;
@@ -84,8 +84,6 @@ export interface AppDeps {
   codec?: Omit<Parameters<typeof codecRoutes>[0], 'tokens' | 'sessions'>;
   /** Single sign-on for the page (/auth/oidc/*, docs/sso.md); absent: off, the page signs in by token only. */
   oidc?: OidcService;
-  /** The clock sessions expire by (tests move it); the system clock when absent. */
-  sessionClock?: () => Date;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -136,7 +134,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const sessions = createSessionAuth({
-    sessions: createSessionService({ store: deps.store, tokens: deps.tokens, now: deps.sessionClock }),
+    sessions: createSessionService({ store: deps.store, tokens: deps.tokens, now: deps.now }),
     publicUrl: deps.publicUrl,
   });
   const postmortems = postmortemRoutes({

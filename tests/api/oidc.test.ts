@@ -32,7 +32,7 @@ beforeAll(async () => {
       provider = await startTestProvider({ publicUrl: url, accounts: ACCOUNTS });
       return {
         publicUrl: url,
-        sessionClock: clock,
+        now: clock,
         oidc: createOidcService({
           settings: {
             issuer: provider.issuer,
